@@ -1,0 +1,31 @@
+"""The built-in sample: four nights (2026-05-11 .. 2026-05-14) from the tutorial."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import polars as pl
+
+from .schema import DEFAULT_BATCH_END, DEFAULT_BATCH_START, Night, night_from_frame, validate_jobs
+
+SAMPLE_DATES = ("2026-05-11", "2026-05-12", "2026-05-13", "2026-05-14")
+# the tutorial's two default scenarios: a stable night and an overloaded one
+TUTORIAL_SCENARIOS = (("2026-05-13", 3), ("2026-05-14", 2))
+
+
+def sample_path():
+    return files("mcqueue") / "data" / "sample_jobs.csv"
+
+
+def sample_frame() -> pl.DataFrame:
+    """The sample records as read from the packaged CSV (not yet validated)."""
+    with sample_path().open("rb") as fh:
+        return pl.read_csv(fh, infer_schema=False)
+
+
+def load_sample(batch_date: str = "2026-05-13", window: str | None = None,
+                batch_start: str = DEFAULT_BATCH_START,
+                batch_end: str = DEFAULT_BATCH_END) -> Night:
+    """One night of the built-in sample."""
+    return night_from_frame(validate_jobs(sample_frame()), batch_date, window, batch_start,
+                            batch_end)

@@ -1,0 +1,352 @@
+"""Job records -> validated columns -> one night the kernel can replay.
+
+Rows arrive as a polars DataFrame (files, DynamoDB pages) or as dicts (boto3 resources, tests).
+Every check is vectorised with polars and reports the first offending record as
+``row N (job_id X): field 'F' ...: 'value'``, rows counted from 1 in input order (a CSV's header
+is not a row).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from .errors import DataError
+
+REQUIRED_FIELDS = (
+    "batch_date",
+    "job_id",
+    "requested_window",
+    "workload_class",
+    "estimated_runtime_minutes",
+    "priority",
+    "requires_exclusive_lock",
+)
+OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute")
+ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+
+DEFAULT_BATCH_START = "01:00"
+DEFAULT_BATCH_END = "05:00"
+MINUTES_PER_DAY = 1440
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_ROW = "__row"
+
+
+def parse_hhmm(value: Any, what: str = "time") -> int:
+    """'HH:MM' (00:00 .. 23:59) -> minutes after midnight; DataError naming ``what`` otherwise."""
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise DataError(f"{what} must be HH:MM (00:00 to 23:59), got {value!r}")
+    return int(value[:2]) * 60 + int(value[3:])
+
+
+def horizon_minutes(batch_start: str, batch_end: str) -> float:
+    """H = E - S, or E + 1440 - S when the window crosses midnight (E not after S)."""
+    s = parse_hhmm(batch_start, "batch start")
+    e = parse_hhmm(batch_end, "batch end")
+    return float(e - s if e > s else e + MINUTES_PER_DAY - s)
+
+
+def _stringify(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    if isinstance(v, (Decimal, int, float, str)):
+        return str(v)
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v.isoformat()
+    return repr(v)
+
+
+def frame_from_records(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """Dicts (DynamoDB resource items with Decimal numbers, plain dicts) -> an all-string frame.
+
+    Every value becomes its string form, so the one validation path below parses numbers,
+    booleans (True, 1, "true") and Decimals alike and quotes bad values as the user wrote them.
+    """
+    records = list(records)
+    columns: dict[str, list] = {}
+    for i, rec in enumerate(records):
+        for k in rec:
+            if k not in columns:
+                columns[k] = [None] * i
+        for k, col in columns.items():
+            col.append(_stringify(rec.get(k)))
+    return pl.DataFrame({k: pl.Series(k, v, dtype=pl.String) for k, v in columns.items()},
+                        height=len(records))
+
+
+def _fail(df: pl.DataFrame, mask: pl.Expr, field_name: str, problem: str) -> None:
+    bad = df.filter(mask).head(1)
+    if bad.height == 0:
+        return
+    row = bad[_ROW][0]
+    job = bad["job_id"][0] if "job_id" in bad.columns else None
+    value = bad[field_name][0]
+    who = f"row {row}" + (f" (job_id {job})" if job not in (None, "") else "")
+    raise DataError(f"{who}: field '{field_name}' {problem}, got {value!r}")
+
+
+def _as_float(df: pl.DataFrame, name: str) -> pl.Series:
+    col = df[name]
+    if col.dtype == pl.String:
+        return col.str.strip_chars().cast(pl.Float64, strict=False)
+    if col.dtype == pl.Boolean:
+        return pl.Series(name, [None] * df.height, dtype=pl.Float64)
+    if col.dtype.is_numeric():
+        return col.cast(pl.Float64, strict=False)
+    return pl.Series(name, [None] * df.height, dtype=pl.Float64)
+
+
+def _as_bool(df: pl.DataFrame, name: str) -> pl.Series:
+    col = df[name]
+    if col.dtype == pl.Boolean:
+        return col
+    if col.dtype.is_numeric():
+        f = col.cast(pl.Float64, strict=False)
+        return pl.select(
+            pl.when(f == 1).then(True).when(f == 0).then(False).otherwise(None).alias(name)
+        ).to_series()
+    s = col.cast(pl.String, strict=False).str.strip_chars().str.to_lowercase()
+    return pl.select(
+        pl.when(s.is_in(_TRUE)).then(True).when(s.is_in(_FALSE)).then(False)
+        .otherwise(None).alias(name)
+    ).to_series()
+
+
+def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """Check every record and return a normalised frame.
+
+    Columns of the result: the ten fields (strings, Float64 runtime, Int64 priority, Boolean lock,
+    Float64 arrival_minute with nulls) plus ``__row`` (1-based input position).
+    Raises DataError for the first bad record, naming row, job_id, field and value.
+    """
+    df = data if isinstance(data, pl.DataFrame) else frame_from_records(data)
+    df = df.with_row_index(_ROW, offset=1)
+    missing_cols = [f for f in REQUIRED_FIELDS if f not in df.columns]
+    if "requested_window" in missing_cols and "arrival_minute" in df.columns:
+        missing_cols.remove("requested_window")
+        df = df.with_columns(pl.lit(None, pl.String).alias("requested_window"))
+    if missing_cols:
+        present = ", ".join(c for c in df.columns if c != _ROW) or "none"
+        raise DataError(
+            f"missing field '{missing_cols[0]}' in every record (fields present: {present})"
+        )
+    for name in ("batch_date", "job_id", "workload_class", "requested_window",
+                 "window_job_id", "submitted_at", "status"):
+        if name in df.columns and df[name].dtype != pl.String:
+            df = df.with_columns(pl.col(name).cast(pl.String, strict=False))
+    has_arrival = "arrival_minute" in df.columns
+    for name in REQUIRED_FIELDS:
+        if name == "requested_window" and has_arrival:
+            continue
+        _fail(df, pl.col(name).is_null() | (pl.col(name).cast(pl.String) == ""), name,
+              "is missing")
+
+    # batch_date: a real calendar date written YYYY-MM-DD
+    parsed = df["batch_date"].str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    _fail(df.with_columns(parsed.alias("__d")),
+          pl.col("__d").is_null() | (pl.col("batch_date").str.len_chars() != 10),
+          "batch_date", "must be a date YYYY-MM-DD")
+
+    runtime = _as_float(df, "estimated_runtime_minutes")
+    df = df.with_columns(runtime.alias("__runtime"))
+    _fail(df, pl.col("__runtime").is_null(), "estimated_runtime_minutes", "must be a number")
+    _fail(df, ~pl.col("__runtime").is_finite() | (pl.col("__runtime") <= 0),
+          "estimated_runtime_minutes", "must be a finite number > 0")
+
+    prio = _as_float(df, "priority")
+    df = df.with_columns(prio.alias("__prio"))
+    _fail(df, pl.col("__prio").is_null() | ~pl.col("__prio").is_finite()
+          | (pl.col("__prio") != pl.col("__prio").floor()) | (pl.col("__prio").abs() > 2**53),
+          "priority", "must be an integer")
+
+    lock = _as_bool(df, "requires_exclusive_lock")
+    df = df.with_columns(lock.alias("__lock"))
+    _fail(df, pl.col("__lock").is_null(), "requires_exclusive_lock",
+          "must be true/false (or 1/0)")
+
+    if has_arrival:
+        arr = _as_float(df, "arrival_minute")
+        df = df.with_columns(arr.alias("__arrival"))
+        raw_present = pl.col("arrival_minute").is_not_null() & (
+            pl.col("arrival_minute").cast(pl.String) != "")
+        _fail(df, raw_present & pl.col("__arrival").is_null(), "arrival_minute",
+              "must be a number")
+        _fail(df, pl.col("__arrival").is_not_null()
+              & (~pl.col("__arrival").is_finite() | (pl.col("__arrival") < 0)),
+              "arrival_minute", "must be a finite number >= 0")
+        _fail(df, pl.col("__arrival").is_null() & pl.col("requested_window").is_null(),
+              "requested_window", "is missing (and no arrival_minute is given)")
+    else:
+        df = df.with_columns(pl.lit(None, pl.Float64).alias("__arrival"))
+
+    _fail(df, pl.col("requested_window").is_not_null()
+          & ~pl.col("requested_window").str.contains(_HHMM.pattern),
+          "requested_window", "must be HH:MM (00:00 to 23:59)")
+
+    if "window_job_id" in df.columns:
+        expect = pl.concat_str([pl.col("requested_window"), pl.lit("#"), pl.col("job_id")])
+        _fail(df, pl.col("window_job_id").is_not_null() & pl.col("requested_window").is_not_null()
+              & (pl.col("window_job_id") != expect),
+              "window_job_id", "must be '<requested_window>#<job_id>'")
+
+    dup = df.filter(pl.struct("batch_date", "job_id").is_duplicated()).head(1)
+    if dup.height:
+        first = df.filter((pl.col("batch_date") == dup["batch_date"][0])
+                          & (pl.col("job_id") == dup["job_id"][0]))[_ROW].to_list()
+        raise DataError(
+            f"row {first[1]}: field 'job_id' duplicates row {first[0]} in night "
+            f"{dup['batch_date'][0]}, got {dup['job_id'][0]!r}"
+        )
+
+    if "window_job_id" not in df.columns:
+        df = df.with_columns(pl.concat_str([pl.col("requested_window"), pl.lit("#"),
+                                            pl.col("job_id")]).alias("window_job_id"))
+    for name in ("submitted_at", "status"):
+        if name not in df.columns:
+            df = df.with_columns(pl.lit(None, pl.String).alias(name))
+    return df.select(
+        pl.col(_ROW), pl.col("batch_date"), pl.col("window_job_id"), pl.col("job_id"),
+        pl.col("requested_window"), pl.col("submitted_at"), pl.col("workload_class"),
+        pl.col("__runtime").alias("estimated_runtime_minutes"),
+        pl.col("__prio").cast(pl.Int64).alias("priority"),
+        pl.col("__lock").alias("requires_exclusive_lock"),
+        pl.col("status"),
+        pl.col("__arrival").alias("arrival_minute"),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Night:
+    """One night's jobs as numpy columns, in canonical order (sorted by job_id).
+
+    ``arrival_minute`` is minutes after batch start (window or explicit arrival_minute already
+    applied); ``horizon_minutes`` is the cutoff H.
+    """
+
+    batch_date: str
+    job_id: tuple[str, ...]
+    workload_class: tuple[str, ...]
+    arrival_minute: np.ndarray
+    runtime_minutes: np.ndarray
+    priority: np.ndarray
+    exclusive: np.ndarray
+    batch_start: str = DEFAULT_BATCH_START
+    batch_end: str = DEFAULT_BATCH_END
+    window: str | None = None
+    requested_window: tuple[str | None, ...] = field(default=())
+
+    @property
+    def horizon_minutes(self) -> float:
+        return horizon_minutes(self.batch_start, self.batch_end)
+
+    @property
+    def n_jobs(self) -> int:
+        return len(self.job_id)
+
+    def __repr__(self) -> str:
+        return (f"Night(batch_date={self.batch_date!r}, jobs={self.n_jobs}, "
+                f"batch_start={self.batch_start!r}, batch_end={self.batch_end!r}, "
+                f"window={self.window!r})")
+
+    @classmethod
+    def from_arrays(cls, arrival_minute: Sequence[float], runtime_minutes: Sequence[float],
+                    priority: Sequence[int] | None = None,
+                    exclusive: Sequence[bool] | None = None,
+                    job_id: Sequence[str] | None = None,
+                    workload_class: Sequence[str] | None = None,
+                    batch_date: str = "synthetic", batch_start: str = DEFAULT_BATCH_START,
+                    batch_end: str = DEFAULT_BATCH_END) -> "Night":
+        """A night straight from columns (synthetic nights, tests), validated like records."""
+        a = np.asarray(arrival_minute, dtype=np.float64)
+        n = a.shape[0]
+        if job_id is None:
+            width = max(1, len(str(max(n - 1, 0))))
+            job_id = [f"J{i:0{width}d}" for i in range(n)]
+        frame = pl.DataFrame({
+            "batch_date": ["2000-01-01"] * n,
+            "job_id": pl.Series(list(job_id), dtype=pl.String),
+            "workload_class": pl.Series(list(workload_class) if workload_class is not None
+                                        else ["etl"] * n, dtype=pl.String),
+            "estimated_runtime_minutes": np.asarray(runtime_minutes, dtype=np.float64),
+            "priority": np.asarray(priority if priority is not None else np.zeros(n),
+                                   dtype=np.float64),
+            "requires_exclusive_lock": np.asarray(exclusive if exclusive is not None
+                                                  else np.zeros(n, bool), dtype=bool),
+            "arrival_minute": a,
+        })
+        night = night_from_frame(validate_jobs(frame), "2000-01-01", None, batch_start,
+                                 batch_end)
+        return cls(batch_date=batch_date, job_id=night.job_id,
+                   workload_class=night.workload_class, arrival_minute=night.arrival_minute,
+                   runtime_minutes=night.runtime_minutes, priority=night.priority,
+                   exclusive=night.exclusive, batch_start=batch_start, batch_end=batch_end,
+                   requested_window=night.requested_window)
+
+
+def batch_dates(jobs: pl.DataFrame) -> list[str]:
+    """Distinct nights in a validated frame, sorted."""
+    return sorted(jobs["batch_date"].unique().to_list())
+
+
+def night_from_frame(jobs: pl.DataFrame, batch_date: str, window: str | None = None,
+                     batch_start: str = DEFAULT_BATCH_START,
+                     batch_end: str = DEFAULT_BATCH_END) -> Night:
+    """Select one night (and optionally one requested window) of a validated frame."""
+    s = parse_hhmm(batch_start, "batch start")
+    e = parse_hhmm(batch_end, "batch end")
+    if window is not None:
+        parse_hhmm(window, "window")
+    night = jobs.filter(pl.col("batch_date") == batch_date)
+    if night.height == 0:
+        present = batch_dates(jobs)
+        listing = ", ".join(present[:20]) + (" ..." if len(present) > 20 else "")
+        raise DataError(f"batch date {batch_date!r} has no jobs; dates present: "
+                        f"{listing or 'none'}")
+    if window is not None:
+        night = night.filter(pl.col("requested_window") == window)
+    night = night.sort("job_id")
+    crosses = e <= s
+    w = night["requested_window"]
+    wmin = (w.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
+            + w.str.slice(3, 2).cast(pl.Int64, strict=False)).cast(pl.Float64)
+    from_window = pl.select(
+        pl.when(wmin < s).then(
+            pl.lit(float(MINUTES_PER_DAY - s)) + wmin if crosses else pl.lit(0.0)
+        ).otherwise(wmin - s)
+    ).to_series()
+    arrival = night["arrival_minute"].fill_null(from_window)
+    return Night(
+        batch_date=batch_date,
+        job_id=tuple(night["job_id"].to_list()),
+        workload_class=tuple(night["workload_class"].to_list()),
+        arrival_minute=arrival.to_numpy().astype(np.float64, copy=True),
+        runtime_minutes=night["estimated_runtime_minutes"].to_numpy().astype(np.float64,
+                                                                             copy=True),
+        priority=night["priority"].to_numpy().astype(np.int64, copy=True),
+        exclusive=night["requires_exclusive_lock"].to_numpy().astype(bool, copy=True),
+        batch_start=batch_start,
+        batch_end=batch_end,
+        window=window,
+        requested_window=tuple(w.to_list()),
+    )
+
+
+def load_night(data: pl.DataFrame | Iterable[Mapping[str, Any]], batch_date: str,
+               window: str | None = None, batch_start: str = DEFAULT_BATCH_START,
+               batch_end: str = DEFAULT_BATCH_END) -> Night:
+    """Validate records and select one night: the usual entry point."""
+    return night_from_frame(validate_jobs(data), batch_date, window, batch_start, batch_end)

@@ -1,0 +1,60 @@
+"""Across-replication statistics: Student-t means, nearest-rank quantiles, Wilson proportions.
+
+Each replication is one night; every statistic is over replications (one value per night), never
+over jobs pooled across replications, because waits within a night are correlated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+QUANTILES = (0.5, 0.9, 0.99)
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
+    """Student-t interval for a mean; (nan, nan) when n < 2 (no spread to estimate)."""
+    if n < 2:
+        return (math.nan, math.nan)
+    from scipy.stats import t
+
+    half = float(t.ppf(0.5 + confidence / 2.0, n - 1)) * sd / math.sqrt(n)
+    return (mean - half, mean + half)
+
+
+def nearest_rank(x: np.ndarray, q: float) -> float:
+    """The ceil(q n)-th smallest value (nearest rank, the same rule as the per-night p95)."""
+    n = x.shape[0]
+    k = max(0, math.ceil(q * n) - 1)
+    return float(np.partition(x, k)[k])
+
+
+def summarize(x: np.ndarray, confidence: float) -> dict[str, float]:
+    """mean, Student-t interval, and the P50/P90/P99 (nearest rank) of one metric."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    mean = float(x.mean())
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    lo, hi = t_interval(mean, sd, n, confidence)
+    qs = np.quantile(x, QUANTILES, method="inverted_cdf")
+    return {"mean": mean, "ci_low": lo, "ci_high": hi,
+            "p50": float(qs[0]), "p90": float(qs[1]), "p99": float(qs[2])}
+
+
+def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
+    """Share with a Wilson score interval: stays inside [0, 1] and honest at 0 and n."""
+    if n == 0:
+        return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    z = _z(confidence)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return {"estimate": p, "ci_low": max(0.0, centre - half), "ci_high": min(1.0, centre + half)}
