@@ -47,7 +47,7 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@kernel
+@kernel(inline="always")
 def mix64(z):
     """splitmix64 finaliser (Steele, Lea & Flood 2014)."""
     z = (z ^ (z >> _S30)) * _M1
@@ -55,7 +55,7 @@ def mix64(z):
     return z ^ (z >> _S31)
 
 
-@kernel
+@kernel(inline="always")
 def uniform01(key, rep):
     """Uniform in the open interval (0, 1): draw number ``rep`` of the stream starting at ``key``."""
     x = mix64(key + np.uint64(rep + 1) * _GOLDEN)
@@ -73,7 +73,7 @@ _D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.7544
 _P_LOW = 0.02425
 
 
-@kernel
+@kernel(inline="always")
 def normal_quantile(p):
     """Standard normal quantile of p in (0, 1), one uniform per normal and no state."""
     if p < _P_LOW:
@@ -90,13 +90,13 @@ def normal_quantile(p):
         ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
 
 
-@kernel
+@kernel(inline="always")
 def _less(a, i, j):
     """Order of the admission sequence: arrival asc, then local index (job_id) asc."""
     return a[i] < a[j] or (a[i] == a[j] and i < j)
 
 
-@kernel
+@kernel(inline="always")
 def sort_by_arrival(a, order, tmp):
     """Sort ``order`` (local indices) by (a, index) in place: insertion-sorted runs of 32, then
     bottom-up merges that skip already ordered pairs (jittered arrivals are nearly sorted)."""
@@ -138,7 +138,7 @@ def sort_by_arrival(a, order, tmp):
             order[k] = src[k]
 
 
-@kernel
+@kernel(inline="always")
 def select_kth(x, n, k):
     """k-th smallest of x[:n] (0-based), reordering x in place (Hoare quickselect, median of 3)."""
     lo = 0
@@ -185,7 +185,7 @@ def select_kth(x, n, k):
     return x[k]
 
 
-@kernel
+@kernel(inline="always")
 def _heap_push(ht, hj, size, t, j):
     """Min-heap of finish times ``ht`` (ties: lower job index first) with payload ``hj``."""
     i = size
@@ -200,7 +200,7 @@ def _heap_push(ht, hj, size, t, j):
     hj[i] = j
 
 
-@kernel
+@kernel(inline="always")
 def _heap_pop(ht, hj, size):
     """Remove the root of a heap of ``size`` entries; the freed slot is padded with +inf."""
     last = size - 1
@@ -226,7 +226,7 @@ def _heap_pop(ht, hj, size):
         hj[i] = j
 
 
-@kernel
+@kernel(inline="always")
 def run_night(a, r, order, level, excl, n_levels, workers, horizon,
               bucket_off, bucket_head, bucket_tail, queue, waits, ht, hj, start_out, out):
     """Replay one night whose arrivals ``a`` and runtimes ``r`` are already drawn.
@@ -339,7 +339,7 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
     out[7] = drained
 
 
-@kernel
+@kernel(inline="always")
 def draw_night(rep, base_a, base_r, sigma, key_arr, key_rt, jitter, a, r):
     """Replication ``rep``'s arrivals and runtimes: lognormal runtime factor with mean 1
     (exp(N(-sigma^2/2, sigma))) and a uniform arrival delay in [0, jitter)."""
@@ -408,13 +408,18 @@ def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key
         tail = np.empty(2 * L, np.int64)
         no_trace = np.empty(0, np.float64)
         metrics = np.empty(8, np.float64)
+        ba = base_a[lo:hi]
+        br = base_r[lo:hi]
+        sg = sigma[lo:hi]
+        ka = key_arr[lo:hi]
+        kr = key_rt[lo:hi]
+        bo = base_order[lo:hi]
         _bucket_offsets(lv, ex, L, off)
         for i in range(b0, b1):
             rep = rep_start + i
-            draw_night(rep, base_a[lo:hi], base_r[lo:hi], sigma[lo:hi], key_arr[lo:hi],
-                       key_rt[lo:hi], jit, a, r)
+            draw_night(rep, ba, br, sg, ka, kr, jit, a, r)
             for k in range(n):
-                order[k] = base_order[lo + k]
+                order[k] = bo[k]
             if jit > 0.0:
                 sort_by_arrival(a, order, tmp)
             run_night(a, r, order, lv, ex, L, c, H, off, head, tail, queue, waits, ht, hj,
