@@ -1,0 +1,1 @@
+"""The click front end of mcqueue (the `mcqueue` console script)."""

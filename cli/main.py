@@ -1,0 +1,35 @@
+"""`mcqueue`: the command group. Each command lives in its own module and is added below."""
+
+from __future__ import annotations
+
+import click
+
+from mcqueue import __version__ as _version  # cheap: mcqueue loads lazily
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(_version, "--version", prog_name="mcqueue")
+def cli():
+    """Will tonight's database batch window make the cutoff?
+
+    mcqueue replays a night of queued jobs (ETL, refreshes, backfills, index maintenance)
+    thousands of times with perturbed runtimes and arrivals, and reports wait, queue,
+    utilisation and overflow risk with confidence intervals.
+
+    \b
+    Example:
+      mcqueue simulate                      # the tutorial's two scenarios on the sample
+      mcqueue simulate --batch-date 2026-05-13 --workers 3 --format json
+    """
+
+
+# commands (each module imports only click at top level)
+# -- registered commands go here --
+
+
+def main():
+    cli(prog_name="mcqueue")
+
+
+if __name__ == "__main__":
+    main()
