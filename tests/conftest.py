@@ -1,0 +1,34 @@
+"""Shared fixtures and helpers for the engine tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import naive` from any test file
+
+
+@pytest.fixture(scope="session")
+def night_13():
+    from mcqueue.sample import load_sample
+
+    return load_sample("2026-05-13")
+
+
+@pytest.fixture(scope="session")
+def night_14():
+    from mcqueue.sample import load_sample
+
+    return load_sample("2026-05-14")
+
+
+@pytest.fixture
+def restore_threads():
+    """Yield numba's thread setter; put the thread count back afterwards."""
+    import numba
+
+    before = numba.get_num_threads()
+    yield numba.set_num_threads
+    numba.set_num_threads(before)
