@@ -25,6 +25,11 @@ def cli():
 
 # commands (each module imports only click at top level)
 # -- registered commands go here --
+from cli.simulate import simulate  # noqa: E402
+from cli.sample import sample  # noqa: E402
+
+cli.add_command(simulate)
+cli.add_command(sample)
 
 
 def main():

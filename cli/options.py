@@ -69,3 +69,120 @@ def library_errors(fn):
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+# ---------------------------------------------------------------- simulation options
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TUTORIAL = "2026-05-13 on 3 workers and 2026-05-14 on 2 workers"
+
+
+def batch_dates(ctx, param, value):
+    """click callback: every --batch-date is YYYY-MM-DD."""
+    for v in value or ():
+        if not _DATE.match(v):
+            raise click.BadParameter(f"must be a date YYYY-MM-DD, got {v!r}")
+    return tuple(value or ())
+
+
+def _finite(value, what="a finite number"):
+    import math
+
+    if value is None or not math.isfinite(value):
+        raise click.BadParameter(f"must be {what}, got {value!r}")
+    return value
+
+
+def nonnegative(ctx, param, value):
+    """click callback: a finite number >= 0."""
+    if value is None:
+        return None
+    _finite(value, "a finite number >= 0")
+    if value < 0:
+        raise click.BadParameter(f"must be a finite number >= 0, got {value!r}")
+    return value
+
+
+def open_unit(ctx, param, value):
+    """click callback: strictly between 0 and 1."""
+    if value is None:
+        return None
+    if not (0.0 < value < 1.0):
+        raise click.BadParameter(f"must be strictly between 0 and 1, got {value!r}")
+    return value
+
+
+def class_cvs(ctx, param, value):
+    """click callback: CLASS=CV pairs -> {class: cv}."""
+    import math
+
+    out = {}
+    for v in value or ():
+        name, eq, num = v.partition("=")
+        try:
+            cv = float(num)
+        except ValueError:
+            cv = math.nan
+        if not eq or not name.strip() or not math.isfinite(cv) or cv < 0:
+            raise click.BadParameter(f"must be CLASS=CV with CV a finite number >= 0, got {v!r}")
+        out[name.strip()] = cv
+    return out
+
+
+def job_file(ctx, param, value):
+    """click callback: a job file of a supported type (by extension)."""
+    if value is None:
+        return None
+    from mcqueue.errors import DataError
+    from mcqueue.sources import detect_format
+
+    try:
+        detect_format(value)
+    except DataError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+source_options = compose(
+    click.option("--source", type=click.Choice(["local", "dynamodb"]), default="local",
+                 show_default=True,
+                 help="Where the jobs come from: a local file (default: the built-in sample) "
+                      "or the DynamoDB workload catalog."),
+    click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, readable=True),
+                 callback=job_file, default=None,
+                 help="Job file: .csv, .parquet, .ndjson/.jsonl, .json (array), .ddb.json "
+                      "(DynamoDB JSON lines); .gz allowed on text formats. Default: the "
+                      "built-in sample."),
+    click.option("--batch-date", "batch_dates", multiple=True, callback=batch_dates,
+                 metavar="YYYY-MM-DD",
+                 help=f"Night to simulate; repeat for several. Default: {_TUTORIAL}."),
+    click.option("--window", callback=hhmm, default=None, metavar="HH:MM",
+                 help="Only the jobs of this requested window."),
+    click.option("--batch-start", callback=hhmm, default="01:00", show_default=True,
+                 metavar="HH:MM", help="Batch start: minute 0 of the night."),
+    click.option("--batch-end", callback=hhmm, default="05:00", show_default=True,
+                 metavar="HH:MM",
+                 help="Cutoff; a cutoff not after the start crosses midnight."),
+)
+
+workers_option = click.option(
+    "--workers", multiple=True, type=click.IntRange(min=1), metavar="N",
+    help="Worker count; repeat for several (every night runs on each, same random nights). "
+         "Default: 3 (the tutorial pairs when no --batch-date is given).")
+
+simulation_options = compose(
+    click.option("--replications", type=click.IntRange(min=1), default=10_000,
+                 show_default=True, help="Monte Carlo replications per scenario."),
+    click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+                 help="Random seed; same seed, same answer."),
+    click.option("--runtime-cv", type=float, default=0.25, show_default=True,
+                 callback=nonnegative,
+                 help="Coefficient of variation of each job's runtime (lognormal, mean 1)."),
+    click.option("--class-cv", "class_cv", multiple=True, callback=class_cvs,
+                 metavar="CLASS=CV",
+                 help="Runtime cv of one workload class, e.g. backfill=0.6; repeatable."),
+    click.option("--arrival-jitter", type=float, default=15.0, show_default=True,
+                 callback=nonnegative,
+                 help="Arrivals are late by U[0, J) minutes."),
+    click.option("--confidence", type=float, default=0.95, show_default=True,
+                 callback=open_unit, help="Confidence level of the intervals."),
+)

@@ -1,0 +1,35 @@
+"""Progress on stderr, only when stderr is a terminal (stdout carries only the report)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str = "simulating"):
+    """Yield a callback ``advance(n)`` for the engine, or None when stderr is not a terminal."""
+    if total <= 0 or not stderr_is_tty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr,
+                           show_eta=True, show_percent=True) as bar:
+        yield bar.update
+
+
+def compiling_notice() -> None:
+    """One line on stderr when the engine is not in numba's cache yet (first run only)."""
+    from mcqueue.engine import kernel_cache_ready
+
+    if not kernel_cache_ready():
+        click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
+                   "minute)...", err=True)
