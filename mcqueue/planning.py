@@ -1,0 +1,634 @@
+"""Many nights and worker sweeps: ``score`` (risk of every night on some worker counts) and
+``plan`` (the fewest workers that meet a target on one night).
+
+Both run every scenario through the engine's low-level layer (``prepare`` once, ``replicate`` in
+groups of scenarios) and keep only the statistics they report, so 1,000 nights of 10,000
+replications never hold more than one group's samples in memory.
+
+Common random numbers: the scenarios of one night differ only in workers, so replication i of
+every worker count sees the same drawn arrivals and runtimes. ``plan`` uses this for paired
+differences between neighbouring worker counts, whose intervals are much narrower than the
+unpaired ones (both are reported).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from . import engine
+from .errors import ScenarioError
+from .perturbation import Perturbation
+from .schema import Night
+
+METRIC = {m: i for i, m in enumerate(engine.METRICS)}
+I_P95 = METRIC["p95_wait_minutes"]
+I_DRAIN = METRIC["queue_drained_minute"]
+I_OVERFLOW_JOBS = METRIC["overflow_jobs"]
+# scenarios per kernel call in ``score``: (S, 8, R) float64 = 128 x 8 x 10,000 x 8 B = 82 MB
+DEFAULT_GROUP = 128
+DEFAULT_MAX_OVERFLOW = 0.05
+
+SCORE_COLUMNS = (
+    "batch_date", "window", "workers", "jobs", "rho",
+    "overflow_probability", "overflow_ci_low", "overflow_ci_high",
+    "p95_wait_mean", "p95_wait_ci_low", "p95_wait_ci_high",
+    "drained_p90_minute", "horizon_minutes", "deterministic_overflow_jobs",
+)
+
+
+# ---------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Settings:
+    """Monte Carlo settings shared by every scenario of a score or plan (validated here)."""
+
+    replications: int = engine.DEFAULT_REPLICATIONS
+    seed: int = engine.DEFAULT_SEED
+    runtime_cv: float = engine.DEFAULT_RUNTIME_CV
+    arrival_jitter: float = engine.DEFAULT_ARRIVAL_JITTER
+    class_cv: Mapping[str, float] = field(default_factory=dict)
+    confidence: float = engine.DEFAULT_CONFIDENCE
+
+    def __post_init__(self):
+        object.__setattr__(self, "replications", engine.check_replications(self.replications))
+        object.__setattr__(self, "seed", engine.check_seed(self.seed))
+        object.__setattr__(self, "confidence", engine.check_confidence(self.confidence))
+        object.__setattr__(self, "class_cv", dict(self.class_cv or {}))
+        self.perturbation()  # validates cv and jitter
+
+    def perturbation(self) -> Perturbation:
+        return Perturbation(runtime_cv=self.runtime_cv, arrival_jitter=self.arrival_jitter,
+                            class_cv=self.class_cv)
+
+
+def check_worker_list(workers: Iterable[int]) -> tuple[int, ...]:
+    out = tuple(engine.check_workers(w) for w in workers)
+    if not out:
+        raise ScenarioError("workers: give at least one worker count")
+    return tuple(dict.fromkeys(out))  # unique, in the given order
+
+
+# ---------------------------------------------------------------- nights
+def nights_from_frame(validated, window: str | None = None, batch_start: str = "01:00",
+                      batch_end: str = "05:00", dates: Sequence[str] | None = None
+                      ) -> list[Night]:
+    """Every night (or the given dates) of a validated frame, in date order.
+
+    The frame is split by date once, so each ``night_from_frame`` filters a small frame.
+    """
+    from .schema import batch_dates, night_from_frame
+
+    parts = validated.partition_by("batch_date", as_dict=True, maintain_order=True)
+    parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
+    wanted = list(dates) if dates is not None else batch_dates(validated)
+    # a date not in the frame goes to the whole frame, whose error lists the dates present
+    return [night_from_frame(parts.get(d, validated), d, window, batch_start, batch_end)
+            for d in wanted]
+
+
+# ---------------------------------------------------------------- vectorised statistics
+def _t_quantile(confidence: float, dof: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + confidence / 2.0, dof))
+
+
+def _z_quantile(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson_rows(successes: np.ndarray, n: int, confidence: float):
+    """``stats.wilson`` for many counts at once (same formula, same floating-point order)."""
+    z = _z_quantile(confidence)
+    k = np.asarray(successes, dtype=np.int64)
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+
+
+def mean_rows(x: np.ndarray, confidence: float):
+    """Row means of (S, R) with Student-t intervals (``stats.summarize``'s mean/ci)."""
+    n = x.shape[1]
+    mean = x.mean(axis=1)
+    if n < 2:
+        nan = np.full(x.shape[0], math.nan)
+        return mean, nan, nan.copy()
+    sd = x.std(axis=1, ddof=1)
+    half = _t_quantile(confidence, n - 1) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def nearest_rank_rows(x: np.ndarray, q: float) -> np.ndarray:
+    """Row-wise nearest-rank quantile: the ceil(q R)-th smallest value of each row."""
+    k = max(0, math.ceil(q * x.shape[1]) - 1)
+    return np.partition(x, k, axis=1)[:, k]
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float) -> dict[str, float]:
+    """Mean of b - a with the paired Student-t interval (a and b from the same replications)."""
+    d = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+    n = d.shape[0]
+    mean = float(d.mean())
+    if n < 2:
+        return {"estimate": mean, "ci_low": math.nan, "ci_high": math.nan}
+    half = _t_quantile(confidence, n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
+    return {"estimate": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def unpaired_interval(a: np.ndarray, b: np.ndarray, confidence: float) -> dict[str, float]:
+    """Mean of b minus mean of a with Welch's interval, as if a and b were independent runs."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    na, nb = a.shape[0], b.shape[0]
+    mean = float(b.mean() - a.mean())
+    if na < 2 or nb < 2:
+        return {"estimate": mean, "ci_low": math.nan, "ci_high": math.nan}
+    va, vb = float(a.var(ddof=1)) / na, float(b.var(ddof=1)) / nb
+    se2 = va + vb
+    if se2 == 0.0:
+        return {"estimate": mean, "ci_low": mean, "ci_high": mean}
+    dof = se2 * se2 / (va * va / (na - 1) + vb * vb / (nb - 1))
+    half = _t_quantile(confidence, dof) * math.sqrt(se2)
+    return {"estimate": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+# ---------------------------------------------------------------- score
+def _zero_noise(batch: engine.Batch) -> engine.Batch:
+    """The same layout with no runtime noise and no arrival jitter: the deterministic replay."""
+    return dataclasses.replace(batch, sigma=np.zeros_like(batch.sigma),
+                               night_jitter=np.zeros_like(batch.night_jitter))
+
+
+def score_chunk(nights: Sequence[Night], workers: Sequence[int], settings: Settings,
+                group: int = DEFAULT_GROUP,
+                progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Score rows of ``nights`` x ``workers`` in input order (the unit of work of a Dask task).
+
+    ``progress`` is called with the number of nights finished after each group.
+    """
+    nights = list(nights)
+    workers = check_worker_list(workers)
+    if not nights:
+        return []
+    w = len(workers)
+    batch = engine.prepare(nights, settings.perturbation(), settings.seed)
+    n_scen = len(nights) * w
+    scen_night = np.repeat(np.arange(len(nights), dtype=np.int64), w)
+    scen_workers = np.tile(np.array(workers, dtype=np.int64), len(nights))
+    det = engine.replicate(_zero_noise(batch), scen_night, scen_workers, 1)[:, :, 0]
+    horizon = batch.night_horizon[scen_night]
+    cols = {k: np.empty(n_scen) for k in _STAT_KEYS}
+    per_group = max(1, group // w)  # whole nights per group, so progress counts nights
+    for g0 in range(0, len(nights), per_group):
+        g1 = min(len(nights), g0 + per_group)
+        s0, s1 = g0 * w, g1 * w
+        samples = engine.replicate(batch, scen_night[s0:s1], scen_workers[s0:s1],
+                                   settings.replications)
+        for key, v in _sample_stats(samples, horizon[s0:s1], settings.confidence).items():
+            cols[key][s0:s1] = v
+        del samples
+        if progress is not None:
+            progress(g1 - g0)
+    return _rows(nights, scen_night, scen_workers, cols, horizon, det)
+
+
+_STAT_KEYS = ("p", "p_lo", "p_hi", "m", "m_lo", "m_hi", "d90")
+
+
+def _sample_stats(samples: np.ndarray, horizon: np.ndarray, confidence: float) -> dict:
+    """The statistics score reports, for each scenario of (S, 8, R) samples."""
+    drained = samples[:, I_DRAIN, :]
+    k = np.count_nonzero(drained > horizon[:, None], axis=1)
+    out = dict(zip(("p", "p_lo", "p_hi"), wilson_rows(k, samples.shape[2], confidence)))
+    out.update(zip(("m", "m_lo", "m_hi"), mean_rows(samples[:, I_P95, :], confidence)))
+    out["d90"] = nearest_rank_rows(drained, 0.9)
+    return out
+
+
+def _rows(nights, scen_night, scen_workers, cols, horizon, det) -> list[dict]:
+    rows = []
+    for s in range(len(scen_night)):
+        nt = nights[int(scen_night[s])]
+        c = int(scen_workers[s])
+        rows.append({
+            "batch_date": nt.batch_date, "window": nt.window, "workers": c,
+            "jobs": nt.n_jobs, "rho": engine.queueing(nt, c)["rho"],
+            "overflow_probability": float(cols["p"][s]),
+            "overflow_ci_low": float(cols["p_lo"][s]),
+            "overflow_ci_high": float(cols["p_hi"][s]),
+            "p95_wait_mean": float(cols["m"][s]),
+            "p95_wait_ci_low": float(cols["m_lo"][s]),
+            "p95_wait_ci_high": float(cols["m_hi"][s]),
+            "drained_p90_minute": float(cols["d90"][s]),
+            "horizon_minutes": float(horizon[s]),
+            "deterministic_overflow_jobs": int(det[s, I_OVERFLOW_JOBS]),
+        })
+    return rows
+
+
+def empty_rows(batch_date: str, workers: Sequence[int], horizon: float,
+               window: str | None = None) -> list[dict]:
+    """Rows for a date with no jobs at all (e.g. an empty DynamoDB partition): 0 jobs, no risk."""
+    nan = math.nan
+    return [{"batch_date": batch_date, "window": window, "workers": int(c), "jobs": 0,
+             "rho": nan, "overflow_probability": nan, "overflow_ci_low": nan,
+             "overflow_ci_high": nan, "p95_wait_mean": nan, "p95_wait_ci_low": nan,
+             "p95_wait_ci_high": nan, "drained_p90_minute": nan, "horizon_minutes": horizon,
+             "deterministic_overflow_jobs": 0} for c in check_worker_list(workers)]
+
+
+def _nan_last(x: float) -> float:
+    return -math.inf if x is None or math.isnan(x) else x
+
+
+def risk_order(rows: Iterable[dict]) -> list[dict]:
+    """Highest risk first: overflow probability desc, then mean p95 wait desc; ties by date,
+    window, workers. Rows without a risk (no jobs) go last."""
+    return sorted(rows, key=lambda r: (-_nan_last(r["overflow_probability"]),
+                                       -_nan_last(r["p95_wait_mean"]),
+                                       r["batch_date"], r["window"] or "", r["workers"]))
+
+
+def chunks(items: Sequence, size: int) -> list[list]:
+    if size < 1:
+        raise ScenarioError(f"nights per task must be >= 1, got {size!r}")
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
+          settings: Settings | None = None, group: int = DEFAULT_GROUP,
+          progress: Callable[[int], None] | None = None, dask_scheduler: str | None = None,
+          nights_per_task: int | None = None) -> list[dict]:
+    """One row per night and worker count (``SCORE_COLUMNS``), highest risk first.
+
+    With ``dask_scheduler`` the nights go to that Dask distributed cluster in chunks of
+    ``nights_per_task`` (each task runs ``score_chunk``); the numbers are the in-process ones,
+    because every draw depends only on (seed, replication, job_id).
+    """
+    settings = settings or Settings()
+    workers = check_worker_list(workers)
+    nights = list(nights)
+    if dask_scheduler:
+        from .cluster import DEFAULT_NIGHTS_PER_TASK, map_chunks
+
+        parts = chunks(nights, nights_per_task or DEFAULT_NIGHTS_PER_TASK)
+        results = map_chunks(score_chunk, parts, dask_scheduler, workers, settings, group,
+                             progress=(lambda i: progress(len(parts[i]))) if progress else None)
+        rows = [r for part in results for r in part]
+    else:
+        rows = score_chunk(nights, workers, settings, group, progress)
+    return risk_order(rows)
+
+
+# ---------------------------------------------------------------- plan
+@dataclass
+class Plan:
+    """A worker sweep of one night and its recommendation.
+
+    ``rows``: per worker count, overflow probability and mean p95 wait with intervals.
+    ``steps``: per neighbouring pair (c -> c+1 in the sweep), the paired difference of the
+    overflow indicator and of the p95 wait with its paired interval, and the unpaired
+    (Welch) interval the same numbers would give without common random numbers.
+    ``recommended``: the fewest workers meeting the target, or None; ``reason`` says why.
+    """
+
+    night: Night
+    settings: Settings
+    max_overflow: float
+    max_p95_wait: float | None
+    rows: list[dict]
+    steps: list[dict]
+    recommended: int | None
+    reason: str
+    bounds: dict
+
+    def to_dict(self) -> dict:
+        return engine._json_safe({
+            "batch_date": self.night.batch_date, "window": self.night.window,
+            "jobs": self.night.n_jobs, "horizon_minutes": self.night.horizon_minutes,
+            "replications": self.settings.replications, "seed": self.settings.seed,
+            "confidence": self.settings.confidence,
+            "runtime_cv": self.settings.runtime_cv,
+            "arrival_jitter_minutes": self.settings.arrival_jitter,
+            "max_overflow": self.max_overflow, "max_p95_wait": self.max_p95_wait,
+            "recommended_workers": self.recommended, "reason": self.reason,
+            "bounds": dict(self.bounds), "sweep": [dict(r) for r in self.rows],
+            "steps": [dict(s) for s in self.steps],
+        })
+
+
+def drain_bounds(night: Night, workers: int) -> dict:
+    """Lower bounds on the drain time from the planned (mean) runtimes.
+
+    Exclusive jobs hold the whole pool, so no other work runs meanwhile: the pool needs at least
+    E + (W - E) / c minutes of work (E exclusive runtime, W total). A job also cannot finish
+    before its arrival plus its runtime. Runtime noise has mean 1 and arrivals are only ever
+    delayed, so these bound the expected drain time of the noisy nights too.
+    """
+    rt = night.runtime_minutes
+    ex = night.exclusive
+    e = float(rt[ex].sum()) if night.n_jobs else 0.0
+    total = float(rt.sum()) if night.n_jobs else 0.0
+    work = e + (total - e) / workers
+    if night.n_jobs:
+        j = int(np.argmax(night.arrival_minute + rt))
+        latest = float(night.arrival_minute[j] + rt[j])
+        latest_job = night.job_id[j]
+    else:
+        latest, latest_job = 0.0, None
+    return {"exclusive_work_minutes": e, "total_work_minutes": total, "workers": workers,
+            "work_bound_minutes": work, "latest_arrival_plus_runtime_minutes": latest,
+            "latest_job_id": latest_job, "drain_lower_bound_minutes": max(work, latest),
+            "horizon_minutes": night.horizon_minutes}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.0f}"
+
+
+def _explain_none(night: Night, rows: list[dict], max_overflow: float,
+                  max_p95_wait: float | None, bounds: dict) -> str:
+    h = night.horizon_minutes
+    c = bounds["workers"]
+    e, w = bounds["exclusive_work_minutes"], bounds["total_work_minutes"]
+    if e > h:
+        return (f"no worker count meets the target: the exclusive-lock jobs alone run "
+                f"{_fmt(e)} minutes (they hold the whole pool, whatever its size), longer than "
+                f"the {_fmt(h)}-minute window")
+    if bounds["latest_arrival_plus_runtime_minutes"] > h:
+        return (f"no worker count meets the target: job {bounds['latest_job_id']} cannot "
+                f"finish before minute {_fmt(bounds['latest_arrival_plus_runtime_minutes'])} "
+                f"(arrival plus runtime), after the {_fmt(h)}-minute window")
+    if bounds["work_bound_minutes"] > h:
+        return (f"no worker count up to {c} meets the target: even on {c} workers the work "
+                f"needs at least {_fmt(e)} + ({_fmt(w)} - {_fmt(e)}) / {c} = "
+                f"{_fmt(bounds['work_bound_minutes'])} minutes (exclusive runtime plus the rest "
+                f"shared by {c} workers), longer than the {_fmt(h)}-minute window")
+    best = min(rows, key=lambda r: (r["overflow_ci_high"], r["p95_wait_ci_high"]))
+    why = []
+    if best["overflow_ci_high"] > max_overflow:
+        why.append(f"overflow probability upper bound {_fmt(best['overflow_ci_high'])} > "
+                   f"{_fmt(max_overflow)}")
+    if max_p95_wait is not None and best["p95_wait_ci_high"] > max_p95_wait:
+        why.append(f"p95 wait upper bound {_fmt(best['p95_wait_ci_high'])} > "
+                   f"{_fmt(max_p95_wait)} minutes")
+    return (f"no worker count up to {c} meets the target (the drain time is at least "
+            f"{_fmt(bounds['drain_lower_bound_minutes'])} of {_fmt(h)} minutes); the best, "
+            f"{best['workers']} workers, has " + " and ".join(why)
+            + "; try more workers (--max-workers) or a looser target")
+
+
+def plan(night: Night, settings: Settings | None = None, min_workers: int = 1,
+         max_workers: int = 16, max_overflow: float = DEFAULT_MAX_OVERFLOW,
+         max_p95_wait: float | None = None,
+         progress: Callable[[int], None] | None = None) -> Plan:
+    """Simulate every worker count in [min_workers, max_workers] with common random numbers and
+    recommend the fewest whose overflow-probability upper bound is <= ``max_overflow`` (and, if
+    given, whose mean-p95-wait upper bound is <= ``max_p95_wait``).
+
+    Every count is simulated: under the exclusive-lock rule more workers can make a night worse,
+    so the answer is not found by bisection.
+    """
+    settings = settings or Settings()
+    lo = engine.check_workers(min_workers)
+    hi = engine.check_workers(max_workers)
+    if hi < lo:
+        raise ScenarioError(f"max workers ({hi}) must be >= min workers ({lo})")
+    if not (0.0 <= float(max_overflow) <= 1.0):
+        raise ScenarioError(f"max overflow must be a probability in [0, 1], got {max_overflow!r}")
+    if max_p95_wait is not None and not (float(max_p95_wait) >= 0.0):
+        raise ScenarioError(f"max p95 wait must be >= 0 minutes, got {max_p95_wait!r}")
+    counts = list(range(lo, hi + 1))
+    q = settings.confidence
+    batch = engine.prepare([night], settings.perturbation(), settings.seed)
+    scen_night = np.zeros(len(counts), np.int64)
+    scen_workers = np.array(counts, np.int64)
+    det = engine.replicate(_zero_noise(batch), scen_night, scen_workers, 1)[:, :, 0]
+    samples = engine.replicate(batch, scen_night, scen_workers, settings.replications,
+                               progress=progress)
+    h = night.horizon_minutes
+    horizon = np.full(len(counts), h)
+    rows = _rows([night], scen_night, scen_workers, _sample_stats(samples, horizon, q),
+                 horizon, det)
+    overflowed = (samples[:, I_DRAIN, :] > h).astype(np.float64)
+    p95 = samples[:, I_P95, :]
+    steps = []
+    for i in range(len(counts) - 1):
+        step = {"from_workers": counts[i], "to_workers": counts[i + 1]}
+        for name, x in (("overflow", overflowed), ("p95_wait", p95)):
+            pi = paired_interval(x[i], x[i + 1], q)
+            ui = unpaired_interval(x[i], x[i + 1], q)
+            step[f"{name}_diff"] = pi["estimate"]
+            step[f"{name}_paired_ci_low"] = pi["ci_low"]
+            step[f"{name}_paired_ci_high"] = pi["ci_high"]
+            step[f"{name}_unpaired_ci_low"] = ui["ci_low"]
+            step[f"{name}_unpaired_ci_high"] = ui["ci_high"]
+        steps.append(step)
+    for r in rows:
+        ok = r["overflow_ci_high"] <= max_overflow
+        if max_p95_wait is not None:
+            ok = ok and r["p95_wait_ci_high"] <= max_p95_wait
+        r["meets_target"] = bool(ok)
+    good = [r["workers"] for r in rows if r["meets_target"]]
+    bounds = drain_bounds(night, hi)
+    if good:
+        rec = good[0]
+        r = rows[counts.index(rec)]
+        target = f"overflow probability upper bound {_fmt(r['overflow_ci_high'])} <= " \
+                 f"{_fmt(max_overflow)}"
+        if max_p95_wait is not None:
+            target += (f" and p95 wait upper bound {_fmt(r['p95_wait_ci_high'])} <= "
+                       f"{_fmt(max_p95_wait)} minutes")
+        reason = f"{rec} workers is the fewest with {target}"
+    else:
+        rec = None
+        reason = _explain_none(night, rows, max_overflow, max_p95_wait, bounds)
+    return Plan(night, settings, float(max_overflow),
+                None if max_p95_wait is None else float(max_p95_wait), rows, steps, rec,
+                reason, bounds)
+
+
+# ---------------------------------------------------------------- reports
+SCORE_FORMATS = ("table", "csv", "json", "parquet")
+PLAN_FORMATS = ("table", "csv", "json")
+
+
+def _pct(x: float) -> str:
+    return "-" if x is None or math.isnan(x) else f"{100 * x:.2f}%"
+
+
+def _num(x: float, digits: int = 1) -> str:
+    return "-" if x is None or math.isnan(x) else f"{x:.{digits}f}"
+
+
+def _ci_pct(lo: float, hi: float) -> str:
+    return "" if lo is None or math.isnan(lo) else f"[{100 * lo:.2f}, {100 * hi:.2f}]"
+
+
+def _ci(lo: float, hi: float, digits: int = 1) -> str:
+    return "" if lo is None or math.isnan(lo) else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _table(header: Sequence[str], body: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
+              for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if rj else c.ljust(w)
+                         for c, w, rj in zip(cells, widths, right)).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in body)]
+
+
+def score_frame(rows: Sequence[dict]):
+    """Score rows as a polars frame with ``SCORE_COLUMNS`` (NaN kept as null)."""
+    import polars as pl
+
+    schema = {"batch_date": pl.String, "window": pl.String, "workers": pl.Int64,
+              "jobs": pl.Int64, "deterministic_overflow_jobs": pl.Int64}
+    data = {c: [None if isinstance(r[c], float) and math.isnan(r[c]) else r[c] for r in rows]
+            for c in SCORE_COLUMNS}
+    return pl.DataFrame(data, schema={c: schema.get(c, pl.Float64) for c in SCORE_COLUMNS})
+
+
+def render_score(rows: Sequence[dict], fmt: str = "table", confidence: float | None = None
+                 ) -> str | bytes:
+    """Score rows as a table, CSV, JSON (text) or Parquet (bytes)."""
+    if fmt == "json":
+        import json
+
+        return json.dumps([engine._json_safe({c: r[c] for c in SCORE_COLUMNS}) for r in rows],
+                          indent=1) + "\n"
+    if fmt == "csv":
+        return score_frame(rows).write_csv()
+    if fmt == "parquet":
+        import io
+
+        buf = io.BytesIO()
+        score_frame(rows).write_parquet(buf)
+        return buf.getvalue()
+    if fmt != "table":
+        raise ScenarioError(f"format must be one of {', '.join(SCORE_FORMATS)}, got {fmt!r}")
+    level = "" if confidence is None else f"{100 * confidence:g}% "
+    header = ["batch_date", "window", "workers", "jobs", "rho", "P(overflow)",
+              f"{level}CI", "p95 wait (min)", f"{level}CI", "drain P90 (min)", "det. overflow"]
+    body = []
+    for r in rows:
+        if r["jobs"] == 0:
+            body.append([r["batch_date"], r["window"] or "-", str(r["workers"]), "0",
+                         "-", "no jobs", "", "-", "", "-", "-"])
+            continue
+        body.append([r["batch_date"], r["window"] or "-", str(r["workers"]), str(r["jobs"]),
+                     _num(r["rho"], 2), _pct(r["overflow_probability"]),
+                     _ci_pct(r["overflow_ci_low"], r["overflow_ci_high"]),
+                     _num(r["p95_wait_mean"]), _ci(r["p95_wait_ci_low"], r["p95_wait_ci_high"]),
+                     _num(r["drained_p90_minute"]), str(r["deterministic_overflow_jobs"])])
+    right = [False, False, True, True, True, True, False, True, False, True, True]
+    return "\n".join(_table(header, body, right)) + "\n"
+
+
+PLAN_CSV_COLUMNS = (
+    "workers", "overflow_probability", "overflow_ci_low", "overflow_ci_high",
+    "p95_wait_mean", "p95_wait_ci_low", "p95_wait_ci_high", "drained_p90_minute",
+    "deterministic_overflow_jobs", "meets_target", "recommended",
+    "overflow_diff", "overflow_paired_ci_low", "overflow_paired_ci_high",
+    "overflow_unpaired_ci_low", "overflow_unpaired_ci_high",
+    "p95_wait_diff", "p95_wait_paired_ci_low", "p95_wait_paired_ci_high",
+    "p95_wait_unpaired_ci_low", "p95_wait_unpaired_ci_high",
+)
+
+
+def plan_csv_rows(p: Plan) -> list[dict]:
+    """One row per worker count; the diff columns are the step from the previous count."""
+    prev = {s["to_workers"]: s for s in p.steps}
+    out = []
+    for r in p.rows:
+        row = {c: r.get(c) for c in PLAN_CSV_COLUMNS}
+        row["recommended"] = r["workers"] == p.recommended
+        step = prev.get(r["workers"], {})
+        for c in PLAN_CSV_COLUMNS[11:]:
+            row[c] = step.get(c)
+        out.append(row)
+    return out
+
+
+def _width(lo: float, hi: float) -> float:
+    return hi - lo
+
+
+def render_plan(p: Plan, fmt: str = "table") -> str:
+    """A plan as a table (sweep, neighbouring steps, recommendation), CSV or JSON."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(p.to_dict(), indent=1) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, PLAN_CSV_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for row in plan_csv_rows(p):
+            w.writerow({k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                        for k, v in row.items()})
+        return buf.getvalue()
+    if fmt != "table":
+        raise ScenarioError(f"format must be one of {', '.join(PLAN_FORMATS)}, got {fmt!r}")
+    nt, s = p.night, p.settings
+    level = f"{100 * s.confidence:g}%"
+    win = f" window {nt.window}," if nt.window else ""
+    lines = [f"Plan for {nt.batch_date}:{win} {nt.n_jobs} jobs, batch {nt.batch_start}-"
+             f"{nt.batch_end} ({nt.horizon_minutes:g} min), {s.replications} replications, "
+             f"seed {s.seed}, {level} intervals",
+             f"target: overflow probability upper bound <= {_pct(p.max_overflow)}"
+             + (f", p95 wait upper bound <= {p.max_p95_wait:g} min"
+                if p.max_p95_wait is not None else ""), ""]
+    body = [[str(r["workers"]), _pct(r["overflow_probability"]),
+             _ci_pct(r["overflow_ci_low"], r["overflow_ci_high"]), _num(r["p95_wait_mean"]),
+             _ci(r["p95_wait_ci_low"], r["p95_wait_ci_high"]), _num(r["drained_p90_minute"]),
+             str(r["deterministic_overflow_jobs"]),
+             ("<- recommended" if r["workers"] == p.recommended
+              else "yes" if r["meets_target"] else "no")] for r in p.rows]
+    lines += _table(["workers", "P(overflow)", f"{level} CI", "p95 wait (min)", f"{level} CI",
+                     "drain P90", "det. overflow", "meets target"], body,
+                    [True, True, False, True, False, True, True, False])
+    if p.steps:
+        lines += ["", "Neighbouring counts (paired differences over the same random nights; "
+                      "the unpaired width is what independent runs would give):"]
+        body = [[f"{st['from_workers']} -> {st['to_workers']}",
+                 f"{100 * st['overflow_diff']:+.2f} pp",
+                 _ci_pct(st["overflow_paired_ci_low"], st["overflow_paired_ci_high"]),
+                 _num(100 * _width(st["overflow_paired_ci_low"], st["overflow_paired_ci_high"]),
+                      2),
+                 _num(100 * _width(st["overflow_unpaired_ci_low"],
+                                   st["overflow_unpaired_ci_high"]), 2),
+                 f"{st['p95_wait_diff']:+.2f}",
+                 _ci(st["p95_wait_paired_ci_low"], st["p95_wait_paired_ci_high"], 2),
+                 _num(_width(st["p95_wait_paired_ci_low"], st["p95_wait_paired_ci_high"]), 2),
+                 _num(_width(st["p95_wait_unpaired_ci_low"], st["p95_wait_unpaired_ci_high"]),
+                      2)]
+                for st in p.steps]
+        lines += _table(["workers", "d P(overflow)", f"paired {level} CI", "width pp",
+                         "unpaired pp", "d p95 wait", f"paired {level} CI", "width",
+                         "unpaired"], body,
+                        [False, True, False, True, True, True, False, True, True])
+    b = p.bounds
+    lines += ["", f"drain lower bound on {b['workers']} workers: "
+                  f"{b['drain_lower_bound_minutes']:g} min (exclusive work "
+                  f"{b['exclusive_work_minutes']:g} + other work "
+                  f"{b['total_work_minutes'] - b['exclusive_work_minutes']:g} / {b['workers']}"
+                  f" = {b['work_bound_minutes']:.4g}; latest arrival + runtime "
+                  f"{b['latest_arrival_plus_runtime_minutes']:g}) vs window "
+                  f"{b['horizon_minutes']:g} min"]
+    rec = f"{p.recommended} workers" if p.recommended is not None else "none"
+    lines.append(f"Recommendation: {rec}: {p.reason}")
+    return "\n".join(lines) + "\n"
