@@ -27,9 +27,12 @@ def cli():
 # -- registered commands go here --
 from cli.simulate import simulate  # noqa: E402
 from cli.sample import sample  # noqa: E402
+from cli.aws import cleanup, seed  # noqa: E402
 
 cli.add_command(simulate)
 cli.add_command(sample)
+cli.add_command(seed)
+cli.add_command(cleanup)
 
 
 def main():

@@ -549,24 +549,10 @@ def _write_batches(client, table: str, items: list[dict], *, max_attempts: int,
 
 
 def _read_file(path: str | Path) -> pl.DataFrame:
-    """A local jobs file as a raw frame: mcqueue.sources when present, else CSV / JSON."""
-    try:
-        from . import sources  # the CLI issue's local-file reader
-    except ImportError:
-        sources = None
-    for name in ("read_jobs_file", "read_file", "read_local", "load_file", "read_jobs"):
-        fn = getattr(sources, name, None) if sources is not None else None
-        if callable(fn):
-            return fn(path)
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"file {str(p)!r} does not exist")
-    try:
-        if p.suffix.lower() in (".json", ".ndjson", ".jsonl"):
-            return (pl.read_ndjson(p) if p.suffix.lower() != ".json" else pl.read_json(p))
-        return pl.read_csv(p, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise DataError(f"cannot read {str(p)!r}: {exc}") from None
+    """A local jobs file (CSV, Parquet, JSON, DynamoDB JSON) as a raw frame."""
+    from .sources import read_jobs
+
+    return read_jobs(path)
 
 
 def seed_table(data, table: str = DEFAULT_TABLE, *, session=None, region: str | None = None,

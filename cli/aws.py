@@ -1,0 +1,102 @@
+"""`mcqueue seed` and `mcqueue cleanup`: the DynamoDB table's lifecycle."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .options import aws_options, format_option, library_errors
+
+
+def _render(rows: dict, fmt: str, human: list[str]) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows), lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(rows)
+        return buf.getvalue()
+    return "\n".join(human) + "\n"
+
+
+@click.command(short_help="Create the DynamoDB table if needed and write job records to it.")
+@click.option("--file", "file", type=click.Path(dir_okay=False), default=None,
+              help="Job file to write (.csv, .parquet, .json, .ndjson, .ddb.json); "
+                   "default: the built-in sample.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace existing items that differ (by default they are left alone).")
+@aws_options
+@format_option
+@library_errors
+def seed(file, overwrite, table, region, profile, endpoint_url, max_attempts, fmt):
+    """Write job records to the DynamoDB workload catalog.
+
+    Every record is validated first (a bad file writes nothing); the table is created if
+    missing (on-demand, batch_date + window_job_id) and waited for; existing identical items are
+    skipped, so running it twice changes nothing.
+
+    \b
+    Example:
+      mcqueue seed --endpoint-url http://127.0.0.1:8000
+      mcqueue seed --file tonight.csv --table db_batch_window_requests --region eu-west-1
+    """
+    from mcqueue.dynamo import seed_table
+
+    if file is None:
+        from mcqueue.sample import sample_frame
+
+        data, label = sample_frame(), "the built-in sample"
+    else:
+        data, label = file, file
+    click.echo(f"mcqueue: seeding table {table!r} from {label}...", err=True)
+    res = seed_table(data, table, region=region, profile=profile, endpoint_url=endpoint_url,
+                     max_attempts=max_attempts, overwrite=overwrite)
+    human = [
+        f"table {res.table} ({res.region}, {res.endpoint})"
+        + (": created (on-demand)" if res.created_table else ""),
+        f"items: {res.items} in input, {res.written} written, {res.skipped} already present"
+        + (f", {res.overwritten} overwritten" if res.overwritten else "")
+        + (f", {res.conflicts} differing left alone (use --overwrite)" if res.conflicts else ""),
+        f"capacity: {res.consumed_write_units:g} write units, {res.consumed_read_units:g} read "
+        f"units, about ${res.cost_usd:.6f} on demand",
+    ]
+    click.echo(_render(res.to_dict(), fmt, human), nl=False)
+
+
+@click.command(short_help="Delete the DynamoDB table, or a CloudFormation stack.")
+@click.option("--stack-name", default=None,
+              help="Delete this CloudFormation stack (e.g. from infra/dynamodb_table.yaml) "
+                   "instead of the table.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@aws_options
+@format_option
+@library_errors
+def cleanup(stack_name, yes, table, region, profile, endpoint_url, max_attempts, fmt):
+    """Delete the workload catalog table (or the CloudFormation stack that made it).
+
+    Asks for confirmation unless --yes. With --stack-name, --endpoint-url is the CloudFormation
+    endpoint.
+
+    \b
+    Example:
+      mcqueue cleanup --endpoint-url http://127.0.0.1:8000 --yes
+      mcqueue cleanup --stack-name mcqueue-catalog --region eu-west-1
+    """
+    from mcqueue.dynamo import delete_stack, delete_table
+
+    what = (f"CloudFormation stack {stack_name!r}" if stack_name
+            else f"DynamoDB table {table!r}")
+    where = f" at {endpoint_url}" if endpoint_url else (f" in {region}" if region else "")
+    if not yes:
+        click.confirm(f"Delete {what}{where}? This removes every item in it", abort=True,
+                      err=True)
+    kwargs = dict(region=region, profile=profile, endpoint_url=endpoint_url,
+                  max_attempts=max_attempts)
+    res = delete_stack(stack_name, **kwargs) if stack_name else delete_table(table, **kwargs)
+    human = [f"deleted {res.kind} {res.name} ({res.region}, {res.endpoint})"]
+    click.echo(_render({"deleted": True, **res.to_dict()}, fmt, human), nl=False)
