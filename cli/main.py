@@ -28,11 +28,15 @@ def cli():
 from cli.simulate import simulate  # noqa: E402
 from cli.sample import sample  # noqa: E402
 from cli.aws import cleanup, seed  # noqa: E402
+from cli.score import score  # noqa: E402
+from cli.plan import plan  # noqa: E402
 
 cli.add_command(simulate)
 cli.add_command(sample)
 cli.add_command(seed)
 cli.add_command(cleanup)
+cli.add_command(score)
+cli.add_command(plan)
 
 
 def main():
