@@ -84,7 +84,7 @@ def _is_ddb_record(rec: Any) -> bool:
     return isinstance(rec, dict) and set(rec) == {"Item"} and isinstance(rec["Item"], dict)
 
 
-def _ddb_value(value: Any, field: str, line: int) -> Any:
+def _ddb_value(value: Any, field: str, where: str) -> Any:
     """One DynamoDB attribute value ({"S": ...}, {"N": ...}, ...) -> a plain value."""
     if isinstance(value, dict) and len(value) == 1:
         (kind, v), = value.items()
@@ -94,9 +94,9 @@ def _ddb_value(value: Any, field: str, line: int) -> Any:
             return bool(v)
         if kind == "NULL":
             return None
-        raise DataError(f"line {line}: field {field!r} has DynamoDB type {kind!r}; "
+        raise DataError(f"{where}: field {field!r} has DynamoDB type {kind!r}; "
                         f"job records use S, N, BOOL or NULL")
-    raise DataError(f"line {line}: field {field!r} is not a DynamoDB attribute value "
+    raise DataError(f"{where}: field {field!r} is not a DynamoDB attribute value "
                     f"like {{\"S\": \"...\"}}, got {value!r}")
 
 
@@ -113,7 +113,8 @@ def parse_dynamodb_json(text: str, name: str = "input") -> pl.DataFrame:
         if not _is_ddb_record(rec):
             raise DataError(f"{name!r} line {i}: expected a DynamoDB item "
                             f"{{\"Item\": {{...}}}}, got {line.strip()[:60]!r}")
-        records.append({k: _ddb_value(v, k, i) for k, v in rec["Item"].items()})
+        where = f"{name!r} line {i}"
+        records.append({k: _ddb_value(v, k, where) for k, v in rec["Item"].items()})
     return frame_from_records(records)
 
 
