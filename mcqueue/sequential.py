@@ -1,0 +1,185 @@
+"""Precision-targeted runs: add replications in batches until the intervals are narrow enough.
+
+The rule (a fixed-width sequential procedure in the sense of Chow & Robbins, 1965):
+1. run a first batch of at least ``min_replications`` (default 1,000) replications;
+2. after every batch compute, from ALL replications so far, the half-width of the Student-t
+   interval of the mean p95 wait and of the Wilson interval of the overflow probability;
+3. stop when every requested half-width is at or under its target, or when
+   ``max_replications`` is reached (the result says which); otherwise add ``batch`` more.
+
+Replication i is always replication number i of the seed (``engine.replicate(...,
+rep_start=done)``), so a run that stops after n replications gives exactly the numbers of a fixed
+run of n replications with the same seed.
+
+Why stopping does not bias the answer here: the stopping time depends on the data only through
+the estimated spread (the sample standard deviation of the p95 waits, and p(1 - p) for overflow),
+which after a first batch of 1,000 replications is already within a few percent of its true
+value; so the number of replications is nearly deterministic and the reported intervals keep
+their nominal coverage (Chow & Robbins: coverage tends to the nominal level as the target
+shrinks). A tiny first batch would not be honest: with 10 replications a lucky low spread can
+stop the run early with an interval that is too narrow. tests/test_sequential.py measures the
+coverage of the sequential rule over 1,000 seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping
+
+import numpy as np
+
+from . import engine as E
+from .errors import ScenarioError
+from .perturbation import Perturbation
+from .schema import Night
+
+DEFAULT_MAX_REPLICATIONS = 1_000_000
+DEFAULT_BATCH = 10_000
+MIN_FIRST_BATCH = 1_000
+
+STOP_TARGET = "target met"
+STOP_CAP = "max replications reached"
+
+_P95 = E.METRICS.index("p95_wait_minutes")
+_DRAINED = E.METRICS.index("queue_drained_minute")
+
+
+def _target(name: str, value) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise ScenarioError(f"{name} must be a number > 0, got {value!r}")
+    return v
+
+
+class _Running:
+    """Running sums for the two half-widths, so each check costs O(batch), not O(n)."""
+
+    def __init__(self, horizon: float, confidence: float):
+        self.horizon = horizon
+        self.confidence = confidence
+        self.n = 0
+        self.p95_mean = 0.0
+        self.p95_m2 = 0.0  # sum of squared deviations (Chan et al. parallel update)
+        self.overflowed = 0
+
+    def add(self, samples: np.ndarray) -> None:
+        x = samples[_P95]
+        m = x.shape[0]
+        if m == 0:
+            return
+        bm = float(x.mean())
+        b2 = float(((x - bm) ** 2).sum())
+        n = self.n
+        delta = bm - self.p95_mean
+        tot = n + m
+        self.p95_mean += delta * m / tot
+        self.p95_m2 += b2 + delta * delta * n * m / tot
+        self.n = tot
+        self.overflowed += int(np.count_nonzero(samples[_DRAINED] > self.horizon))
+
+    def halfwidth_p95(self) -> float:
+        """t_{n-1} sd / sqrt(n), as ``stats.t_interval``; scipy.special.stdtrit is the same
+        quantile as scipy.stats.t.ppf without its per-call overhead (~0.4 ms)."""
+        from scipy.special import stdtrit
+
+        if self.n < 2:
+            return math.nan
+        sd = math.sqrt(max(self.p95_m2, 0.0) / (self.n - 1))
+        q = float(stdtrit(self.n - 1, 0.5 + self.confidence / 2.0))
+        return q * sd / math.sqrt(self.n)
+
+    def halfwidth_overflow(self) -> float:
+        from .stats import wilson
+
+        w = wilson(self.overflowed, self.n, self.confidence)
+        return (w["ci_high"] - w["ci_low"]) / 2.0
+
+
+def _met(achieved: float, target: float | None) -> bool:
+    return target is None or (math.isfinite(achieved) and achieved <= target)
+
+
+def simulate_to_precision(night: Night, workers: int = 3,
+                          target_halfwidth_p95: float | None = None,
+                          target_halfwidth_overflow: float | None = None,
+                          max_replications: int = DEFAULT_MAX_REPLICATIONS,
+                          batch: int = DEFAULT_BATCH, seed: int = E.DEFAULT_SEED,
+                          runtime_cv: float = E.DEFAULT_RUNTIME_CV,
+                          arrival_jitter: float = E.DEFAULT_ARRIVAL_JITTER,
+                          class_cv: Mapping[str, float] | None = None,
+                          confidence: float = E.DEFAULT_CONFIDENCE,
+                          min_replications: int = MIN_FIRST_BATCH,
+                          block: int | None = None, name: str | None = None,
+                          progress: Callable[[int], None] | None = None) -> E.SimulationResult:
+    """Replay ``night`` in batches until the interval half-widths meet their targets.
+
+    ``target_halfwidth_p95`` is in minutes (half-width of the interval of the mean p95 wait),
+    ``target_halfwidth_overflow`` a probability (half-width of the Wilson interval of the
+    overflow probability); give at least one. The first batch has
+    ``max(batch, min_replications)`` replications (capped at ``max_replications``), later ones
+    ``batch``. The result is the ordinary ``SimulationResult`` of all replications run, with
+    ``extra["precision"]`` = targets, achieved half-widths, replications used and why it stopped.
+
+    >>> from mcqueue import load_sample
+    >>> r = simulate_to_precision(load_sample("2026-05-13"), 3, target_halfwidth_p95=1.0)
+    >>> r.extra["precision"]["stopped"]
+    'target met'
+    """
+    t_p95 = _target("target half-width of the p95 wait", target_halfwidth_p95)
+    t_ovf = _target("target half-width of the overflow probability", target_halfwidth_overflow)
+    if t_p95 is None and t_ovf is None:
+        raise ScenarioError("give at least one target: target_halfwidth_p95 (minutes) or "
+                            "target_halfwidth_overflow (probability)")
+    workers = E.check_workers(workers)
+    max_replications = E.check_replications(max_replications)
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ScenarioError(f"batch must be an integer >= 1, got {batch!r}")
+    if (isinstance(min_replications, bool) or not isinstance(min_replications, (int, np.integer))
+            or min_replications < 2):
+        raise ScenarioError(f"min_replications must be an integer >= 2, got {min_replications!r}")
+    seed = E.check_seed(seed)
+    confidence = E.check_confidence(confidence)
+    pert = Perturbation(runtime_cv=runtime_cv, arrival_jitter=arrival_jitter,
+                        class_cv=class_cv or {})
+    prepared = E.prepare([night], pert, seed)
+    horizon = night.horizon_minutes
+    run = _Running(horizon, confidence)
+    chunks: list[np.ndarray] = []
+    step = min(max(int(batch), int(min_replications)), max_replications)
+    while True:
+        out = E.replicate(prepared, [0], [workers], step, rep_start=run.n, block=block,
+                          progress=progress)[0]
+        chunks.append(out)
+        run.add(out)
+        hw_p95 = run.halfwidth_p95()
+        hw_ovf = run.halfwidth_overflow()
+        if _met(hw_p95, t_p95) and _met(hw_ovf, t_ovf):
+            stopped = STOP_TARGET
+            break
+        if run.n >= max_replications:
+            stopped = STOP_CAP
+            break
+        step = min(int(batch), max_replications - run.n)
+    samples = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
+    label = E.Scenario(night, workers, name).label
+    return E.SimulationResult(
+        scenario=label, night=night, workers=workers, replications=run.n, seed=seed,
+        confidence=confidence, perturbation=pert, queueing=E.queueing(night, workers),
+        deterministic=E.deterministic(night, workers),
+        monte_carlo=E.summarize_samples(samples, horizon, confidence), samples=samples,
+        extra={"precision": {
+            "target_halfwidth_p95": t_p95,
+            "target_halfwidth_overflow": t_ovf,
+            "achieved_halfwidth_p95": hw_p95,
+            "achieved_halfwidth_overflow": hw_ovf,
+            "replications_used": run.n,
+            "max_replications": max_replications,
+            "batch": int(batch),
+            "stopped": stopped,
+        }},
+    )
