@@ -78,16 +78,60 @@ def nights_from_frame(validated, window: str | None = None, batch_start: str = "
                       ) -> list[Night]:
     """Every night (or the given dates) of a validated frame, in date order.
 
-    The frame is split by date once, so each ``night_from_frame`` filters a small frame.
+    The same nights as ``schema.night_from_frame`` date by date (a test pins this), computed
+    for all dates in one pass: one sort and one arrival expression over the whole frame, then
+    numpy slices per date (per-date polars calls cost about 2 ms each, 2 s for 1,000 nights).
+    A date with no job in ``window`` gives an empty night; a date absent from the frame raises
+    ``night_from_frame``'s DataError listing the dates present.
     """
-    from .schema import batch_dates, night_from_frame
+    import polars as pl
 
-    parts = validated.partition_by("batch_date", as_dict=True, maintain_order=True)
-    parts = {k[0] if isinstance(k, tuple) else k: v for k, v in parts.items()}
-    wanted = list(dates) if dates is not None else batch_dates(validated)
-    # a date not in the frame goes to the whole frame, whose error lists the dates present
-    return [night_from_frame(parts.get(d, validated), d, window, batch_start, batch_end)
-            for d in wanted]
+    from .schema import MINUTES_PER_DAY, batch_dates, night_from_frame, parse_hhmm
+
+    present = batch_dates(validated)
+    wanted = list(dates) if dates is not None else present
+    missing = sorted(set(wanted) - set(present))
+    if missing:
+        night_from_frame(validated, missing[0], window, batch_start, batch_end)  # raises
+    s = parse_hhmm(batch_start, "batch start")
+    e = parse_hhmm(batch_end, "batch end")
+    if window is not None:
+        parse_hhmm(window, "window")
+    jobs = validated.filter(pl.col("batch_date").is_in(wanted))
+    if window is not None:
+        jobs = jobs.filter(pl.col("requested_window") == window)
+    jobs = jobs.sort(["batch_date", "job_id"])
+    w = pl.col("requested_window")
+    wmin = (w.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
+            + w.str.slice(3, 2).cast(pl.Int64, strict=False)).cast(pl.Float64)
+    late = pl.lit(float(MINUTES_PER_DAY - s)) + wmin if e <= s else pl.lit(0.0)
+    jobs = jobs.with_columns(
+        pl.col("arrival_minute").fill_null(pl.when(wmin < s).then(late).otherwise(wmin - s))
+        .alias("__arrival"))
+    day = jobs["batch_date"].to_list()
+    job_id = jobs["job_id"].to_list()
+    wclass = jobs["workload_class"].to_list()
+    reqw = jobs["requested_window"].to_list()
+    arrival = jobs["__arrival"].to_numpy().astype(np.float64, copy=True)
+    runtime = jobs["estimated_runtime_minutes"].to_numpy().astype(np.float64, copy=True)
+    priority = jobs["priority"].to_numpy().astype(np.int64, copy=True)
+    exclusive = jobs["requires_exclusive_lock"].to_numpy().astype(bool, copy=True)
+    bounds: dict[str, tuple[int, int]] = {}
+    lo = 0
+    for i in range(1, len(day) + 1):
+        if i == len(day) or day[i] != day[lo]:
+            bounds[day[lo]] = (lo, i)
+            lo = i
+    nights = []
+    for d in wanted:
+        a, b = bounds.get(d, (0, 0))
+        nights.append(Night(batch_date=d, job_id=tuple(job_id[a:b]),
+                            workload_class=tuple(wclass[a:b]),
+                            arrival_minute=arrival[a:b].copy(), runtime_minutes=runtime[a:b].copy(),
+                            priority=priority[a:b].copy(), exclusive=exclusive[a:b].copy(),
+                            batch_start=batch_start, batch_end=batch_end, window=window,
+                            requested_window=tuple(reqw[a:b])))
+    return nights
 
 
 # ---------------------------------------------------------------- vectorised statistics
