@@ -145,7 +145,9 @@ def make_client(service: str = "dynamodb", *, session=None, region: str | None =
         raise ServiceError(f"AWS profile {profile!r} not found in the AWS config files") from None
     retries: dict[str, Any] = {"mode": "standard"}
     if max_attempts is not None:
-        retries["max_attempts"] = int(max_attempts)
+        # botocore's "max_attempts" counts RETRIES (N gives N + 1 requests); the total,
+        # first request included, is "total_max_attempts"
+        retries["total_max_attempts"] = int(max_attempts)
     if region is None and session.region_name is None:
         env_endpoint = (os.environ.get("AWS_ENDPOINT_URL_" + service.upper().replace("-", "_"))
                         or os.environ.get("AWS_ENDPOINT_URL"))
