@@ -1,0 +1,85 @@
+"""Report rendering: job summary, percent formatting, table layout, json and csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from mcqueue import engine
+from mcqueue.report import _pct, csv_rows, night_summary, render, render_csv, render_table
+from mcqueue.schema import Night
+
+
+@pytest.fixture(scope="module")
+def results(night_13, night_14):
+    return engine.simulate_scenarios([engine.Scenario(night_13, 3), engine.Scenario(night_14, 2)],
+                                     replications=200, seed=3)
+
+
+def test_night_summary_of_the_sample(night_14):
+    s = night_summary(night_14)
+    assert s["jobs"] == 12
+    assert s["mean_runtime_minutes"] == pytest.approx(620 / 12)
+    assert (s["exclusive_jobs"], s["priority_3_plus_jobs"]) == (5, 5)
+    assert s["demand_by_window"] == {"01:00": {"jobs": 5, "runtime_minutes": 260},
+                                     "02:00": {"jobs": 4, "runtime_minutes": 215},
+                                     "03:00": {"jobs": 3, "runtime_minutes": 145}}
+    assert s["workload_mix"] == {"etl": 4, "backfill": 3, "refresh": 3, "index_maintenance": 2}
+
+
+def test_night_summary_buckets_explicit_arrivals_by_hour():
+    nt = Night.from_arrays([0, 30, 61, 200], [10, 20, 30, 40], batch_start="23:30",
+                           batch_end="04:00")
+    s = night_summary(nt)
+    # 23:30 + 0/30 min -> hour 23 ; +61 -> hour 00 ; +200 -> hour 02 (bucketed after the start)
+    assert s["demand_by_window"] == {"~23:00": {"jobs": 2, "runtime_minutes": 30},
+                                     "~00:00": {"jobs": 1, "runtime_minutes": 30},
+                                     "~02:00": {"jobs": 1, "runtime_minutes": 40}}
+
+
+@pytest.mark.parametrize("x,text", [
+    (0.0, "0.0%"), (1.0, "100.0%"), (0.5, "50.0%"), (0.0005, "0.050%"), (0.005, "0.50%"),
+    (0.0117, "1.2%"), (0.99962, "99.962%"), (0.995, "99.50%"), (None, "n/a"),
+    (float("nan"), "n/a"),
+])
+def test_percentages_never_round_to_the_ends(x, text):
+    assert _pct(x) == text
+
+
+def test_table_fits_80_columns_and_shows_every_metric(results):
+    out = render_table(results)
+    assert max(len(ln) for ln in out.splitlines()) <= 80
+    assert all(ln == ln.rstrip() for ln in out.splitlines())
+    for label in ("average wait (min)", "p95 wait (min)", "average queue length",
+                  "max queue length", "worker utilization", "overflow jobs",
+                  "overflow risk (share)", "queue drained (min)", "overflow probability"):
+        assert out.count("\n" + label) == 2
+    assert "200 replications, seed 3, runtime cv 0.25, jitter 15 min, 95% confidence" in out
+
+
+def test_table_row_values(results):
+    r = results[0]
+    out = render_table(results[:1])
+    mc = r.monte_carlo["average_wait_minutes"]
+    row = next(ln for ln in out.splitlines() if ln.startswith("average wait (min)"))
+    assert row == (f"average wait (min)        29.00{mc['mean']:>10.2f}  "
+                   f"{'[%.2f, %.2f]' % (mc['ci_low'], mc['ci_high']):<22}{mc['p90']:>9.2f}")
+
+
+def test_json_is_the_list_of_contract_dicts(results):
+    assert json.loads(render(results, "json")) == [r.to_dict() for r in results]
+
+
+def test_csv_matches_rows(results):
+    rows = list(csv.DictReader(io.StringIO(render_csv(results))))
+    assert len(rows) == len(csv_rows(results)) == 18
+    assert rows[17]["metric"] == "overflow_probability"
+    assert rows[17]["deterministic"] == "1"  # 2026-05-14 on 2 workers overflows
+
+
+def test_unknown_format(results):
+    with pytest.raises(ValueError, match="unknown report format 'xml'"):
+        render(results, "xml")
