@@ -84,8 +84,10 @@ def _pct(x) -> str:
     """A share as a percentage; never shows 0.0% or 100.0% for a value strictly between."""
     if x is None or not math.isfinite(x):
         return "n/a"
+    if x < 0:  # a Student-t bound of a mean share can dip below 0: show it as it is
+        return "-" + _pct(-x)
     p = 100.0 * x
-    if x <= 0 or x >= 1 or 1.0 <= p <= 99.0:
+    if x == 0 or x >= 1 or 1.0 <= p <= 99.0:
         return f"{p:.1f}%"
     # two significant digits of the distance to the nearer end, 0% or 100%
     gap = min(p, 100.0 - p)
@@ -151,10 +153,13 @@ def _scenario_table(r: SimulationResult) -> list[str]:
     lines += textwrap.wrap(params, WIDTH)
     ddb = r.extra.get("dynamodb")
     if ddb:
+        pages = ddb.get("pages")
+        cost = ddb.get("cost_usd")
+        cost_txt = "n/a" if cost is None else ("$" + f"{cost:.10f}".rstrip("0").rstrip(".")
+                                               if cost < 0.01 else f"${cost:,.2f}")
         lines += textwrap.wrap(
-            f"DynamoDB: {ddb.get('items')} items in {ddb.get('pages')} pages, "
-            f"{ddb.get('consumed_read_units')} read units, about ${ddb.get('cost_usd')}",
-            WIDTH)
+            f"DynamoDB: {ddb.get('items')} items in {pages} page{'' if pages == 1 else 's'}, "
+            f"{ddb.get('consumed_read_units'):g} read units, about {cost_txt}", WIDTH)
     return lines
 
 

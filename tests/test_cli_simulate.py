@@ -284,7 +284,7 @@ def test_dynamodb_source_uses_query_jobs_and_reports_cost(monkeypatch):
     (ref,) = run_json("--batch-date", "2026-05-13", *R)
     assert d["monte_carlo"] == ref["monte_carlo"]
     table = run("--source", "dynamodb", "--batch-date", "2026-05-13", *R).stdout
-    assert "DynamoDB: 10 items in 1 pages, 1.5 read units" in table
+    assert "DynamoDB: 10 items in 1 page, 1.5 read units, about $0.0000004" in table
 
 
 # ---------------------------------------------------------------- progress and notices

@@ -43,7 +43,7 @@ def test_night_summary_buckets_explicit_arrivals_by_hour():
 @pytest.mark.parametrize("x,text", [
     (0.0, "0.0%"), (1.0, "100.0%"), (0.5, "50.0%"), (0.0005, "0.050%"), (0.005, "0.50%"),
     (0.0117, "1.2%"), (0.99962, "99.962%"), (0.995, "99.50%"), (None, "n/a"),
-    (float("nan"), "n/a"),
+    (float("nan"), "n/a"), (-0.000196, "-0.020%"),
 ])
 def test_percentages_never_round_to_the_ends(x, text):
     assert _pct(x) == text
