@@ -56,7 +56,7 @@ def map_chunks(fn: Callable, chunks: Sequence, address: str, *args,
         futures = [client.submit(fn, chunk, *args, pure=False) for chunk in chunks]
         where = {f.key: i for i, f in enumerate(futures)}
         out: list = [None] * len(futures)
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             i = where[fut.key]
             out[i] = fut.result()
             if progress is not None:
