@@ -59,7 +59,7 @@ def mix64(z):
 def uniform01(key, rep):
     """Uniform in the open interval (0, 1): draw number ``rep`` of the stream starting at ``key``."""
     x = mix64(key + np.uint64(rep + 1) * _GOLDEN)
-    return (np.float64(x >> _S11) + 0.5) * _INV53
+    return (np.float64(np.int64(x >> _S11)) + 0.5) * _INV53
 
 
 # Acklam's rational approximation of the standard normal quantile (relative error < 1.15e-9).
@@ -90,13 +90,85 @@ def normal_quantile(p):
         ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
 
 
+def _ziggurat_tables():
+    """Marsaglia & Tsang (2000) 128-layer ziggurat tables for the standard normal."""
+    m1 = 2147483648.0
+    dn = 3.442619855899
+    tn = dn
+    vn = 9.91256303526217e-3
+    kn = np.zeros(128, np.int64)
+    wn = np.zeros(128, np.float64)
+    fn = np.zeros(128, np.float64)
+    q = vn / math.exp(-0.5 * dn * dn)
+    kn[0] = int((dn / q) * m1)
+    kn[1] = 0
+    wn[0] = q / m1
+    wn[127] = dn / m1
+    fn[0] = 1.0
+    fn[127] = math.exp(-0.5 * dn * dn)
+    for i in range(126, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(vn / dn + math.exp(-0.5 * dn * dn)))
+        kn[i + 1] = int((dn / tn) * m1)
+        tn = dn
+        fn[i] = math.exp(-0.5 * dn * dn)
+        wn[i] = dn / m1
+    return kn, wn, fn
+
+
+_ZKN, _ZWN, _ZFN = _ziggurat_tables()
+_ZR = 3.442619855899
+_TWO31 = 2147483648
+
+
+@kernel(inline="always")
+def _bits_uniform(x):
+    return (np.float64(np.int64(x >> _S11)) + 0.5) * _INV53
+
+
+@kernel
+def _ziggurat_tail(x, hz, iz):
+    """The rare (about 1%) slow path of the ziggurat; further bits continue the stream."""
+    while True:
+        v = hz * _ZWN[iz]
+        if iz == 0:
+            while True:
+                x = mix64(x + _GOLDEN)
+                xx = -math.log(_bits_uniform(x)) / _ZR
+                x = mix64(x + _GOLDEN)
+                yy = -math.log(_bits_uniform(x))
+                if yy + yy >= xx * xx:
+                    break
+            return _ZR + xx if hz > 0 else -_ZR - xx
+        x = mix64(x + _GOLDEN)
+        if _ZFN[iz] + _bits_uniform(x) * (_ZFN[iz - 1] - _ZFN[iz]) < math.exp(-0.5 * v * v):
+            return v
+        x = mix64(x + _GOLDEN)
+        iz = np.int64(x & np.uint64(127))
+        hz = np.int64(x >> np.uint64(32)) - _TWO31
+        if abs(hz) < _ZKN[iz]:
+            return hz * _ZWN[iz]
+
+
+@kernel(inline="always")
+def normal_draw(key, rep):
+    """Standard normal draw number ``rep`` of the stream at ``key`` (ziggurat: the layer from the
+    low 7 bits, the value from the high 32 bits of one 64-bit hash; about 99% take one table
+    look-up and one multiply)."""
+    x = mix64(key + np.uint64(rep + 1) * _GOLDEN)
+    iz = np.int64(x & np.uint64(127))
+    hz = np.int64(x >> np.uint64(32)) - _TWO31
+    if abs(hz) < _ZKN[iz]:
+        return hz * _ZWN[iz]
+    return _ziggurat_tail(x, hz, iz)
+
+
 @kernel(inline="always")
 def _less(a, i, j):
     """Order of the admission sequence: arrival asc, then local index (job_id) asc."""
     return a[i] < a[j] or (a[i] == a[j] and i < j)
 
 
-@kernel(inline="always")
+@kernel
 def sort_by_arrival(a, order, tmp):
     """Sort ``order`` (local indices) by (a, index) in place: insertion-sorted runs of 32, then
     bottom-up merges that skip already ordered pairs (jittered arrivals are nearly sorted)."""
@@ -136,6 +208,68 @@ def sort_by_arrival(a, order, tmp):
     if src is not order:
         for k in range(n):
             order[k] = src[k]
+
+
+@kernel(inline="always")
+def bucket_sort_by_arrival(a, order, tmp, bkt, counts):
+    """Sort ``order`` by (a, index) in O(n) expected time: a counting pass into n equal-width
+    buckets over [min a, max a] (jobs placed in index order, so each bucket starts stable),
+    then insertion sort inside each bucket; a crowded bucket (> 64 jobs, e.g. one far outlier)
+    falls back to the merge sort, so the worst case stays O(n log n).
+    ``tmp`` and ``bkt`` have length n, ``counts`` n + 1."""
+    n = a.shape[0]
+    if n <= 64:  # small night: insertion sort of the (nearly sorted) base order
+        for i in range(1, n):
+            x = order[i]
+            k = i - 1
+            while k >= 0 and _less(a, x, order[k]):
+                order[k + 1] = order[k]
+                k -= 1
+            order[k + 1] = x
+        return
+    lo = a[0]
+    hi = a[0]
+    for j in range(1, n):
+        if a[j] < lo:
+            lo = a[j]
+        elif a[j] > hi:
+            hi = a[j]
+    if not hi > lo:
+        for j in range(n):
+            order[j] = j
+        return
+    scale = n / (hi - lo)
+    for b in range(n + 1):
+        counts[b] = 0
+    for j in range(n):
+        b = np.int64((a[j] - lo) * scale)
+        if b >= n:
+            b = n - 1
+        bkt[j] = b
+        counts[b + 1] += 1
+    for b in range(n):
+        counts[b + 1] += counts[b]
+    for j in range(n):
+        b = bkt[j]
+        tmp[counts[b]] = j
+        counts[b] += 1
+    # counts[b] is now the end of bucket b; bucket b starts where bucket b - 1 ends
+    start = 0
+    for b in range(n):
+        end = counts[b]
+        if end - start > 64:
+            sort_by_arrival(a, tmp[start:end], order[start:end])
+        else:
+            for i in range(start + 1, end):
+                x = tmp[i]
+                k = i - 1
+                while k >= start and _less(a, x, tmp[k]):
+                    tmp[k + 1] = tmp[k]
+                    k -= 1
+                tmp[k + 1] = x
+        start = end
+    for j in range(n):
+        order[j] = tmp[j]
 
 
 @kernel(inline="always")
@@ -186,44 +320,45 @@ def select_kth(x, n, k):
 
 
 @kernel(inline="always")
-def _heap_push(ht, hj, size, t, j):
-    """Min-heap of finish times ``ht`` (ties: lower job index first) with payload ``hj``."""
+def _heap_push(ht, hw, size, t, w):
+    """Min-heap of finish times ``ht`` carrying the workers ``hw`` each running job holds.
+    Which of two jobs finishing at the same minute retires first changes no metric (both
+    retire before anything is admitted or dispatched), so ties need no ordering."""
     i = size
     while i > 0:
         p = (i - 1) >> 1
-        if ht[p] < t or (ht[p] == t and hj[p] < j):
+        if ht[p] <= t:
             break
         ht[i] = ht[p]
-        hj[i] = hj[p]
+        hw[i] = hw[p]
         i = p
     ht[i] = t
-    hj[i] = j
+    hw[i] = w
 
 
 @kernel(inline="always")
-def _heap_pop(ht, hj, size):
+def _heap_pop(ht, hw, size):
     """Remove the root of a heap of ``size`` entries; the freed slot is padded with +inf."""
     last = size - 1
     t = ht[last]
-    j = hj[last]
+    w = hw[last]
     ht[last] = np.inf
-    hj[last] = -1
     n = last
     i = 0
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hj[c + 1] < hj[c])):
+        if c + 1 < n and ht[c + 1] < ht[c]:
             c += 1
-        if t < ht[c] or (t == ht[c] and j < hj[c]):
+        if t <= ht[c]:
             break
         ht[i] = ht[c]
-        hj[i] = hj[c]
+        hw[i] = hw[c]
         i = c
     if n > 0:
         ht[i] = t
-        hj[i] = j
+        hw[i] = w
 
 
 @kernel(inline="always")
@@ -246,11 +381,10 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
         bucket_tail[b] = bucket_off[b]
     for k in range(workers):
         ht[k] = np.inf
-        hj[k] = -1
+        hj[k] = 0
     record = start_out.shape[0] == n
     running = 0  # entries in the heap
     busy = 0  # workers in use
-    excl_running = False
     waiting = 0
     excl_waiting = 0
     nxt = 0
@@ -269,14 +403,10 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
         t_prev = t
         # retire every running job with finish <= t
         while running > 0 and ht[0] <= t:
-            j = hj[0]
+            used = hj[0]
             _heap_pop(ht, hj, running)
             running -= 1
-            if excl[j]:
-                busy -= workers
-                excl_running = False
-            else:
-                busy -= 1
+            busy -= used
         # admit every arrival with a <= t
         while nxt < n and a[order[nxt]] <= t:
             j = order[nxt]
@@ -288,7 +418,9 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
                 excl_waiting += 1
             nxt += 1
         # dispatch
-        while waiting > 0 and busy < workers and not excl_running:
+        # an exclusive job holds every worker, so 'busy < workers' also covers 'stop while an
+        # exclusive job runs'
+        while waiting > 0 and busy < workers:
             if excl_waiting > 0:
                 if busy > 0:
                     break
@@ -297,7 +429,6 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
                     b += 2
                 used = workers
                 excl_waiting -= 1
-                excl_running = True
             else:
                 b = 0
                 while bucket_head[b] == bucket_tail[b]:
@@ -319,7 +450,7 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
                 drained = fin
             if record:
                 start_out[j] = t
-            _heap_push(ht, hj, running, fin, j)
+            _heap_push(ht, hj, running, fin, used)
             running += 1
         if waiting > max_q:
             max_q = waiting
@@ -351,7 +482,7 @@ def draw_night(rep, base_a, base_r, sigma, key_arr, key_rt, jitter, a, r):
             a[j] = base_a[j]
         s = sigma[j]
         if s > 0.0:
-            z = normal_quantile(uniform01(key_rt[j], rep))
+            z = normal_draw(key_rt[j], rep)
             r[j] = base_r[j] * math.exp(s * z - 0.5 * s * s)
         else:
             r[j] = base_r[j]
@@ -399,6 +530,8 @@ def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key
         r = np.empty(n, np.float64)
         order = np.empty(n, np.int64)
         tmp = np.empty(n, np.int64)
+        bkt = np.empty(n, np.int64)
+        counts = np.empty(n + 1, np.int64)
         queue = np.empty(n, np.int64)
         waits = np.empty(n, np.float64)
         ht = np.empty(c, np.float64)
@@ -421,7 +554,7 @@ def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key
             for k in range(n):
                 order[k] = bo[k]
             if jit > 0.0:
-                sort_by_arrival(a, order, tmp)
+                bucket_sort_by_arrival(a, order, tmp, bkt, counts)
             run_night(a, r, order, lv, ex, L, c, H, off, head, tail, queue, waits, ht, hj,
                       no_trace, metrics)
             for k in range(8):
@@ -436,7 +569,8 @@ def trace_night(rep, base_a, base_r, sigma, level, excl, key_arr, key_rt, base_o
     draw_night(rep, base_a, base_r, sigma, key_arr, key_rt, jitter, a, r)
     order = base_order.copy()
     if jitter > 0.0:
-        sort_by_arrival(a, order, np.empty(n, np.int64))
+        bucket_sort_by_arrival(a, order, np.empty(n, np.int64), np.empty(n, np.int64),
+                               np.empty(n + 1, np.int64))
     off = np.empty(2 * n_levels + 1, np.int64)
     _bucket_offsets(level, excl, n_levels, off)
     run_night(a, r, order, level, excl, n_levels, workers, horizon, off,
