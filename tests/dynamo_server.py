@@ -92,6 +92,31 @@ def dynamodb_endpoint():
             proc.wait()
 
 
+def big_night(n_jobs: int, batch_date: str = "2026-06-01", seed: int = 0):
+    """A raw (all-string) frame of ``n_jobs`` records for one night, like a file would give."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    minutes = 60 + 15 * rng.integers(0, 16, n_jobs)  # windows 01:00 .. 04:45
+    windows = [f"{m // 60:02d}:{m % 60:02d}" for m in minutes]
+    ids = [f"JOB-{i:06d}" for i in range(n_jobs)]
+    return pl.DataFrame({
+        "batch_date": [batch_date] * n_jobs,
+        "window_job_id": [f"{w}#{j}" for w, j in zip(windows, ids)],
+        "job_id": ids,
+        "requested_window": windows,
+        "submitted_at": [f"{batch_date}T00:00:00Z"] * n_jobs,
+        "workload_class": rng.choice(["etl", "refresh", "backfill", "index_maintenance"],
+                                     n_jobs).tolist(),
+        "estimated_runtime_minutes": [f"{x:.2f}" for x in rng.uniform(0.5, 90, n_jobs)],
+        "priority": rng.integers(1, 4, n_jobs).astype(str).tolist(),
+        "requires_exclusive_lock": np.where(rng.random(n_jobs) < 0.02, "true",
+                                            "false").tolist(),
+        "status": ["queued"] * n_jobs,
+    })
+
+
 # ------------------------------------------------------------------------ fault injection
 class FaultProxy:
     """HTTP proxy on 127.0.0.1 in front of the DynamoDB server that injects failures.
