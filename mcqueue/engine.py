@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -360,8 +359,7 @@ def simulate(night: Night, workers: int = 3, replications: int = DEFAULT_REPLICA
 def kernel_cache_ready() -> bool:
     """True when the compiled engine is already in numba's on-disk cache (no compile pause)."""
     try:
-        cache = K.simulate_batch._cache
-        index = cache._cache_file._index_path
-    except AttributeError:  # numba internals moved: assume the worst, the notice is harmless
+        # the index lists compiled overloads only while its source stamp matches kernel.py
+        return bool(K.simulate_batch._cache._cache_file._load_index())
+    except Exception:  # numba internals moved: assume the worst, the notice is harmless
         return False
-    return os.path.exists(index)
