@@ -66,6 +66,9 @@ class _Running:
         self.p95_mean = 0.0
         self.p95_m2 = 0.0  # sum of squared deviations (Chan et al. parallel update)
         self.overflowed = 0
+        from scipy.special import ndtri
+
+        self._z = float(ndtri(0.5 + confidence / 2.0))  # = stats._z (scipy.stats.norm.ppf)
 
     def add(self, samples: np.ndarray) -> None:
         x = samples[_P95]
@@ -94,14 +97,67 @@ class _Running:
         return q * sd / math.sqrt(self.n)
 
     def halfwidth_overflow(self) -> float:
-        from .stats import wilson
-
-        w = wilson(self.overflowed, self.n, self.confidence)
-        return (w["ci_high"] - w["ci_low"]) / 2.0
+        """Half the width of ``stats.wilson``'s interval (same formula, z computed once)."""
+        if self.n == 0:
+            return math.nan
+        n = self.n
+        p = self.overflowed / n
+        z = self._z
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+        return (min(1.0, centre + half) - max(0.0, centre - half)) / 2.0
 
 
 def _met(achieved: float, target: float | None) -> bool:
     return target is None or (math.isfinite(achieved) and achieved <= target)
+
+
+def _check_int(name: str, value, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ScenarioError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
+
+
+def run_until(source: Callable[[int, int], np.ndarray], horizon: float,
+              target_halfwidth_p95: float | None, target_halfwidth_overflow: float | None,
+              max_replications: int, batch: int, min_replications: int = MIN_FIRST_BATCH,
+              confidence: float = E.DEFAULT_CONFIDENCE) -> tuple[np.ndarray, dict]:
+    """The stopping rule on any replication source.
+
+    ``source(rep_start, count)`` returns the (8, count) metrics of replications rep_start ..
+    rep_start + count - 1 (``engine.replicate`` in ``simulate_to_precision``; a slice of a
+    longer run in the validation suite, which is the same thing). Targets must already be
+    checked. Returns all samples drawn and the ``precision`` record.
+    """
+    run = _Running(horizon, confidence)
+    chunks: list[np.ndarray] = []
+    step = min(max(batch, min_replications), max_replications)
+    while True:
+        out = source(run.n, step)
+        chunks.append(out)
+        run.add(out)
+        hw_p95 = run.halfwidth_p95()
+        hw_ovf = run.halfwidth_overflow()
+        if _met(hw_p95, target_halfwidth_p95) and _met(hw_ovf, target_halfwidth_overflow):
+            stopped = STOP_TARGET
+            break
+        if run.n >= max_replications:
+            stopped = STOP_CAP
+            break
+        step = min(batch, max_replications - run.n)
+    samples = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
+    return samples, {
+        "target_halfwidth_p95": target_halfwidth_p95,
+        "target_halfwidth_overflow": target_halfwidth_overflow,
+        "achieved_halfwidth_p95": hw_p95,
+        "achieved_halfwidth_overflow": hw_ovf,
+        "replications_used": run.n,
+        "max_replications": max_replications,
+        "batch": batch,
+        "min_replications": min_replications,
+        "stopped": stopped,
+    }
 
 
 def simulate_to_precision(night: Night, workers: int = 3,
@@ -137,49 +193,26 @@ def simulate_to_precision(night: Night, workers: int = 3,
                             "target_halfwidth_overflow (probability)")
     workers = E.check_workers(workers)
     max_replications = E.check_replications(max_replications)
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ScenarioError(f"batch must be an integer >= 1, got {batch!r}")
-    if (isinstance(min_replications, bool) or not isinstance(min_replications, (int, np.integer))
-            or min_replications < 2):
-        raise ScenarioError(f"min_replications must be an integer >= 2, got {min_replications!r}")
+    batch = _check_int("batch", batch, 1)
+    min_replications = _check_int("min_replications", min_replications, 2)
     seed = E.check_seed(seed)
     confidence = E.check_confidence(confidence)
     pert = Perturbation(runtime_cv=runtime_cv, arrival_jitter=arrival_jitter,
                         class_cv=class_cv or {})
     prepared = E.prepare([night], pert, seed)
     horizon = night.horizon_minutes
-    run = _Running(horizon, confidence)
-    chunks: list[np.ndarray] = []
-    step = min(max(int(batch), int(min_replications)), max_replications)
-    while True:
-        out = E.replicate(prepared, [0], [workers], step, rep_start=run.n, block=block,
-                          progress=progress)[0]
-        chunks.append(out)
-        run.add(out)
-        hw_p95 = run.halfwidth_p95()
-        hw_ovf = run.halfwidth_overflow()
-        if _met(hw_p95, t_p95) and _met(hw_ovf, t_ovf):
-            stopped = STOP_TARGET
-            break
-        if run.n >= max_replications:
-            stopped = STOP_CAP
-            break
-        step = min(int(batch), max_replications - run.n)
-    samples = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
-    label = E.Scenario(night, workers, name).label
+
+    def source(rep_start: int, count: int) -> np.ndarray:
+        return E.replicate(prepared, [0], [workers], count, rep_start=rep_start, block=block,
+                           progress=progress)[0]
+
+    samples, precision = run_until(source, horizon, t_p95, t_ovf, max_replications, batch,
+                                   min_replications, confidence)
     return E.SimulationResult(
-        scenario=label, night=night, workers=workers, replications=run.n, seed=seed,
-        confidence=confidence, perturbation=pert, queueing=E.queueing(night, workers),
+        scenario=E.Scenario(night, workers, name).label, night=night, workers=workers,
+        replications=precision["replications_used"], seed=seed, confidence=confidence,
+        perturbation=pert, queueing=E.queueing(night, workers),
         deterministic=E.deterministic(night, workers),
         monte_carlo=E.summarize_samples(samples, horizon, confidence), samples=samples,
-        extra={"precision": {
-            "target_halfwidth_p95": t_p95,
-            "target_halfwidth_overflow": t_ovf,
-            "achieved_halfwidth_p95": hw_p95,
-            "achieved_halfwidth_overflow": hw_ovf,
-            "replications_used": run.n,
-            "max_replications": max_replications,
-            "batch": int(batch),
-            "stopped": stopped,
-        }},
+        extra={"precision": precision},
     )
