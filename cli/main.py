@@ -26,6 +26,7 @@ def cli():
 # commands (each module imports only click at top level)
 # -- registered commands go here --
 from cli.bench import bench; cli.add_command(bench)  # noqa: E402, E702
+from cli.validate import validate; cli.add_command(validate)  # noqa: E402, E702
 from cli.simulate import simulate  # noqa: E402
 from cli.sample import sample  # noqa: E402
 from cli.aws import cleanup, seed  # noqa: E402
