@@ -36,7 +36,7 @@ def scenario_plan(source: str, file: str | None, batch_dates: tuple, workers: tu
         if not batch_dates:
             raise click.UsageError("--source dynamodb needs --batch-date (the partition key "
                                    "to query)")
-    counts = list(workers) or [DEFAULT_WORKERS]
+    counts = list(dict.fromkeys(workers)) or [DEFAULT_WORKERS]
     if not batch_dates:
         if source == "local" and file is None:
             from mcqueue.sample import TUTORIAL_SCENARIOS

@@ -136,6 +136,12 @@ def test_batch_date_and_several_worker_counts_share_random_nights():
             <= data[0]["monte_carlo"]["average_wait_minutes"]["mean"])
 
 
+def test_repeated_values_give_one_scenario_each():
+    data = run_json("--batch-date", "2026-05-13", "--batch-date", "2026-05-13",
+                    "--workers", "3", "--workers", "3", *R)
+    assert [d["scenario"] for d in data] == ["2026-05-13 on 3 workers"]
+
+
 def test_workers_without_batch_date_apply_to_both_tutorial_nights():
     data = run_json("--workers", "5", *R)
     assert [(d["batch_date"], d["workers"]) for d in data] == [("2026-05-13", 5),
