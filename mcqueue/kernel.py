@@ -62,34 +62,6 @@ def uniform01(key, rep):
     return (np.float64(np.int64(x >> _S11)) + 0.5) * _INV53
 
 
-# Acklam's rational approximation of the standard normal quantile (relative error < 1.15e-9).
-_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
-      1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
-_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
-      6.680131188771972e01, -1.328068155288572e01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
-      -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-_P_LOW = 0.02425
-
-
-@kernel(inline="always")
-def normal_quantile(p):
-    """Standard normal quantile of p in (0, 1), one uniform per normal and no state."""
-    if p < _P_LOW:
-        q = math.sqrt(-2.0 * math.log(p))
-        return (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
-            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0)
-    if p > 1.0 - _P_LOW:
-        q = math.sqrt(-2.0 * math.log(1.0 - p))
-        return -(((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
-            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0)
-    q = p - 0.5
-    r = q * q
-    return (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q / (
-        ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
-
-
 def _ziggurat_tables():
     """Marsaglia & Tsang (2000) 128-layer ziggurat tables for the standard normal."""
     m1 = 2147483648.0
@@ -585,3 +557,74 @@ def stream_keys(job_hash, seed, purpose, out):
     base = mix64(seed ^ mix64(purpose))
     for j in range(job_hash.shape[0]):
         out[j] = mix64(base ^ job_hash[j])
+
+
+@kernel
+def sum_sq_dev(x, mean):
+    """Sum of squared deviations from ``mean``, without a temporary array."""
+    acc = 0.0
+    for i in range(x.shape[0]):
+        d = x[i] - mean
+        acc += d * d
+    return acc
+
+
+@kernel
+def select_rank(x, k):
+    """The k-th smallest value (0-based) of x, exactly, without copying or reordering x.
+
+    Histogram refinement: count the values of the current range [lo, hi] into 4096 equal bins,
+    keep the bin holding rank k, shrink the range to the smallest and largest value in that bin
+    (the bin map is monotone, so those bounds enclose exactly the bin's values) and repeat;
+    a bin of at most 2048 values is copied out and sorted. Memory O(1) in len(x).
+    """
+    n = x.shape[0]
+    nb = 4096
+    lo = x[0]
+    hi = x[0]
+    for i in range(n):
+        if x[i] < lo:
+            lo = x[i]
+        if x[i] > hi:
+            hi = x[i]
+    below = 0
+    counts = np.zeros(nb, np.int64)
+    for _ in range(200):
+        if not hi > lo:
+            return lo
+        width = (hi - lo) / nb
+        for b in range(nb):
+            counts[b] = 0
+        for i in range(n):
+            v = x[i]
+            if v >= lo and v <= hi:
+                b = min(np.int64((v - lo) / width), nb - 1)
+                counts[b] += 1
+        target = k - below
+        b = 0
+        cum = 0
+        while cum + counts[b] <= target:
+            cum += counts[b]
+            b += 1
+        below += cum
+        m = counts[b]
+        new_lo = np.inf
+        new_hi = -np.inf
+        small = np.empty(m if m <= 2048 else 0, np.float64)
+        j = 0
+        for i in range(n):
+            v = x[i]
+            if v >= lo and v <= hi and min(np.int64((v - lo) / width), nb - 1) == b:
+                if v < new_lo:
+                    new_lo = v
+                if v > new_hi:
+                    new_hi = v
+                if m <= 2048:
+                    small[j] = v
+                    j += 1
+        if m <= 2048:
+            small.sort()
+            return small[k - below]
+        lo = new_lo
+        hi = new_hi
+    return lo

@@ -30,22 +30,25 @@ def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float
 
 
 def nearest_rank(x: np.ndarray, q: float) -> float:
-    """The ceil(q n)-th smallest value (nearest rank, the same rule as the per-night p95)."""
+    """The ceil(q n)-th smallest value (nearest rank, the same rule as the per-night p95),
+    found without copying x (10 M replications must fit in 1 GiB)."""
+    from .kernel import select_rank
+
     n = x.shape[0]
-    k = max(0, math.ceil(q * n) - 1)
-    return float(np.partition(x, k)[k])
+    return float(select_rank(x, max(0, math.ceil(q * n) - 1)))
 
 
 def summarize(x: np.ndarray, confidence: float) -> dict[str, float]:
     """mean, Student-t interval, and the P50/P90/P99 (nearest rank) of one metric."""
-    x = np.asarray(x, dtype=np.float64)
+    from .kernel import sum_sq_dev
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
     n = x.shape[0]
     mean = float(x.mean())
-    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    sd = math.sqrt(sum_sq_dev(x, mean) / (n - 1)) if n > 1 else math.nan
     lo, hi = t_interval(mean, sd, n, confidence)
-    qs = np.quantile(x, QUANTILES, method="inverted_cdf")
-    return {"mean": mean, "ci_low": lo, "ci_high": hi,
-            "p50": float(qs[0]), "p90": float(qs[1]), "p99": float(qs[2])}
+    p50, p90, p99 = (nearest_rank(x, q) for q in QUANTILES)
+    return {"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90, "p99": p99}
 
 
 def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
