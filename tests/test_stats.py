@@ -1,0 +1,110 @@
+"""Across-replication statistics: Wilson score interval, Student-t interval, nearest rank."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcqueue.stats import nearest_rank, summarize, t_interval, wilson
+
+Z95 = 1.959963984540054  # standard normal 0.975 quantile
+
+
+def test_wilson_against_hand_computation():
+    # 7 successes in 20, 95%: p = 0.35, z^2 = 3.841459,
+    # centre = (0.35 + z^2/40) / (1 + z^2/20) = 0.446036 / 1.192073 = 0.374168
+    # half = z sqrt(0.35 * 0.65 / 20 + z^2 / 1600) / 1.192073 = 0.192977
+    # -> (0.181192, 0.567146), the textbook value (0.1812, 0.5671)
+    w = wilson(7, 20, 0.95)
+    assert w["estimate"] == 0.35
+    assert w["ci_low"] == pytest.approx(0.181192, abs=1e-6)
+    assert w["ci_high"] == pytest.approx(0.567146, abs=1e-6)
+
+
+def test_wilson_closed_forms_at_zero_and_n():
+    n = 50
+    zero, full = wilson(0, n, 0.95), wilson(n, n, 0.95)
+    # at the boundary: upper(0) = z^2 / (n + z^2), lower(n) = n / (n + z^2)
+    assert zero["estimate"] == 0.0 and full["estimate"] == 1.0
+    assert zero["ci_high"] == pytest.approx(Z95**2 / (n + Z95**2), rel=1e-12)
+    assert full["ci_low"] == pytest.approx(n / (n + Z95**2), rel=1e-12)
+    assert full["ci_high"] == 1.0
+
+
+def test_wilson_stays_in_unit_interval_and_contains_the_estimate():
+    """At k = 0 the lower end is exactly 0 (and at k = n the upper end exactly 1): the interval
+    must contain the estimate, not start a rounding error above it."""
+    for n in (1, 2, 10, 50, 1000, 10**7):
+        for k in sorted({0, 1, n // 2, n - 1, n}):
+            w = wilson(k, n, 0.99)
+            assert 0.0 <= w["ci_low"] <= w["estimate"] <= w["ci_high"] <= 1.0, (k, n, w)
+        assert wilson(0, n, 0.95)["ci_low"] == 0.0, n
+        assert wilson(n, n, 0.95)["ci_high"] == 1.0, n
+
+
+def test_wilson_confidence_widens_interval():
+    w90, w99 = wilson(30, 100, 0.90), wilson(30, 100, 0.99)
+    assert w99["ci_low"] < w90["ci_low"] < 0.3 < w90["ci_high"] < w99["ci_high"]
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
+@pytest.mark.parametrize("n", [2, 3, 30, 1000])
+def test_t_interval_against_scipy(confidence, n):
+    x = np.random.default_rng(n).gamma(2.0, 3.0, n)
+    s = summarize(x, confidence)
+    lo, hi = scipy.stats.t.interval(confidence, n - 1, loc=x.mean(), scale=scipy.stats.sem(x))
+    assert s["mean"] == pytest.approx(x.mean(), rel=1e-14)
+    assert s["ci_low"] == pytest.approx(lo, rel=1e-12)
+    assert s["ci_high"] == pytest.approx(hi, rel=1e-12)
+    lo2, hi2 = t_interval(x.mean(), x.std(ddof=1), n, confidence)
+    assert (lo2, hi2) == pytest.approx((lo, hi), rel=1e-12)
+
+
+def test_t_interval_needs_two_values():
+    assert all(math.isnan(v) for v in t_interval(1.0, 0.0, 1, 0.95))
+    s = summarize(np.array([4.0]), 0.95)
+    assert s["mean"] == 4.0 and s["p50"] == s["p99"] == 4.0
+    assert math.isnan(s["ci_low"]) and math.isnan(s["ci_high"])
+
+
+def hand_nearest_rank(x, q):
+    return sorted(x)[max(0, math.ceil(q * len(x)) - 1)]
+
+
+def test_nearest_rank_small_cases_by_hand():
+    x = np.arange(1.0, 11.0)[::-1].copy()  # 10 .. 1
+    s = summarize(x, 0.95)
+    assert (s["p50"], s["p90"], s["p99"]) == (5.0, 9.0, 10.0)  # ranks 5, 9, 10 of 10
+    x = np.array([3.0, 1.0, 2.0])
+    assert [nearest_rank(x, q) for q in (0.0, 0.33, 0.34, 0.5, 0.67, 1.0)] == [
+        1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    assert x.tolist() == [3.0, 1.0, 2.0]  # the input is not reordered
+
+
+def test_summarize_leaves_input_untouched_and_matches_sorting_on_large_samples():
+    rng = np.random.default_rng(0)
+    # many ties and a huge spread: exercises the histogram refinement
+    x = np.concatenate([np.full(5000, 7.0), np.nextafter(7.0, 8.0) * np.ones(3000),
+                        rng.lognormal(0, 3, 20000), np.zeros(4000), -rng.random(100)])
+    rng.shuffle(x)
+    before = x.copy()
+    s = summarize(x, 0.95)
+    assert np.array_equal(x, before)
+    for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+        assert s[key] == hand_nearest_rank(x.tolist(), q)
+    for q in (0.0, 0.001, 0.1, 0.13, 0.2, 0.25, 0.75, 0.999, 1.0):
+        assert nearest_rank(x, q) == hand_nearest_rank(x.tolist(), q), q
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(x=st.lists(st.one_of(st.integers(-5, 5).map(float),
+                            st.floats(-1e9, 1e9, allow_nan=False)), min_size=1, max_size=3000),
+       q=st.floats(0, 1))
+def test_nearest_rank_equals_sorting(x, q):
+    arr = np.array(x)
+    assert nearest_rank(arr, q) == hand_nearest_rank(x, q)
