@@ -127,7 +127,8 @@ def nights_from_frame(validated, window: str | None = None, batch_start: str = "
         a, b = bounds.get(d, (0, 0))
         nights.append(Night(batch_date=d, job_id=tuple(job_id[a:b]),
                             workload_class=tuple(wclass[a:b]),
-                            arrival_minute=arrival[a:b].copy(), runtime_minutes=runtime[a:b].copy(),
+                            arrival_minute=arrival[a:b].copy(),
+                            runtime_minutes=runtime[a:b].copy(),
                             priority=priority[a:b].copy(), exclusive=exclusive[a:b].copy(),
                             batch_start=batch_start, batch_end=batch_end, window=window,
                             requested_window=tuple(reqw[a:b])))
@@ -521,7 +522,8 @@ def _ci(lo: float, hi: float, digits: int = 1) -> str:
     return "" if lo is None or math.isnan(lo) else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def _table(header: Sequence[str], body: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
+def _table(header: Sequence[str], body: Sequence[Sequence[str]],
+           right: Sequence[bool]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
               for i, h in enumerate(header)]
 

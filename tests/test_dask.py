@@ -20,7 +20,7 @@ def cluster():
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as lc:
+                      dashboard_address=":0") as lc:
         yield lc.scheduler_address
 
 
@@ -85,7 +85,7 @@ def test_dask_worker_processes_give_the_same_numbers(nights):
 
     local = planning.score(nights[:6], [3], SETTINGS)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as lc:
+                      dashboard_address=":0") as lc:
         remote = planning.score(nights[:6], [3], SETTINGS, dask_scheduler=lc.scheduler_address,
                                 nights_per_task=3)
     assert remote == local
