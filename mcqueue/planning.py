@@ -142,21 +142,17 @@ def _t_quantile(confidence: float, dof: int) -> float:
     return float(t.ppf(0.5 + confidence / 2.0, dof))
 
 
-def _z_quantile(confidence: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + confidence / 2.0))
-
-
 def wilson_rows(successes: np.ndarray, n: int, confidence: float):
-    """``stats.wilson`` for many counts at once (same formula, same floating-point order)."""
-    z = _z_quantile(confidence)
-    k = np.asarray(successes, dtype=np.int64)
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
+    """``stats.wilson`` of each count (estimate, low, high arrays): the very function the
+    single-scenario results use, so a score row and ``simulate`` agree to the last bit
+    (about 20 us a call: 20 ms for 1,000 nights)."""
+    from .stats import wilson
+
+    out = np.empty((3, len(successes)))
+    for i, k in enumerate(np.asarray(successes, dtype=np.int64)):
+        w = wilson(int(k), n, confidence)
+        out[:, i] = (w["estimate"], w["ci_low"], w["ci_high"])
+    return out[0], out[1], out[2]
 
 
 def mean_rows(x: np.ndarray, confidence: float):
