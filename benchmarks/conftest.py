@@ -176,6 +176,10 @@ def _ratios(rows):
     return out
 
 
+def _num(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _RESULTS:
         return
@@ -185,9 +189,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         parts = [f"{r['group']:<44} {r['implementation']:<22} median {r['median_seconds']:.4g} s"
                  f" (IQR {r['iqr_seconds']:.2g}, {r['rounds']} rounds)"]
         if "replications_per_second" in r:
-            parts.append(f"{r['replications_per_second']:,.0f} rep/s")
+            parts.append(f"{_num(r['replications_per_second'])} rep/s")
         if "jobs_per_second" in r:
-            parts.append(f"{r['jobs_per_second']:,.0f} jobs/s")
+            parts.append(f"{_num(r['jobs_per_second'])} jobs/s")
         for k in ("peak_rss_mib", "kernel_seconds", "process_seconds"):
             if k in r:
                 parts.append(f"{k} {r[k]:.4g}")
