@@ -63,7 +63,8 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
 
     Every count is simulated: under the exclusive-lock rule an extra worker can make a night
     worse, so there is no bisection. Neighbouring counts are compared by paired differences,
-    whose intervals are much narrower than independent runs would give (both are shown).
+    whose intervals are narrower than independent runs would give (often many times for the
+    p95 wait; both widths are shown).
     When no count meets the target, the report says why (e.g. the exclusive jobs alone run
     longer than the window).
 
