@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 import os
-import platform
-import statistics
 import time
 
 from .errors import ScenarioError
+
+# platform and statistics load inside the functions: the CLI imports this module for its defaults
 
 DEFAULT_SECONDS = 6.0
 DEFAULT_RUNS = 3
@@ -30,6 +30,8 @@ MAX_REPLICATIONS = 4_000_000  # 8 metrics x 8 bytes x 4 M = 256 MB of output per
 
 
 def cpu_model() -> str | None:
+    import platform
+
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -42,6 +44,8 @@ def cpu_model() -> str | None:
 
 def environment() -> dict:
     """Core counts, numba's thread count and the versions that decide the speed."""
+    import platform
+
     import numba
     import numpy
     import polars
@@ -74,6 +78,8 @@ def measure_night(night, workers: int, seconds: float, runs: int = DEFAULT_RUNS,
                   seed: int = 0, runtime_cv: float = 0.25, arrival_jitter: float = 15.0,
                   name: str | None = None) -> dict:
     """Median throughput of ``runs`` timed runs of about seconds / (runs + 1) each."""
+    import statistics
+
     from . import engine
     from .perturbation import Perturbation
 
