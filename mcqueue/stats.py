@@ -60,4 +60,8 @@ def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return {"estimate": p, "ci_low": max(0.0, centre - half), "ci_high": min(1.0, centre + half)}
+    # at 0 and n the bound on that side is exactly 0 or 1 (rounding would leave 1e-19 or
+    # 0.9999999999999998, an interval that no longer contains the estimate)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return {"estimate": p, "ci_low": lo, "ci_high": hi}
