@@ -29,7 +29,6 @@ CV = engine.DEFAULT_RUNTIME_CV
 JITTER = engine.DEFAULT_ARRIVAL_JITTER
 SMALL = 1000  # replications of one small run
 SEEDS = 400  # independent small runs for the coverage check
-P95 = engine.METRICS.index("p95_wait_minutes")
 
 
 @pytest.fixture(scope="module")
