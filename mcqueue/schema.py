@@ -273,6 +273,12 @@ class Night:
         """A night straight from columns (synthetic nights, tests), validated like records."""
         a = np.asarray(arrival_minute, dtype=np.float64)
         n = a.shape[0]
+        if n == 0:  # an empty night is a valid (if dull) night: every metric is 0
+            horizon_minutes(batch_start, batch_end)
+            return cls(batch_date=batch_date, job_id=(), workload_class=(),
+                       arrival_minute=np.zeros(0), runtime_minutes=np.zeros(0),
+                       priority=np.zeros(0, np.int64), exclusive=np.zeros(0, bool),
+                       batch_start=batch_start, batch_end=batch_end)
         if job_id is None:
             width = max(1, len(str(max(n - 1, 0))))
             job_id = [f"J{i:0{width}d}" for i in range(n)]
