@@ -185,7 +185,8 @@ def test_cli_csv_to_file(canned, tmp_path):
     assert res.exit_code == 0 and res.stdout == ""
     lines = out.read_text().splitlines()
     assert lines[0] == "check,formula,expected,measured,tolerance,rule,se,detail,pass"
-    assert lines[1] == "M/M/1 rho=0.5 mean wait (min),Erlang C,10.0,10.1,0.3,3% of expected,0.05,,True"
+    assert lines[1] == ("M/M/1 rho=0.5 mean wait (min),Erlang C,10.0,10.1,0.3,3% of expected,"
+                        "0.05,,True")
 
 
 def test_cli_exit_1_when_a_check_fails(canned):
