@@ -97,7 +97,8 @@ class _Running:
         return q * sd / math.sqrt(self.n)
 
     def halfwidth_overflow(self) -> float:
-        """Half the width of ``stats.wilson``'s interval (same formula, z computed once)."""
+        """Half the width of ``stats.wilson``'s interval (same formula, z computed once;
+        tests/test_sequential.py pins the two together, edges included)."""
         if self.n == 0:
             return math.nan
         n = self.n
@@ -106,7 +107,9 @@ class _Running:
         denom = 1.0 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-        return (min(1.0, centre + half) - max(0.0, centre - half)) / 2.0
+        lo = 0.0 if self.overflowed == 0 else max(0.0, centre - half)
+        hi = 1.0 if self.overflowed == n else min(1.0, centre + half)
+        return (hi - lo) / 2.0
 
 
 def _met(achieved: float, target: float | None) -> bool:

@@ -49,6 +49,19 @@ def test_achieved_halfwidths_are_the_reported_intervals(night):
     assert d["precision"]["replications_used"] == r.replications
 
 
+@pytest.mark.parametrize("n", [2, 10, 1000, 3333])
+def test_running_wilson_halfwidth_is_stats_wilson(n):
+    from mcqueue.sequential import _Running
+    from mcqueue.stats import wilson
+
+    run = _Running(100.0, 0.95)
+    for k in sorted({0, 1, n // 3, n - 1, n}):
+        run.n, run.overflowed = n, k
+        w = wilson(k, n, 0.95)
+        assert run.halfwidth_overflow() == pytest.approx((w["ci_high"] - w["ci_low"]) / 2,
+                                                         rel=1e-14, abs=1e-17)
+
+
 def test_cap_is_reported(night):
     r = simulate_to_precision(night, 3, target_halfwidth_p95=0.01, max_replications=2500,
                               batch=1000, seed=1)
