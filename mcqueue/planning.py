@@ -24,6 +24,7 @@ from . import engine
 from .errors import ScenarioError
 from .perturbation import Perturbation
 from .schema import Night
+from .stats import t_quantile
 
 METRIC = {m: i for i, m in enumerate(engine.METRICS)}
 I_P95 = METRIC["p95_wait_minutes"]
@@ -136,12 +137,6 @@ def nights_from_frame(validated, window: str | None = None, batch_start: str = "
 
 
 # ---------------------------------------------------------------- vectorised statistics
-def _t_quantile(confidence: float, dof: int) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.5 + confidence / 2.0, dof))
-
-
 def wilson_rows(successes: np.ndarray, n: int, confidence: float):
     """``stats.wilson`` of each count (estimate, low, high arrays): the very function the
     single-scenario results use, so a score row and ``simulate`` agree to the last bit
@@ -163,7 +158,7 @@ def mean_rows(x: np.ndarray, confidence: float):
         nan = np.full(x.shape[0], math.nan)
         return mean, nan, nan.copy()
     sd = x.std(axis=1, ddof=1)
-    half = _t_quantile(confidence, n - 1) * sd / math.sqrt(n)
+    half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
     return mean, mean - half, mean + half
 
 
@@ -180,7 +175,7 @@ def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float) -> dict[str
     mean = float(d.mean())
     if n < 2:
         return {"estimate": mean, "ci_low": math.nan, "ci_high": math.nan}
-    half = _t_quantile(confidence, n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
+    half = t_quantile(confidence, n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
     return {"estimate": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 
@@ -197,7 +192,7 @@ def unpaired_interval(a: np.ndarray, b: np.ndarray, confidence: float) -> dict[s
     if se2 == 0.0:
         return {"estimate": mean, "ci_low": mean, "ci_high": mean}
     dof = se2 * se2 / (va * va / (na - 1) + vb * vb / (nb - 1))
-    half = _t_quantile(confidence, dof) * math.sqrt(se2)
+    half = t_quantile(confidence, dof) * math.sqrt(se2)
     return {"estimate": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 

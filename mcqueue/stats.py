@@ -13,19 +13,26 @@ import numpy as np
 QUANTILES = (0.5, 0.9, 0.99)
 
 
-def _z(confidence: float) -> float:
-    from scipy.stats import norm
+def z_quantile(confidence: float) -> float:
+    """Two-sided normal quantile z for a confidence level (scipy.special: no per-call
+    overhead of scipy.stats)."""
+    from scipy.special import ndtri
 
-    return float(norm.ppf(0.5 + confidence / 2.0))
+    return float(ndtri(0.5 + confidence / 2.0))
+
+
+def t_quantile(confidence: float, df: int) -> float:
+    """Two-sided Student-t quantile with ``df`` degrees of freedom."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, 0.5 + confidence / 2.0))
 
 
 def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
     """Student-t interval for a mean; (nan, nan) when n < 2 (no spread to estimate)."""
     if n < 2:
         return (math.nan, math.nan)
-    from scipy.stats import t
-
-    half = float(t.ppf(0.5 + confidence / 2.0, n - 1)) * sd / math.sqrt(n)
+    half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
     return (mean - half, mean + half)
 
 
@@ -55,7 +62,12 @@ def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
     """Share with a Wilson score interval: stays inside [0, 1] and honest at 0 and n."""
     if n == 0:
         return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    z = _z(confidence)
+    lo, hi = wilson_bounds(successes, n, z_quantile(confidence))
+    return {"estimate": successes / n, "ci_low": lo, "ci_high": hi}
+
+
+def wilson_bounds(successes: int, n: int, z: float) -> tuple[float, float]:
+    """The Wilson score interval for ``successes`` of ``n`` at normal quantile ``z``."""
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -64,4 +76,4 @@ def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
     # 0.9999999999999998, an interval that no longer contains the estimate)
     lo = 0.0 if successes == 0 else max(0.0, centre - half)
     hi = 1.0 if successes == n else min(1.0, centre + half)
-    return {"estimate": p, "ci_low": lo, "ci_high": hi}
+    return lo, hi
