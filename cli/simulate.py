@@ -118,11 +118,23 @@ def dynamodb_nights(dates: list, window, batch_start, batch_end, table, region, 
 @source_options
 @workers_option
 @simulation_options
+@click.option("--target-halfwidth-p95", type=click.FloatRange(min=0, min_open=True),
+              default=None, metavar="MINUTES",
+              help="Precision-targeted run: add replications in batches until the interval of "
+                   "the mean p95 wait is at most +/- MINUTES (--replications is then ignored).")
+@click.option("--target-halfwidth-overflow", type=click.FloatRange(min=0, max=1, min_open=True),
+              default=None, metavar="PROB",
+              help="Precision-targeted run: ... until the overflow-probability interval is at "
+                   "most +/- PROB (e.g. 0.01).")
+@click.option("--max-replications", type=click.IntRange(min=1), default=None,
+              help="Cap of a precision-targeted run (default 1,000,000); the report says when "
+                   "the cap, not the target, stopped it.")
 @output_options
 @aws_options
 @library_errors
 def simulate(source, file, batch_dates, window, batch_start, batch_end, workers, replications,
-             seed, runtime_cv, class_cv, arrival_jitter, confidence, fmt, output, table, region,
+             seed, runtime_cv, class_cv, arrival_jitter, confidence, target_halfwidth_p95,
+             target_halfwidth_overflow, max_replications, fmt, output, table, region,
              profile, endpoint_url, max_attempts):
     """Replay a night of queued jobs many times and report wait, queue, utilization and
     overflow risk with confidence intervals.
@@ -137,12 +149,17 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
       mcqueue simulate --batch-date 2026-05-14 --workers 2 --workers 3 --workers 4
       mcqueue simulate --file jobs.parquet --batch-date 2026-05-13 --format json
       mcqueue simulate --source dynamodb --batch-date 2026-05-13 --window 02:00
+      mcqueue simulate --batch-date 2026-05-13 --target-halfwidth-overflow 0.005
     """
     from mcqueue import engine
     from mcqueue.report import render
 
     from .progress import compiling_notice, progress
 
+    targeted = target_halfwidth_p95 is not None or target_halfwidth_overflow is not None
+    if max_replications is not None and not targeted:
+        raise click.UsageError("--max-replications caps a precision-targeted run: give "
+                               "--target-halfwidth-p95 and/or --target-halfwidth-overflow")
     plan = scenario_plan(source, file, batch_dates, workers)
     dates = list(dict.fromkeys(d for d, _ in plan))
     stats = {}
@@ -162,11 +179,23 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
                    f"simulated nights (classes: {', '.join(sorted(classes))})", err=True)
 
     compiling_notice()
-    with progress(replications * len(scenarios)) as advance:
-        results = engine.simulate_scenarios(
-            scenarios, replications=replications, seed=seed, runtime_cv=runtime_cv,
-            arrival_jitter=arrival_jitter, class_cv=class_cv, confidence=confidence,
-            progress=advance, keep_samples=False)
+    if targeted:
+        from mcqueue.sequential import DEFAULT_MAX_REPLICATIONS, simulate_to_precision
+
+        cap = max_replications or DEFAULT_MAX_REPLICATIONS
+        with progress(cap * len(scenarios)) as advance:  # an upper bound: it may stop early
+            results = [simulate_to_precision(
+                sc.night, sc.workers, target_halfwidth_p95=target_halfwidth_p95,
+                target_halfwidth_overflow=target_halfwidth_overflow, max_replications=cap,
+                seed=seed, runtime_cv=runtime_cv, arrival_jitter=arrival_jitter,
+                class_cv=class_cv, confidence=confidence, progress=advance)
+                for sc in scenarios]
+    else:
+        with progress(replications * len(scenarios)) as advance:
+            results = engine.simulate_scenarios(
+                scenarios, replications=replications, seed=seed, runtime_cv=runtime_cv,
+                arrival_jitter=arrival_jitter, class_cv=class_cv, confidence=confidence,
+                progress=advance, keep_samples=False)
     for r in results:
         if r.night.batch_date in stats:
             r.extra["dynamodb"] = dict(stats[r.night.batch_date])

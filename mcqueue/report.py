@@ -151,6 +151,17 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         params += " (" + ", ".join(f"{k} {v:g}" for k, v in sorted(pert.class_cv.items())) + ")"
     params += f", jitter {pert.arrival_jitter:g} min, {conf} confidence"
     lines += textwrap.wrap(params, WIDTH)
+    prec = r.extra.get("precision")
+    if prec:
+        wanted = []
+        for key, unit in (("p95", " min"), ("overflow", "")):
+            target = prec.get(f"target_halfwidth_{key}")
+            if target is not None:
+                got = prec.get(f"achieved_halfwidth_{key}")
+                wanted.append(f"{key} +/-{target:g}{unit} (reached +/-{got:.3g}{unit})")
+        lines += textwrap.wrap(f"Precision-targeted: {', '.join(wanted)}; "
+                               f"{prec['replications_used']:,} replications, "
+                               f"stopped: {prec['stopped']}", WIDTH)
     ddb = r.extra.get("dynamodb")
     if ddb:
         pages = ddb.get("pages")

@@ -480,3 +480,44 @@ def test_version():
     from mcqueue import __version__
 
     assert res.exit_code == 0 and res.stdout == f"mcqueue, version {__version__}\n"
+
+
+# ---------------------------------------------------------------- precision-targeted runs
+def test_target_halfwidths_stop_when_met_and_say_so():
+    (d,) = run_json("--batch-date", "2026-05-13", "--target-halfwidth-p95", "1.0",
+                    "--target-halfwidth-overflow", "0.01")
+    prec = d["precision"]
+    assert prec["stopped"] == "target met"
+    assert d["replications"] == prec["replications_used"] >= 1000
+    mc = d["monte_carlo"]
+    assert (mc["p95_wait_minutes"]["ci_high"] - mc["p95_wait_minutes"]["ci_low"]) / 2 <= 1.0
+    op = mc["overflow_probability"]
+    assert (op["ci_high"] - op["ci_low"]) / 2 <= 0.01
+
+
+def test_target_halfwidth_cap_is_reported_in_json_and_table():
+    args = ("--batch-date", "2026-05-13", "--target-halfwidth-p95", "0.001",
+            "--max-replications", "3000")
+    (d,) = run_json(*args)
+    assert d["replications"] == 3000
+    assert d["precision"]["stopped"] == "max replications reached"
+    assert d["precision"]["achieved_halfwidth_p95"] > 0.001
+    table = " ".join(run(*args).stdout.split())  # the line wraps at 80 columns
+    assert ("Precision-targeted: p95 +/-0.001 min (reached +/-" in table
+            and "3,000 replications, stopped: max replications reached" in table)
+
+
+def test_targeted_run_equals_fixed_run_of_the_same_length():
+    (t,) = run_json("--batch-date", "2026-05-14", "--workers", "2", "--target-halfwidth-p95",
+                    "0.001", "--max-replications", "2500")
+    (f,) = run_json("--batch-date", "2026-05-14", "--workers", "2", "--replications", "2500")
+    assert t["monte_carlo"] == f["monte_carlo"]
+
+
+def test_max_replications_without_a_target_is_a_usage_error():
+    assert error_of("--max-replications", "10") == (
+        2, "Error: --max-replications caps a precision-targeted run: give "
+           "--target-halfwidth-p95 and/or --target-halfwidth-overflow")
+    assert error_of("--target-halfwidth-overflow", "0") == (
+        2, "Error: Invalid value for '--target-halfwidth-overflow': 0.0 is not in the range "
+           "0<x<=1.")
