@@ -7,7 +7,14 @@ import click
 from mcqueue import __version__ as _version  # cheap: mcqueue loads lazily
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Ordered(click.Group):
+    """Lists commands in the order they are added (the main job first), not alphabetically."""
+
+    def list_commands(self, ctx):
+        return list(self.commands)
+
+
+@click.group(cls=_Ordered, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(_version, "--version", prog_name="mcqueue")
 def cli():
     """Will tonight's database batch window make the cutoff?
@@ -23,22 +30,17 @@ def cli():
     """
 
 
-# commands (each module imports only click at top level)
-# -- registered commands go here --
-from cli.bench import bench; cli.add_command(bench)  # noqa: E402, E702
-from cli.validate import validate; cli.add_command(validate)  # noqa: E402, E702
+# commands, in the order --help lists them (each module imports only click at top level)
 from cli.simulate import simulate  # noqa: E402
-from cli.sample import sample  # noqa: E402
-from cli.aws import cleanup, seed  # noqa: E402
 from cli.score import score  # noqa: E402
 from cli.plan import plan  # noqa: E402
+from cli.sample import sample  # noqa: E402
+from cli.aws import cleanup, seed  # noqa: E402
+from cli.validate import validate  # noqa: E402
+from cli.bench import bench  # noqa: E402
 
-cli.add_command(simulate)
-cli.add_command(sample)
-cli.add_command(seed)
-cli.add_command(cleanup)
-cli.add_command(score)
-cli.add_command(plan)
+for _command in (simulate, score, plan, sample, seed, cleanup, validate, bench):
+    cli.add_command(_command)
 
 
 def main():
