@@ -142,19 +142,16 @@ def job_file(ctx, param, value):
     return value
 
 
-source_options = compose(
-    click.option("--source", type=click.Choice(["local", "dynamodb"]), default="local",
-                 show_default=True,
-                 help="Where the jobs come from: a local file (default: the built-in sample) "
-                      "or the DynamoDB workload catalog."),
-    click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, readable=True),
-                 callback=job_file, default=None,
-                 help="Job file: .csv, .parquet, .ndjson/.jsonl, .json (array), .ddb.json "
-                      "(DynamoDB JSON lines); .gz allowed on text formats. Default: the "
-                      "built-in sample."),
-    click.option("--batch-date", "batch_dates", multiple=True, callback=batch_dates,
-                 metavar="YYYY-MM-DD",
-                 help=f"Night to simulate; repeat for several. Default: {_TUTORIAL}."),
+source_option = click.option(
+    "--source", type=click.Choice(["local", "dynamodb"]), default="local", show_default=True,
+    help="Where the jobs come from: a local file (default: the built-in sample) or the "
+         "DynamoDB workload catalog.")
+file_option = click.option(
+    "--file", "file", type=click.Path(exists=True, dir_okay=False, readable=True),
+    callback=job_file, default=None,
+    help="Job file: .csv, .parquet, .ndjson/.jsonl, .json (array), .ddb.json (DynamoDB JSON "
+         "lines); .gz allowed on text formats. Default: the built-in sample.")
+window_options = compose(
     click.option("--window", callback=hhmm, default=None, metavar="HH:MM",
                  help="Only the jobs of this requested window."),
     click.option("--batch-start", callback=hhmm, default="01:00", show_default=True,
@@ -163,6 +160,34 @@ source_options = compose(
                  metavar="HH:MM",
                  help="Cutoff; a cutoff not after the start crosses midnight."),
 )
+source_options = compose(
+    source_option,
+    file_option,
+    click.option("--batch-date", "batch_dates", multiple=True, callback=batch_dates,
+                 metavar="YYYY-MM-DD",
+                 help=f"Night to simulate; repeat for several. Default: {_TUTORIAL}."),
+    window_options,
+)
+
+
+def read_local_jobs(file):
+    """Validated records of a job file, or of the built-in sample when ``file`` is None,
+    with the words that name it in messages."""
+    from mcqueue.errors import DataError
+    from mcqueue.schema import validate_jobs
+
+    if file is None:
+        from mcqueue.sample import sample_frame
+
+        raw, where = sample_frame(), "the built-in sample"
+    else:
+        from mcqueue.sources import read_jobs
+
+        raw, where = read_jobs(file), repr(file)
+    if raw.height == 0:
+        raise DataError(f"{where} holds no job records")
+    return validate_jobs(raw), where
+
 
 workers_option = click.option(
     "--workers", multiple=True, type=click.IntRange(min=1), metavar="N",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from .options import (aws_options, hhmm, job_file, library_errors, nonnegative,
-                      simulation_options)
+from .options import (aws_options, file_option, library_errors, nonnegative,
+                      simulation_options, source_option, window_options)
 from .score import iso_date, write_output
 
 
@@ -21,21 +21,11 @@ def probability(ctx, param, value):
 
 @click.command(short_help="Sweep worker counts on one night and recommend the fewest that "
                           "meet a target.")
-@click.option("--source", type=click.Choice(["local", "dynamodb"]), default="local",
-              show_default=True,
-              help="A local job file (default: the built-in sample) or the DynamoDB catalog.")
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, readable=True),
-              callback=job_file, default=None,
-              help="Job file (.csv, .parquet, .ndjson/.jsonl, .json, .ddb.json). Default: the "
-                   "built-in sample.")
+@source_option
+@file_option
 @click.option("--batch-date", required=True, callback=iso_date, metavar="YYYY-MM-DD",
               help="The night to plan.")
-@click.option("--window", callback=hhmm, default=None, metavar="HH:MM",
-              help="Only the jobs of this requested window.")
-@click.option("--batch-start", callback=hhmm, default="01:00", show_default=True,
-              metavar="HH:MM", help="Batch start: minute 0 of the night.")
-@click.option("--batch-end", callback=hhmm, default="05:00", show_default=True,
-              metavar="HH:MM", help="Cutoff; a cutoff not after the start crosses midnight.")
+@window_options
 @click.option("--min-workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Smallest worker count of the sweep.")
 @click.option("--max-workers", type=click.IntRange(min=1), default=16, show_default=True,

@@ -8,7 +8,8 @@ import re
 
 import click
 
-from .options import aws_options, hhmm, job_file, library_errors, simulation_options
+from .options import (aws_options, file_option, library_errors, read_local_jobs,
+                      simulation_options, source_option, window_options)
 
 DEFAULT_WORKERS = (3,)
 DYNAMODB_CONCURRENCY = 4
@@ -64,25 +65,14 @@ def dask_option(fn):
 
 
 score_source_options = [
-    click.option("--source", type=click.Choice(["local", "dynamodb"]), default="local",
-                 show_default=True,
-                 help="A local job file (default: the built-in sample) or the DynamoDB "
-                      "workload catalog."),
-    click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, readable=True),
-                 callback=job_file, default=None,
-                 help="Job file (.csv, .parquet, .ndjson/.jsonl, .json, .ddb.json; .gz on "
-                      "text formats). Default: the built-in sample."),
+    source_option,
+    file_option,
     click.option("--from", "date_from", callback=iso_date, default=None, metavar="YYYY-MM-DD",
                  help="First night (inclusive). Required with --source dynamodb; on a file it "
                       "filters the nights."),
     click.option("--to", "date_to", callback=iso_date, default=None, metavar="YYYY-MM-DD",
                  help="Last night (inclusive); default: the --from date."),
-    click.option("--window", callback=hhmm, default=None, metavar="HH:MM",
-                 help="Only the jobs of this requested window."),
-    click.option("--batch-start", callback=hhmm, default="01:00", show_default=True,
-                 metavar="HH:MM", help="Batch start: minute 0 of the night."),
-    click.option("--batch-end", callback=hhmm, default="05:00", show_default=True,
-                 metavar="HH:MM", help="Cutoff; a cutoff not after the start crosses midnight."),
+    window_options,
 ]
 
 
@@ -122,19 +112,9 @@ def file_nights(file, date_from, date_to, window, batch_start, batch_end):
     """(nights, empty dates) of a job file or the built-in sample, optionally within a range."""
     from mcqueue.errors import DataError
     from mcqueue.planning import nights_from_frame
-    from mcqueue.schema import batch_dates, validate_jobs
+    from mcqueue.schema import batch_dates
 
-    if file is None:
-        from mcqueue.sample import sample_frame
-
-        raw, where = sample_frame(), "the built-in sample"
-    else:
-        from mcqueue.sources import read_jobs
-
-        raw, where = read_jobs(file), repr(file)
-    if raw.height == 0:
-        raise DataError(f"{where} holds no job records")
-    jobs = validate_jobs(raw)
+    jobs, where = read_local_jobs(file)
     dates = batch_dates(jobs)
     if date_from is not None:
         lo, hi = date_from, date_to or date_from

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .options import (aws_options, library_errors, output_options, simulation_options,
-                      source_options, workers_option)
+from .options import (aws_options, library_errors, output_options, read_local_jobs,
+                      simulation_options, source_options, workers_option)
 
 DEFAULT_WORKERS = 3
 
@@ -53,19 +53,9 @@ def local_nights(file: str | None, dates: list, window, batch_start, batch_end) 
     """{batch_date: Night} from a job file (or the built-in sample)."""
     from mcqueue.errors import DataError
     from mcqueue.schema import batch_dates as present_dates
-    from mcqueue.schema import night_from_frame, validate_jobs
+    from mcqueue.schema import night_from_frame
 
-    if file is None:
-        from mcqueue.sample import sample_frame
-
-        raw, where = sample_frame(), "the built-in sample"
-    else:
-        from mcqueue.sources import read_jobs
-
-        raw, where = read_jobs(file), repr(file)
-    if raw.height == 0:
-        raise DataError(f"{where} holds no job records")
-    jobs = validate_jobs(raw)
+    jobs, where = read_local_jobs(file)
     if None in dates:
         found = present_dates(jobs)
         if len(found) != 1:
