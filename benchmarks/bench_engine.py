@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -117,31 +118,46 @@ t2 = time.perf_counter()
 ready = engine.kernel_cache_ready()
 night = Night.from_arrays([0.0, 0.0, 5.0], [10.0, 20.0, 5.0], batch_date="tiny")
 t3 = time.perf_counter()
-r = engine.simulate(night, workers=2, replications=100)
+first = engine.replicate(engine.prepare([night]), [0], [2], 1)
 t4 = time.perf_counter()
+r = engine.simulate(night, workers=2, replications=100)
+t5 = time.perf_counter()
 print(json.dumps({"import_numba": t1 - t0, "import_engine": t2 - t1, "kernel": t4 - t3,
-                  "in_process": t4 - t0, "cache_ready": ready,
+                  "simulate": t5 - t4, "to_kernel": t4 - t0, "in_process": t5 - t0,
+                  "cache_ready": ready, "first_drained": float(first[0, 7, 0]),
                   "drained": r.deterministic["queue_drained_minute"]}))
 """
 
 
-def _timed_cache_process():
+def _timed_cache_process(rounds_out):
     t = time.perf_counter()
     out = _run_json(CACHE_SCRIPT)
     out["process"] = time.perf_counter() - t
+    rounds_out.append(out)
     return out
 
 
 def test_second_process_reaches_cached_kernel(benchmark):
     """With cache=True and a warm cache (warm_engine compiled it), a new process imports
-    mcqueue and runs one tiny simulate: wall time of the whole process and of the first call."""
+    mcqueue, runs the kernel once (``kernel``: loading it from numba's cache) and then one tiny
+    ``simulate`` (statistics, scipy). ``process_seconds`` is the whole process's wall time,
+    ``to_kernel_seconds`` from the first line of the script to the kernel's first result
+    (the target: under 1 s). Medians over the rounds."""
     benchmark.group = "process: start-up with a warm kernel cache"
-    out = benchmark.pedantic(_timed_cache_process, rounds=5, iterations=1)
-    assert out["cache_ready"] is True
-    assert out["drained"] == 20.0  # jobs of 10 and 20 minutes on 2 workers, then 5 at minute 10
-    assert math.isfinite(out["kernel"])
+    rounds = []
+    benchmark.pedantic(_timed_cache_process, args=(rounds,), rounds=5, iterations=1)
+    for out in rounds:
+        assert out["cache_ready"] is True
+        # jobs of 10 and 20 minutes on 2 workers, then 5 minutes at minute 10: drained at 20
+        assert out["drained"] == out["first_drained"] == 20.0
+        assert math.isfinite(out["kernel"])
+
+    def med(key):
+        return statistics.median(out[key] for out in rounds)
+
     record(benchmark, group=benchmark.group, implementation="python -c (import + simulate)",
-           process_seconds=benchmark.stats.stats.median if benchmark.stats else out["process"],
-           kernel_seconds=out["kernel"], import_numba_seconds=out["import_numba"],
-           import_engine_seconds=out["import_engine"], in_process_seconds=out["in_process"],
-           target_ratio=out["process"] / TARGETS["cached_kernel_seconds"])
+           process_seconds=med("process"), to_kernel_seconds=med("to_kernel"),
+           kernel_seconds=med("kernel"), simulate_seconds=med("simulate"),
+           import_numba_seconds=med("import_numba"), import_engine_seconds=med("import_engine"),
+           in_process_seconds=med("in_process"),
+           target_ratio=med("to_kernel") / TARGETS["cached_kernel_seconds"])

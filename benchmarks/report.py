@@ -56,8 +56,9 @@ def markdown(paths) -> str:
             "replications_per_second" in rs[0]) else ""
         jps = spread([r["jobs_per_second"] for r in rs]) if "jobs_per_second" in rs[0] else ""
         other = []
-        for k in ("peak_rss_mib", "process_seconds", "kernel_seconds", "import_numba_seconds",
-                  "import_engine_seconds", "target_ratio"):
+        for k in ("peak_rss_mib", "process_seconds", "to_kernel_seconds", "kernel_seconds",
+                  "import_numba_seconds", "import_engine_seconds", "simulate_seconds",
+                  "target_ratio"):
             if k in rs[0]:
                 other.append(f"{k} {spread([r[k] for r in rs])}")
         out.append(f"| {group} | {impl} | {med} | {rps} | {jps} | {'; '.join(other)} |")
