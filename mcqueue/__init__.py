@@ -18,7 +18,8 @@ _EXPORTS = {
     "errors": ("DataError", "McqueueError", "ScenarioError", "ServiceError"),
     "perturbation": ("LognormalFactor", "Perturbation", "UniformDelay"),
     "sample": ("SAMPLE_DATES", "load_sample", "sample_frame"),
-    "schema": ("Night", "load_night", "night_from_frame", "validate_jobs"),
+    "night": ("Night",),
+    "schema": ("load_night", "night_from_frame", "validate_jobs"),
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 

@@ -13,7 +13,7 @@ import numpy as np
 from . import kernel as K
 from .errors import ScenarioError
 from .perturbation import Perturbation
-from .schema import Night
+from .night import Night
 from .stats import summarize, wilson
 
 METRICS = K.METRICS

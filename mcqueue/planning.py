@@ -23,7 +23,7 @@ import numpy as np
 from . import engine
 from .errors import ScenarioError
 from .perturbation import Perturbation
-from .schema import Night
+from .night import Night
 from .stats import t_quantile
 
 METRIC = {m: i for i, m in enumerate(engine.METRICS)}

@@ -31,7 +31,7 @@ import numpy as np
 from . import engine as E
 from .errors import ScenarioError
 from .perturbation import Perturbation
-from .schema import Night
+from .night import Night
 from .stats import t_quantile, wilson_bounds, z_quantile
 
 DEFAULT_MAX_REPLICATIONS = 1_000_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import Night
+from .night import Night
 
 CLASSES = ("etl", "refresh", "backfill", "index_maintenance")
 

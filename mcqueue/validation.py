@@ -39,7 +39,7 @@ from . import engine as E
 from . import queueing_theory as Q
 from .errors import ScenarioError
 from .perturbation import Perturbation
-from .schema import Night
+from .night import Night
 from .synthetic import poisson_night
 
 WARMUP_FRACTION = 0.10
