@@ -211,3 +211,20 @@ simulation_options = compose(
     click.option("--confidence", type=float, default=0.95, show_default=True,
                  callback=open_unit, help="Confidence level of the intervals."),
 )
+
+
+def write_output(data: str | bytes, output: str | None) -> None:
+    """The report to stdout, or to ``output`` (bytes for parquet); nothing else goes to stdout."""
+    if output is None:
+        click.echo(data, nl=False)
+        return
+    try:
+        if isinstance(data, bytes):
+            with open(output, "wb") as fh:
+                fh.write(data)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                fh.write(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write --output {output!r}: "
+                                   f"{exc.strerror or exc}") from None

@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, file_option, library_errors, nonnegative,
-                      simulation_options, source_option, window_options)
-from .score import iso_date, write_output
+                      simulation_options, source_option, window_options, write_output)
+from .score import iso_date
 
 
 def probability(ctx, param, value):

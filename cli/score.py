@@ -9,7 +9,7 @@ import re
 import click
 
 from .options import (aws_options, file_option, library_errors, read_local_jobs,
-                      simulation_options, source_option, window_options)
+                      simulation_options, source_option, window_options, write_output)
 
 DEFAULT_WORKERS = (3,)
 DYNAMODB_CONCURRENCY = 4
@@ -83,24 +83,6 @@ def apply(options):
         return fn
 
     return deco
-
-
-# ---------------------------------------------------------------- output
-def write_output(data: str | bytes, output: str | None) -> None:
-    """The report to stdout, or to ``output`` (bytes for parquet)."""
-    if output is None:
-        click.echo(data, nl=False)
-        return
-    try:
-        if isinstance(data, bytes):
-            with open(output, "wb") as fh:
-                fh.write(data)
-        else:
-            with open(output, "w", encoding="utf-8", newline="") as fh:
-                fh.write(data)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write --output {output!r}: "
-                                   f"{exc.strerror or exc}") from None
 
 
 def warn(message: str) -> None:

@@ -5,22 +5,9 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, library_errors, output_options, read_local_jobs,
-                      simulation_options, source_options, workers_option)
+                      simulation_options, source_options, workers_option, write_output)
 
 DEFAULT_WORKERS = 3
-
-
-def write_report(text: str, output: str | None) -> None:
-    """The report to stdout, or to ``output`` (nothing else goes to stdout)."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write --output {output!r}: "
-                                   f"{exc.strerror or exc}") from None
 
 
 def scenario_plan(source: str, file: str | None, batch_dates: tuple, workers: tuple):
@@ -189,4 +176,4 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
     for r in results:
         if r.night.batch_date in stats:
             r.extra["dynamodb"] = dict(stats[r.night.batch_date])
-    write_report(render(results, fmt), output)
+    write_output(render(results, fmt), output)

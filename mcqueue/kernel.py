@@ -140,6 +140,18 @@ def _less(a, i, j):
     return a[i] < a[j] or (a[i] == a[j] and i < j)
 
 
+@kernel(inline="always")
+def _insertion_sort(a, order, lo, hi):
+    """Insertion sort of order[lo:hi] by (a, index): linear on nearly sorted input."""
+    for i in range(lo + 1, hi):
+        x = order[i]
+        k = i - 1
+        while k >= lo and _less(a, x, order[k]):
+            order[k + 1] = order[k]
+            k -= 1
+        order[k + 1] = x
+
+
 @kernel
 def sort_by_arrival(a, order, tmp):
     """Sort ``order`` (local indices) by (a, index) in place: insertion-sorted runs of 32, then
@@ -147,14 +159,7 @@ def sort_by_arrival(a, order, tmp):
     n = order.shape[0]
     run = 32
     for lo in range(0, n, run):
-        hi = min(lo + run, n)
-        for i in range(lo + 1, hi):
-            x = order[i]
-            k = i - 1
-            while k >= lo and _less(a, x, order[k]):
-                order[k + 1] = order[k]
-                k -= 1
-            order[k + 1] = x
+        _insertion_sort(a, order, lo, min(lo + run, n))
     width = run
     src = order
     dst = tmp
@@ -191,13 +196,7 @@ def bucket_sort_by_arrival(a, order, tmp, bkt, counts):
     ``tmp`` and ``bkt`` have length n, ``counts`` n + 1."""
     n = a.shape[0]
     if n <= 64:  # small night: insertion sort of the (nearly sorted) base order
-        for i in range(1, n):
-            x = order[i]
-            k = i - 1
-            while k >= 0 and _less(a, x, order[k]):
-                order[k + 1] = order[k]
-                k -= 1
-            order[k + 1] = x
+        _insertion_sort(a, order, 0, n)
         return
     lo = a[0]
     hi = a[0]
@@ -232,13 +231,7 @@ def bucket_sort_by_arrival(a, order, tmp, bkt, counts):
         if end - start > 64:
             sort_by_arrival(a, tmp[start:end], order[start:end])
         else:
-            for i in range(start + 1, end):
-                x = tmp[i]
-                k = i - 1
-                while k >= start and _less(a, x, tmp[k]):
-                    tmp[k + 1] = tmp[k]
-                    k -= 1
-                tmp[k + 1] = x
+            _insertion_sort(a, tmp, start, end)
         start = end
     for j in range(n):
         order[j] = tmp[j]
