@@ -67,6 +67,9 @@ def library_errors(fn):
             return fn(*args, **kwargs)
         except McqueueError as exc:
             raise click.ClickException(str(exc)) from None
+        except MemoryError:
+            raise click.ClickException("out of memory: use fewer replications, scenarios or "
+                                       "jobs") from None
 
     return wrapper
 
@@ -77,9 +80,15 @@ _TUTORIAL = "2026-05-13 on 3 workers and 2026-05-14 on 2 workers"
 
 
 def batch_dates(ctx, param, value):
-    """click callback: every --batch-date is YYYY-MM-DD."""
+    """click callback: every --batch-date is a real calendar date written YYYY-MM-DD."""
+    import datetime
+
     for v in value or ():
-        if not _DATE.match(v):
+        try:
+            ok = bool(_DATE.match(v)) and datetime.date.fromisoformat(v).isoformat() == v
+        except ValueError:
+            ok = False
+        if not ok:
             raise click.BadParameter(f"must be a date YYYY-MM-DD, got {v!r}")
     return tuple(value or ())
 
@@ -100,6 +109,27 @@ def nonnegative(ctx, param, value):
     if value < 0:
         raise click.BadParameter(f"must be a finite number >= 0, got {value!r}")
     return value
+
+
+def _at_most(value, which: str):
+    """BadParameter when ``value`` exceeds the library's bound ``which`` (MAX_RUNTIME_CV or
+    MAX_ARRIVAL_JITTER of mcqueue.perturbation): past it drawn runtimes stop being finite."""
+    from mcqueue import perturbation
+
+    most = getattr(perturbation, which)
+    if value > most:
+        raise click.BadParameter(f"must be at most {most:g}, got {value!r}")
+    return value
+
+
+def runtime_cv(ctx, param, value):
+    """click callback: a runtime coefficient of variation, 0 to MAX_RUNTIME_CV."""
+    return _at_most(nonnegative(ctx, param, value), "MAX_RUNTIME_CV")
+
+
+def arrival_jitter(ctx, param, value):
+    """click callback: arrival jitter in minutes, 0 to MAX_ARRIVAL_JITTER."""
+    return _at_most(nonnegative(ctx, param, value), "MAX_ARRIVAL_JITTER")
 
 
 def open_unit(ctx, param, value):
@@ -124,6 +154,7 @@ def class_cvs(ctx, param, value):
             cv = math.nan
         if not eq or not name.strip() or not math.isfinite(cv) or cv < 0:
             raise click.BadParameter(f"must be CLASS=CV with CV a finite number >= 0, got {v!r}")
+        _at_most(cv, "MAX_RUNTIME_CV")
         out[name.strip()] = cv
     return out
 
@@ -200,13 +231,13 @@ simulation_options = compose(
     click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
                  help="Random seed; same seed, same answer."),
     click.option("--runtime-cv", type=float, default=0.25, show_default=True,
-                 callback=nonnegative,
+                 callback=runtime_cv,
                  help="Coefficient of variation of each job's runtime (lognormal, mean 1)."),
     click.option("--class-cv", "class_cv", multiple=True, callback=class_cvs,
                  metavar="CLASS=CV",
                  help="Runtime cv of one workload class, e.g. backfill=0.6; repeatable."),
     click.option("--arrival-jitter", type=float, default=15.0, show_default=True,
-                 callback=nonnegative,
+                 callback=arrival_jitter,
                  help="Arrivals are late by U[0, J) minutes."),
     click.option("--confidence", type=float, default=0.95, show_default=True,
                  callback=open_unit, help="Confidence level of the intervals."),

@@ -19,6 +19,9 @@ def probability(ctx, param, value):
     return value
 
 
+MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
+
+
 @click.command(short_help="Sweep worker counts on one night and recommend the fewest that "
                           "meet a target.")
 @source_option
@@ -71,6 +74,11 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
 
     if max_workers < min_workers:
         raise click.BadParameter(f"must be >= --min-workers ({min_workers}), got {max_workers}",
+                                 param_hint="'--max-workers'")
+    if max_workers - min_workers + 1 > MAX_SWEEP:
+        raise click.BadParameter(f"a sweep covers at most {MAX_SWEEP} worker counts; "
+                                 f"--min-workers {min_workers} to --max-workers {max_workers} "
+                                 f"is {max_workers - min_workers + 1}",
                                  param_hint="'--max-workers'")
     settings = planning.Settings(replications=replications, seed=seed, runtime_cv=runtime_cv,
                                  arrival_jitter=arrival_jitter, class_cv=class_cv,

@@ -24,7 +24,7 @@ def worker_list(ctx, param, value):
     for v in value or ():
         for part in str(v).split(","):
             part = part.strip()
-            if not part.isdigit() or int(part) < 1:
+            if not (part.isascii() and part.isdigit()) or int(part) < 1:
                 raise click.BadParameter(f"must be worker counts >= 1 separated by commas, "
                                          f"e.g. 2,3,4; got {v!r}")
             out.append(int(part))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .options import library_errors, output_options
+from .options import library_errors, output_options, write_output
 
 
 @click.command()
@@ -37,11 +37,7 @@ def validate(full, fmt, output):
         if stderr_is_tty() else None
     checks = run_checks("full" if full else "quick", progress=say)
     text = render(checks, fmt)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+    write_output(text, output)
     failed = [c for c in checks if not c.passed]
     if failed:
         click.echo(f"mcqueue: {len(failed)} of {len(checks)} validation checks failed: "

@@ -592,6 +592,8 @@ def seed_table(data, table: str = DEFAULT_TABLE, *, session=None, region: str | 
     if isinstance(data, (str, Path)):
         data = _read_file(data)
     validated = validate_jobs(data)
+    if validated.height == 0:
+        raise DataError("no job records to seed: the input holds none (nothing was written)")
     items = frame_to_items(validated)
     if client is None:
         client = make_client("dynamodb", session=session, region=region, profile=profile,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -157,6 +158,7 @@ def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[in
         block = default_block(min(replications, CALL_REPLICATIONS), len(scen_night))
     if block < 1:
         raise ScenarioError(f"block must be >= 1, got {block!r}")
+    _check_memory(len(scen_night), replications)
     out = np.empty((len(scen_night), K.N_METRICS, replications), dtype=np.float64)
     done = 0
     while done < replications:
@@ -170,6 +172,22 @@ def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[in
         if progress is not None:
             progress(m * len(scen_night))
     return out
+
+
+def _check_memory(scenarios: int, replications: int) -> None:
+    """Refuse a run whose per-replication metrics (64 bytes each) cannot fit in this machine's
+    memory, with a message instead of an allocation failure."""
+    need = scenarios * K.N_METRICS * replications * 8
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform: let numpy try
+        return
+    if need > 0.8 * have:
+        raise ScenarioError(
+            f"{replications:,} replications x {scenarios} scenario(s) need "
+            f"{need / 2**30:,.1f} GiB for the per-replication metrics (64 bytes each), more "
+            f"than this machine's {have / 2**30:,.1f} GiB allows: use fewer replications or a "
+            f"precision target")
 
 
 def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation | None = None,

@@ -333,7 +333,8 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
 
     ``order`` is the admission order (local indices sorted by arrival, then index).
     ``bucket_off`` (length 2 * n_levels + 1) holds the fixed offsets of the FIFO buckets in
-    ``queue``: bucket ``2 * level + exclusive``. ``ht``/``hj`` have length ``workers``.
+    ``queue``: bucket ``2 * level + exclusive``. ``ht``/``hj`` (the running-job heap) have
+    length max(1, min(workers, n)): no more jobs than that can run at once.
     If ``start_out`` has length n, start times are written there (tests); else it is ignored.
     Writes the eight metrics (kernel.METRICS order) into ``out``.
 
@@ -344,7 +345,7 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
     for b in range(nb):
         bucket_head[b] = bucket_off[b]
         bucket_tail[b] = bucket_off[b]
-    for k in range(workers):
+    for k in range(ht.shape[0]):
         ht[k] = np.inf
         hj[k] = 0
     record = start_out.shape[0] == n
@@ -499,8 +500,9 @@ def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key
         counts = np.empty(n + 1, np.int64)
         queue = np.empty(n, np.int64)
         waits = np.empty(n, np.float64)
-        ht = np.empty(c, np.float64)
-        hj = np.empty(c, np.int64)
+        # at most min(c, n) jobs run at once (an exclusive job is one entry)
+        ht = np.empty(max(1, min(c, n)), np.float64)
+        hj = np.empty(max(1, min(c, n)), np.int64)
         off = np.empty(2 * L + 1, np.int64)
         head = np.empty(2 * L, np.int64)
         tail = np.empty(2 * L, np.int64)
@@ -540,8 +542,9 @@ def trace_night(rep, base_a, base_r, sigma, level, excl, key_arr, key_rt, base_o
     _bucket_offsets(level, excl, n_levels, off)
     run_night(a, r, order, level, excl, n_levels, workers, horizon, off,
               np.empty(2 * n_levels, np.int64), np.empty(2 * n_levels, np.int64),
-              np.empty(n, np.int64), np.empty(n, np.float64), np.empty(workers, np.float64),
-              np.empty(workers, np.int64), start_out, out)
+              np.empty(n, np.int64), np.empty(n, np.float64),
+              np.empty(max(1, min(workers, n)), np.float64),
+              np.empty(max(1, min(workers, n)), np.int64), start_out, out)
 
 
 @kernel
@@ -575,11 +578,16 @@ def select_rank(x, k):
     nb = 4096
     lo = x[0]
     hi = x[0]
+    finite = True
     for i in range(n):
         if x[i] < lo:
             lo = x[i]
         if x[i] > hi:
             hi = x[i]
+        if not np.isfinite(x[i]):
+            finite = False
+    if not finite:  # inf or nan (not produced by valid nights): binning is meaningless
+        return np.sort(x)[k]
     below = 0
     counts = np.zeros(nb, np.int64)
     for _ in range(200):

@@ -11,13 +11,21 @@ import numpy as np
 from .errors import ScenarioError
 
 
-def _check_nonneg(name: str, value: float) -> float:
+# Upper bounds keep every drawn runtime and arrival finite (cv 100 already makes a job's
+# runtime range over eleven orders of magnitude; a week of jitter is no longer "lateness").
+MAX_RUNTIME_CV = 100.0
+MAX_ARRIVAL_JITTER = 10_080.0
+
+
+def _check_nonneg(name: str, value: float, most: float) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise ScenarioError(f"{name} must be a number >= 0, got {value!r}") from None
     if not math.isfinite(v) or v < 0:
         raise ScenarioError(f"{name} must be a finite number >= 0, got {value!r}")
+    if v > most:
+        raise ScenarioError(f"{name} must be at most {most:g}, got {value!r}")
     return v
 
 
@@ -29,7 +37,7 @@ class LognormalFactor:
     cv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "cv", _check_nonneg("runtime cv", self.cv))
+        object.__setattr__(self, "cv", _check_nonneg("runtime cv", self.cv, MAX_RUNTIME_CV))
 
     @property
     def sigma(self) -> float:
@@ -54,7 +62,8 @@ class UniformDelay:
     jitter: float
 
     def __post_init__(self):
-        object.__setattr__(self, "jitter", _check_nonneg("arrival jitter", self.jitter))
+        object.__setattr__(self, "jitter", _check_nonneg("arrival jitter", self.jitter,
+                                                         MAX_ARRIVAL_JITTER))
 
     @property
     def mean(self) -> float:
@@ -80,14 +89,16 @@ class Perturbation:
     class_cv: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        object.__setattr__(self, "runtime_cv", _check_nonneg("runtime cv", self.runtime_cv))
+        object.__setattr__(self, "runtime_cv", _check_nonneg("runtime cv", self.runtime_cv,
+                                                             MAX_RUNTIME_CV))
         object.__setattr__(self, "arrival_jitter",
-                           _check_nonneg("arrival jitter", self.arrival_jitter))
+                           _check_nonneg("arrival jitter", self.arrival_jitter,
+                                         MAX_ARRIVAL_JITTER))
         cls = {}
         for k, v in dict(self.class_cv).items():
             if not isinstance(k, str) or not k:
                 raise ScenarioError(f"class cv needs a workload class name, got {k!r}")
-            cls[k] = _check_nonneg(f"runtime cv for class {k!r}", v)
+            cls[k] = _check_nonneg(f"runtime cv for class {k!r}", v, MAX_RUNTIME_CV)
         object.__setattr__(self, "class_cv", dict(sorted(cls.items())))
 
     def factor(self, workload_class: str) -> LognormalFactor:

@@ -32,6 +32,7 @@ REQUIRED_FIELDS = (
 OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute")
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
+MAX_MINUTES = 10_000_000.0  # about 19 years: bounds runtimes and arrivals so sums stay finite
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _ROW = "__row"
@@ -147,6 +148,8 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
     _fail(df, pl.col("__runtime").is_null(), "estimated_runtime_minutes", "must be a number")
     _fail(df, ~pl.col("__runtime").is_finite() | (pl.col("__runtime") <= 0),
           "estimated_runtime_minutes", "must be a finite number > 0")
+    _fail(df, pl.col("__runtime") > MAX_MINUTES, "estimated_runtime_minutes",
+          f"must be at most {MAX_MINUTES:,.0f} minutes")
 
     prio = _as_float(df, "priority")
     df = df.with_columns(prio.alias("__prio"))
@@ -169,6 +172,8 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
         _fail(df, pl.col("__arrival").is_not_null()
               & (~pl.col("__arrival").is_finite() | (pl.col("__arrival") < 0)),
               "arrival_minute", "must be a finite number >= 0")
+        _fail(df, pl.col("__arrival").is_not_null() & (pl.col("__arrival") > MAX_MINUTES),
+              "arrival_minute", f"must be at most {MAX_MINUTES:,.0f} minutes")
         _fail(df, pl.col("__arrival").is_null() & pl.col("requested_window").is_null(),
               "requested_window", "is missing (and no arrival_minute is given)")
     else:

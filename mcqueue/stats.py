@@ -18,7 +18,7 @@ QUANTILES = (0.5, 0.9, 0.99)
 def z_quantile(confidence: float) -> float:
     """Two-sided normal quantile z for a confidence level (statistics.NormalDist: Wichura's
     AS 241, accurate to about 1e-16)."""
-    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    return -NormalDist().inv_cdf((1.0 - confidence) / 2.0)  # exact tail even for q near 1
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -66,6 +66,11 @@ def _t_upper_tail(t: float, df: float) -> float:
     return 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
 
 
+def _t_central(t: float, df: float) -> float:
+    """P(|T| < t) for t >= 0 (no cancellation when t is small)."""
+    return _betainc(0.5, df / 2.0, t * t / (df + t * t))
+
+
 @lru_cache(maxsize=1024)
 def t_quantile(confidence: float, df: int) -> float:
     """Two-sided Student-t quantile with ``df`` degrees of freedom.
@@ -87,20 +92,21 @@ def t_quantile(confidence: float, df: int) -> float:
         return z + (g1 + (g2 + (g3 + g4 / nu) / nu) / nu) / nu
     if df < 1:
         raise ValueError(f"df must be >= 1, got {df!r}")
-    tail = 0.5 - confidence / 2.0
-    if df == 1:
-        return math.tan(math.pi * (0.5 - tail))
+    tail = (1.0 - confidence) / 2.0
+    if df == 1:  # Cauchy
+        return 1.0 / math.tan(math.pi * tail)
     if df == 2:
-        p = 1.0 - tail
-        return (2.0 * p - 1.0) / math.sqrt(2.0 * p * (1.0 - p))
+        return (1.0 - 2.0 * tail) / math.sqrt(2.0 * tail * (1.0 - tail))
     nu = float(df)
     logc = (math.lgamma((nu + 1.0) / 2.0) - math.lgamma(nu / 2.0)
             - 0.5 * math.log(nu * math.pi))
     t = z_quantile(confidence)
     for _ in range(100):
-        f = _t_upper_tail(t, nu) - tail
         pdf = math.exp(logc - (nu + 1.0) / 2.0 * math.log1p(t * t / nu))
-        step = f / pdf
+        if confidence >= 0.5:  # solve on the tail: accurate for confidence near 1
+            step = (_t_upper_tail(t, nu) - tail) / pdf
+        else:  # solve on the centre: accurate for confidence near 0
+            step = (confidence - _t_central(t, nu)) / (2.0 * pdf)
         t += step
         if abs(step) <= 1e-15 * t:
             break

@@ -237,3 +237,20 @@ def test_plan_csv():
 ])
 def test_plan_errors(args, code, line):
     assert error_of("plan", *args) == (code, line)
+
+
+def test_unicode_digit_worker_count_is_a_usage_error():
+    res = CliRunner().invoke(cli, ["score", "--workers", "\u00b2"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--workers': must be worker counts >= 1 separated by commas, "
+        "e.g. 2,3,4; got '\u00b2'")
+
+
+def test_plan_sweep_length_is_capped():
+    res = CliRunner().invoke(cli, ["plan", "--batch-date", "2026-05-13",
+                                   "--max-workers", "100000000"])
+    assert res.exit_code == 2
+    assert res.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--max-workers': a sweep covers at most 256 worker counts; "
+        "--min-workers 1 to --max-workers 100000000 is 100000000")

@@ -521,3 +521,47 @@ def test_max_replications_without_a_target_is_a_usage_error():
     assert error_of("--target-halfwidth-overflow", "0") == (
         2, "Error: Invalid value for '--target-halfwidth-overflow': 0.0 is not in the range "
            "0<x<=1.")
+
+
+# ---------------------------------------------------------------- extreme values
+@pytest.mark.parametrize("args, line", [
+    (("--runtime-cv", "1e308"), "Error: Invalid value for '--runtime-cv': must be at most 100, "
+                                "got 1e+308"),
+    (("--class-cv", "etl=1e200"), "Error: Invalid value for '--class-cv': must be at most 100, "
+                                  "got 1e+200"),
+    (("--arrival-jitter", "1e9"), "Error: Invalid value for '--arrival-jitter': must be at most "
+                                  "10080, got 1000000000.0"),
+    (("--batch-date", "2026-13-45"), "Error: Invalid value for '--batch-date': must be a date "
+                                     "YYYY-MM-DD, got '2026-13-45'"),
+])
+def test_values_past_the_finite_range_are_usage_errors(args, line):
+    # a cv of 1e308 made sigma infinite and the event loop spin forever on NaN runtimes
+    assert error_of(*args) == (2, line)
+
+
+def test_replications_that_cannot_fit_in_memory_are_refused_up_front():
+    code, line = error_of("--replications", "1000000000000")
+    assert code == 1
+    assert line.startswith("Error: 1,000,000,000,000 replications x 2 scenario(s) need "
+                           "119,209.3 GiB for the per-replication metrics (64 bytes each)")
+
+
+def test_a_billion_workers_runs_in_small_memory():
+    # the running-job heap holds at most min(workers, jobs) entries; with at least as many
+    # workers as jobs (10) every start time is the same, so every wait and finish metric is
+    # (utilisation differs: an exclusive job holds the whole pool)
+    args = ("--batch-date", "2026-05-13", "--replications", "50")
+    (big,) = run_json(*args, "--workers", "1000000000")
+    (ten,) = run_json(*args, "--workers", "10")
+    assert big["workers"] == 1_000_000_000
+    for m, v in ten["deterministic"].items():
+        if m != "worker_utilization":
+            assert big["deterministic"][m] == v, m
+            assert big["monte_carlo"][m] == ten["monte_carlo"][m], m
+    assert 0 < big["deterministic"]["worker_utilization"] < 1
+
+
+def test_confidence_next_to_one_gives_finite_intervals():
+    (d,) = run_json("--batch-date", "2026-05-13", "--confidence", "0.9999999999999999", *R)
+    p95 = d["monte_carlo"]["p95_wait_minutes"]
+    assert p95["ci_low"] < p95["mean"] < p95["ci_high"]

@@ -302,3 +302,9 @@ def test_cli_no_credentials_never_prints_secrets(aws_env, monkeypatch):
     assert r.exit_code == 1
     assert r.output.splitlines()[-1].startswith("Error: no AWS credentials found")
     assert "unit-key-id" not in r.output
+
+
+def test_header_only_input_seeds_nothing_not_even_the_table(mock):
+    with pytest.raises(DataError, match="no job records to seed"):
+        dynamo.seed_table(sample_frame().head(0), "catalog")
+    assert mock.list_tables()["TableNames"] == []

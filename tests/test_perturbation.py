@@ -146,3 +146,16 @@ def test_bad_parameters_name_the_value(make, message):
     with pytest.raises(ScenarioError) as info:
         make()
     assert str(info.value) == message
+
+
+def test_cv_and_jitter_have_upper_bounds_that_keep_draws_finite():
+    from mcqueue.errors import ScenarioError
+    from mcqueue.perturbation import LognormalFactor, Perturbation, UniformDelay
+
+    with pytest.raises(ScenarioError, match=r"runtime cv must be at most 100, got 1e\+200"):
+        LognormalFactor(1e200)
+    with pytest.raises(ScenarioError, match="arrival jitter must be at most 10080"):
+        UniformDelay(20_000)
+    with pytest.raises(ScenarioError, match="runtime cv for class 'etl' must be at most 100"):
+        Perturbation(class_cv={"etl": 101})
+    assert LognormalFactor(100).sigma < 3.1  # ln(1 + 100^2) = 9.2: finite draws

@@ -229,3 +229,14 @@ def test_window_filter():
     assert night.n_jobs == 3 and set(night.arrival_minute.tolist()) == {60.0}
     with pytest.raises(DataError, match=r"^window must be HH:MM \(00:00 to 23:59\), got '2:00'$"):
         load_night(sample_frame(), "2026-05-13", window="2:00")
+
+
+def test_runtimes_and_arrivals_are_bounded_so_sums_stay_finite():
+    # 1e308 passed as finite, then waits and areas overflowed to inf/NaN in the report
+    assert error_of(others() + [rec(estimated_runtime_minutes="1e308")]) == (
+        "row 3 (job_id J1): field 'estimated_runtime_minutes' must be at most 10,000,000 "
+        "minutes, got '1e308'")
+    assert error_of([rec(arrival_minute=10_000_001)]) == (
+        "row 1 (job_id J1): field 'arrival_minute' must be at most 10,000,000 minutes, "
+        "got '10000001'")
+    validate_jobs([rec(estimated_runtime_minutes=10_000_000, arrival_minute=10_000_000)])

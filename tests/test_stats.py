@@ -123,3 +123,29 @@ def test_t_quantile_matches_scipy_on_both_branches(confidence):
         want = float(stdtrit(df, 0.5 + confidence / 2.0))
         assert t_quantile(confidence, df) == pytest.approx(want, rel=1e-11), df
     assert z_quantile(confidence) == pytest.approx(float(ndtri(0.5 + confidence / 2)), rel=1e-14)
+
+
+@pytest.mark.parametrize("confidence", [1e-6, 0.01, 0.3, 0.9999999, 0.9999999999999999])
+def test_t_and_z_quantiles_at_extreme_confidence(confidence):
+    # the tail is computed as (1 - q) / 2, exact for q near 1 (0.5 + q/2 rounded to 1.0 and the
+    # normal quantile raised); near 0 Newton runs on the central probability. scipy's isf takes
+    # the tail itself, so it is an exact reference at both ends.
+    import scipy.stats
+
+    from mcqueue.stats import t_quantile, z_quantile
+
+    tail = (1.0 - confidence) / 2.0
+    for df in [1, 2, 3, 30, 999, 1000, 10**6]:
+        want = float(scipy.stats.t.isf(tail, df))
+        assert t_quantile(confidence, df) == pytest.approx(want, rel=1e-9), df
+    assert z_quantile(confidence) == pytest.approx(float(scipy.stats.norm.isf(tail)), rel=1e-12)
+
+
+def test_nearest_rank_with_non_finite_values_matches_sorting():
+    from mcqueue.stats import nearest_rank
+
+    x = np.array([3.0, np.inf, 1.0, -np.inf, 2.0, 5.0])
+    for q in (0.1, 0.5, 0.9, 1.0):
+        k = max(0, math.ceil(q * x.size) - 1)
+        assert nearest_rank(x, q) == np.sort(x)[k]
+    assert x[1] == np.inf  # the input is not reordered

@@ -212,3 +212,11 @@ def test_cli_quick_suite_passes_for_real():
     data = json.loads(res.stdout)
     assert len(data) == 13 and all(d["pass"] for d in data)
     assert {d["check"].split(" ")[0] for d in data} >= {"M/M/1", "M/M/4", "M/D/1", "coverage"}
+
+
+def test_validate_output_to_a_missing_folder_is_one_error_line(tmp_path):
+    res = CliRunner().invoke(cli, ["validate", "--output", str(tmp_path / "no" / "v.txt")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.stderr.splitlines()[-1] == (
+        f"Error: cannot write --output {str(tmp_path / 'no' / 'v.txt')!r}: "
+        "No such file or directory")
