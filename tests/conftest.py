@@ -32,3 +32,17 @@ def restore_threads():
     before = numba.get_num_threads()
     yield numba.set_num_threads
     numba.set_num_threads(before)
+
+
+@pytest.fixture
+def invoke():
+    """Run the command line in-process: ``invoke("simulate", "--format", "json")`` -> click's
+    Result (exit_code, stdout, stderr); exceptions other than SystemExit propagate."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    def run(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return run
