@@ -27,7 +27,7 @@ TARGET_SECONDS = 15.0
 def thousand_nights_frame() -> pl.DataFrame:
     """1,000 nights shaped like the sample's 2026-05-13 (ten jobs, same windows, priorities and
     exclusive locks), each with its own runtimes drawn around the sample's (gamma, shape 4)."""
-    from mcqueue.sample import sample_frame
+    from mcqueue.io.sample import sample_frame
 
     base = sample_frame().filter(pl.col("batch_date") == "2026-05-13")
     rng = np.random.default_rng(SEED)
@@ -42,8 +42,8 @@ def thousand_nights_frame() -> pl.DataFrame:
 
 def score_file(raw: pl.DataFrame):
     """What `mcqueue score --file F --workers 3` does after reading the file."""
-    from mcqueue import planning
-    from mcqueue.schema import validate_jobs
+    from mcqueue.analysis import planning as planning
+    from mcqueue.io.schema import validate_jobs
 
     nights = planning.nights_from_frame(validate_jobs(raw))
     return planning.score(nights, WORKERS, planning.Settings(replications=REPLICATIONS,
@@ -51,8 +51,8 @@ def score_file(raw: pl.DataFrame):
 
 
 def test_score_1000_nights(benchmark):
-    from mcqueue import planning
-    from mcqueue.schema import validate_jobs
+    from mcqueue.analysis import planning as planning
+    from mcqueue.io.schema import validate_jobs
 
     raw = thousand_nights_frame()
     assert raw.height == NIGHTS * 10
@@ -80,8 +80,9 @@ def test_score_1000_nights(benchmark):
 
 def test_score_stages(benchmark):
     """Where the time of one 1,000-night score goes (recorded, one round): engine vs the rest."""
-    from mcqueue import engine, planning
-    from mcqueue.schema import validate_jobs
+    from mcqueue.engine import simulate as engine
+    from mcqueue.analysis import planning as planning
+    from mcqueue.io.schema import validate_jobs
 
     raw = thousand_nights_frame()
     settings = planning.Settings(replications=REPLICATIONS, seed=SEED)

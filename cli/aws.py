@@ -45,10 +45,10 @@ def seed(file, overwrite, table, region, profile, endpoint_url, max_attempts, fm
       mcqueue seed --endpoint-url http://127.0.0.1:8000
       mcqueue seed --file tonight.csv --table db_batch_window_requests --region eu-west-1
     """
-    from mcqueue.dynamo import seed_table
+    from mcqueue.io.dynamo import seed_table
 
     if file is None:
-        from mcqueue.sample import sample_frame
+        from mcqueue.io.sample import sample_frame
 
         data, label = sample_frame(), "the built-in sample"
     else:
@@ -87,7 +87,7 @@ def cleanup(stack_name, yes, table, region, profile, endpoint_url, max_attempts,
       mcqueue cleanup --endpoint-url http://127.0.0.1:8000 --yes
       mcqueue cleanup --stack-name mcqueue-catalog --region eu-west-1
     """
-    from mcqueue.dynamo import delete_stack, delete_table
+    from mcqueue.io.dynamo import delete_stack, delete_table
 
     what = (f"CloudFormation stack {stack_name!r}" if stack_name
             else f"DynamoDB table {table!r}")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from mcqueue.benchmark import DEFAULT_SECONDS  # cheap: the library module imports no numba
+from mcqueue.analysis.benchmark import DEFAULT_SECONDS  # cheap: the library module imports no numba
 
 from .options import library_errors
 
@@ -32,7 +32,7 @@ def bench(fmt, seconds, threads):
       mcqueue bench
       mcqueue bench --format json --seconds 3
     """
-    from mcqueue.benchmark import format_table, run_benchmark
+    from mcqueue.analysis.benchmark import format_table, run_benchmark
 
     from .progress import compiling_notice
 

@@ -113,8 +113,8 @@ def nonnegative(ctx, param, value):
 
 def _at_most(value, which: str):
     """BadParameter when ``value`` exceeds the library's bound ``which`` (MAX_RUNTIME_CV or
-    MAX_ARRIVAL_JITTER of mcqueue.perturbation): past it drawn runtimes stop being finite."""
-    from mcqueue import perturbation
+    MAX_ARRIVAL_JITTER of mcqueue.engine.perturbation): past it drawn runtimes stop being finite."""
+    from mcqueue.engine import perturbation as perturbation
 
     most = getattr(perturbation, which)
     if value > most:
@@ -164,7 +164,7 @@ def job_file(ctx, param, value):
     if value is None:
         return None
     from mcqueue.errors import DataError
-    from mcqueue.sources import detect_format
+    from mcqueue.io.sources import detect_format
 
     try:
         detect_format(value)
@@ -205,14 +205,14 @@ def read_local_jobs(file):
     """Validated records of a job file, or of the built-in sample when ``file`` is None,
     with the words that name it in messages."""
     from mcqueue.errors import DataError
-    from mcqueue.schema import validate_jobs
+    from mcqueue.io.schema import validate_jobs
 
     if file is None:
-        from mcqueue.sample import sample_frame
+        from mcqueue.io.sample import sample_frame
 
         raw, where = sample_frame(), "the built-in sample"
     else:
-        from mcqueue.sources import read_jobs
+        from mcqueue.io.sources import read_jobs
 
         raw, where = read_jobs(file), repr(file)
     if raw.height == 0:

@@ -67,7 +67,7 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
       mcqueue plan --batch-date 2026-05-14 --max-workers 8 --format json
       mcqueue plan --file jobs.csv --batch-date 2026-05-13 --max-p95-wait 60
     """
-    from mcqueue import planning
+    from mcqueue.analysis import planning as planning
 
     from .progress import compiling_notice, progress
     from .simulate import dynamodb_nights, local_nights

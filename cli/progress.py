@@ -28,7 +28,7 @@ def progress(total: int, label: str = "simulating"):
 
 def compiling_notice() -> None:
     """One line on stderr when the engine is not in numba's cache yet (first run only)."""
-    from mcqueue.engine import kernel_cache_ready
+    from mcqueue.engine.simulate import kernel_cache_ready
 
     if not kernel_cache_ready():
         click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "

@@ -93,8 +93,8 @@ def warn(message: str) -> None:
 def file_nights(file, date_from, date_to, window, batch_start, batch_end):
     """(nights, empty dates) of a job file or the built-in sample, optionally within a range."""
     from mcqueue.errors import DataError
-    from mcqueue.planning import nights_from_frame
-    from mcqueue.schema import batch_dates
+    from mcqueue.analysis.planning import nights_from_frame
+    from mcqueue.io.schema import batch_dates
 
     jobs, where = read_local_jobs(file)
     dates = batch_dates(jobs)
@@ -113,10 +113,10 @@ def dynamodb_range_nights(dates, window, batch_start, batch_end, table, region, 
     """(nights, empty dates): one Query per date, ``concurrency`` at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mcqueue.schema import night_from_frame, validate_jobs
+    from mcqueue.io.schema import night_from_frame, validate_jobs
 
     try:
-        from mcqueue.dynamo import query_jobs
+        from mcqueue.io.dynamo import query_jobs
     except ImportError as exc:
         raise click.ClickException(f"--source dynamodb is not available in this build "
                                    f"({exc})") from None
@@ -171,7 +171,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
       mcqueue score --source dynamodb --from 2026-05-11 --to 2026-05-17 --workers 3
       mcqueue score --file year.parquet --dask-scheduler tcp://scheduler:8786
     """
-    from mcqueue import planning
+    from mcqueue.analysis import planning as planning
 
     from .progress import compiling_notice, progress
 
@@ -203,7 +203,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
     for d in empty:
         warn(f"no jobs for batch date {d}{win} in {where}: reported as 0 jobs")
 
-    from mcqueue.cluster import scheduler_address
+    from mcqueue.analysis.cluster import scheduler_address
 
     address = scheduler_address(dask_scheduler)
     if address is None:
@@ -213,7 +213,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
                               dask_scheduler=address, nights_per_task=nights_per_task)
     horizon = nights[0].horizon_minutes if nights else None
     if horizon is None:
-        from mcqueue.schema import horizon_minutes
+        from mcqueue.io.schema import horizon_minutes
 
         horizon = horizon_minutes(batch_start, batch_end)
     for d in empty:

@@ -26,7 +26,7 @@ def scenario_plan(source: str, file: str | None, batch_dates: tuple, workers: tu
     counts = list(dict.fromkeys(workers)) or [DEFAULT_WORKERS]
     if not batch_dates:
         if source == "local" and file is None:
-            from mcqueue.sample import TUTORIAL_SCENARIOS
+            from mcqueue.io.sample import TUTORIAL_SCENARIOS
 
             if not workers:
                 return list(TUTORIAL_SCENARIOS)
@@ -39,8 +39,8 @@ def scenario_plan(source: str, file: str | None, batch_dates: tuple, workers: tu
 def local_nights(file: str | None, dates: list, window, batch_start, batch_end) -> dict:
     """{batch_date: Night} from a job file (or the built-in sample)."""
     from mcqueue.errors import DataError
-    from mcqueue.schema import batch_dates as present_dates
-    from mcqueue.schema import night_from_frame
+    from mcqueue.io.schema import batch_dates as present_dates
+    from mcqueue.io.schema import night_from_frame
 
     jobs, where = read_local_jobs(file)
     if None in dates:
@@ -66,10 +66,10 @@ def dynamodb_nights(dates: list, window, batch_start, batch_end, table, region, 
                     endpoint_url, max_attempts) -> tuple[dict, dict]:
     """{batch_date: Night} and {batch_date: query statistics} from the DynamoDB catalog."""
     from mcqueue.errors import DataError
-    from mcqueue.schema import night_from_frame, validate_jobs
+    from mcqueue.io.schema import night_from_frame, validate_jobs
 
     try:
-        from mcqueue.dynamo import query_jobs
+        from mcqueue.io.dynamo import query_jobs
     except ImportError as exc:
         raise click.ClickException(f"--source dynamodb is not available in this build "
                                    f"({exc})") from None
@@ -128,8 +128,8 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
       mcqueue simulate --source dynamodb --batch-date 2026-05-13 --window 02:00
       mcqueue simulate --batch-date 2026-05-13 --target-halfwidth-overflow 0.005
     """
-    from mcqueue import engine
-    from mcqueue.report import render
+    from mcqueue.engine import simulate as engine
+    from mcqueue.report.simulation import render
 
     from .progress import compiling_notice, progress
 
@@ -157,7 +157,7 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
 
     compiling_notice()
     if targeted:
-        from mcqueue.sequential import DEFAULT_MAX_REPLICATIONS, simulate_to_precision
+        from mcqueue.analysis.sequential import DEFAULT_MAX_REPLICATIONS, simulate_to_precision
 
         cap = max_replications or DEFAULT_MAX_REPLICATIONS
         with progress(cap * len(scenarios)) as advance:  # an upper bound: it may stop early

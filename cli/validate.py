@@ -28,7 +28,7 @@ def validate(full, fmt, output):
       mcqueue validate --format json
       mcqueue validate --full --output validation.txt
     """
-    from mcqueue.validation import render, run_checks
+    from mcqueue.analysis.validation import render, run_checks
 
     from .progress import compiling_notice, stderr_is_tty
 

@@ -12,14 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import naive` from 
 
 @pytest.fixture(scope="session")
 def night_13():
-    from mcqueue.sample import load_sample
+    from mcqueue.io.sample import load_sample
 
     return load_sample("2026-05-13")
 
 
 @pytest.fixture(scope="session")
 def night_14():
-    from mcqueue.sample import load_sample
+    from mcqueue.io.sample import load_sample
 
     return load_sample("2026-05-14")
 
@@ -40,7 +40,7 @@ def invoke():
     Result (exit_code, stdout, stderr); exceptions other than SystemExit propagate."""
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from mcqueue.cli.main import cli
 
     def run(*args):
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

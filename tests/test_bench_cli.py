@@ -13,8 +13,8 @@ import numba
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from mcqueue.benchmark import run_benchmark
+from mcqueue.cli.main import cli
+from mcqueue.analysis.benchmark import run_benchmark
 from mcqueue.errors import ScenarioError
 
 

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from mcqueue import planning
-from mcqueue.sample import SAMPLE_DATES, sample_frame
-from mcqueue.schema import validate_jobs
+from mcqueue.cli.main import cli
+from mcqueue.analysis import planning as planning
+from mcqueue.io.sample import SAMPLE_DATES, sample_frame
+from mcqueue.io.schema import validate_jobs
 
 R = ["--replications", "500", "--seed", "3"]
 SETTINGS = planning.Settings(replications=500, seed=3)
@@ -124,7 +124,7 @@ def seeded_table():
     """The sample seeded into a fresh table of the DynamoDB test server."""
     import dynamo_server
 
-    from mcqueue.dynamo import delete_table, seed_table
+    from mcqueue.io.dynamo import delete_table, seed_table
 
     mp = pytest.MonkeyPatch()
     for k, v in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
@@ -146,7 +146,7 @@ def seeded_table():
 def test_score_dynamodb_range_equals_file_and_reports_empty_dates(seeded_table, expected,
                                                                   monkeypatch):
     url, table = seeded_table
-    import cli.score as score_mod
+    import mcqueue.cli.score as score_mod
 
     seen = []
     real = score_mod.dynamodb_range_nights

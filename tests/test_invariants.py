@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcqueue import engine
-from mcqueue.perturbation import Perturbation
-from mcqueue.schema import Night
-from mcqueue.synthetic import synthetic_night
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.io.schema import Night
+from mcqueue.engine.synthetic import synthetic_night
 
 M = {m: i for i, m in enumerate(engine.METRICS)}
 

@@ -17,10 +17,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.peers import simpy_model  # noqa: E402
-from mcqueue import engine  # noqa: E402
-from mcqueue.perturbation import Perturbation  # noqa: E402
-from mcqueue.sample import load_sample  # noqa: E402
-from mcqueue.synthetic import synthetic_night  # noqa: E402
+from mcqueue.engine import simulate as engine  # noqa: E402
+from mcqueue.engine.perturbation import Perturbation  # noqa: E402
+from mcqueue.io.sample import load_sample  # noqa: E402
+from mcqueue.engine.synthetic import synthetic_night  # noqa: E402
 
 REFERENCE = {
     ("2026-05-13", 3): dict(average_wait_minutes=29.00, p95_wait_minutes=50,

@@ -1,4 +1,4 @@
-"""mcqueue.planning: score many nights, plan worker counts, paired intervals, drain bounds."""
+"""mcqueue.analysis.planning: score many nights, plan worker counts, paired intervals, drain bounds."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mcqueue import engine, planning
+from mcqueue.engine import simulate as engine
+from mcqueue.analysis import planning as planning
 from mcqueue.errors import DataError, ScenarioError
-from mcqueue.sample import SAMPLE_DATES, load_sample, sample_frame
-from mcqueue.schema import Night, night_from_frame, validate_jobs
-from mcqueue.synthetic import synthetic_night
+from mcqueue.io.sample import SAMPLE_DATES, load_sample, sample_frame
+from mcqueue.io.schema import Night, night_from_frame, validate_jobs
+from mcqueue.engine.synthetic import synthetic_night
 
 R = 2000
 SETTINGS = planning.Settings(replications=R, seed=7)
@@ -172,7 +173,7 @@ def test_paired_and_unpaired_intervals_match_scipy():
 
 
 def test_vectorised_wilson_and_quantiles_match_stats():
-    from mcqueue.stats import nearest_rank, wilson
+    from mcqueue.stats.intervals import nearest_rank, wilson
 
     k = np.array([0, 1, 17, 999, 1000])
     p, lo, hi = planning.wilson_rows(k, 1000, 0.95)

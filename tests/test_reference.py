@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from mcqueue import engine
-from mcqueue.perturbation import Perturbation
-from mcqueue.sample import sample_path
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.io.sample import sample_path
 from naive import METRICS, naive_of_night
 
 # DESIGN.md, "Two published reference results (batch 01:00-05:00)", as printed there
@@ -132,7 +132,7 @@ def test_queueing_parameters_by_hand(key, request):
 
 def test_queueing_published_values():
     # 2026-05-13: 10 jobs, 270 runtime minutes; 2026-05-14: 12 jobs, 620 runtime minutes
-    from mcqueue.sample import load_sample
+    from mcqueue.io.sample import load_sample
 
     q13 = engine.queueing(load_sample("2026-05-13"), 3)
     assert (q13["lambda_per_hour"], round(q13["mu_per_hour"], 4), round(q13["rho"], 4)) == (
@@ -143,7 +143,7 @@ def test_queueing_published_values():
 
 
 def test_queueing_short_horizon_uses_at_least_one_hour():
-    from mcqueue.schema import Night
+    from mcqueue.io.schema import Night
 
     night = Night.from_arrays([0, 5, 10], [10, 20, 30], batch_start="01:00", batch_end="01:30")
     assert night.horizon_minutes == 30

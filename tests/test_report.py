@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from mcqueue import engine
-from mcqueue.report import _pct, csv_rows, night_summary, render, render_csv, render_table
-from mcqueue.schema import Night
+from mcqueue.engine import simulate as engine
+from mcqueue.report.simulation import _pct, csv_rows, night_summary, render, render_csv, render_table
+from mcqueue.io.schema import Night
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import engine
-from .errors import ScenarioError
-from .perturbation import Perturbation
-from .night import Night
-from .stats import t_quantile
+from ..engine import simulate as engine
+from ..errors import ScenarioError
+from ..engine.perturbation import Perturbation
+from ..engine.night import Night
+from ..stats.intervals import t_quantile
 
 METRIC = {m: i for i, m in enumerate(engine.METRICS)}
 I_P95 = METRIC["p95_wait_minutes"]
@@ -87,7 +87,7 @@ def nights_from_frame(validated, window: str | None = None, batch_start: str = "
     """
     import polars as pl
 
-    from .schema import MINUTES_PER_DAY, batch_dates, night_from_frame, parse_hhmm
+    from ..io.schema import MINUTES_PER_DAY, batch_dates, night_from_frame, parse_hhmm
 
     present = batch_dates(validated)
     wanted = list(dates) if dates is not None else present
@@ -141,7 +141,7 @@ def wilson_rows(successes: np.ndarray, n: int, confidence: float):
     """``stats.wilson`` of each count (estimate, low, high arrays): the very function the
     single-scenario results use, so a score row and ``simulate`` agree to the last bit
     (about 20 us a call: 20 ms for 1,000 nights)."""
-    from .stats import wilson
+    from ..stats.intervals import wilson
 
     out = np.empty((3, len(successes)))
     for i, k in enumerate(np.asarray(successes, dtype=np.int64)):

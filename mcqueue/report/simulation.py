@@ -14,8 +14,8 @@ import textwrap
 from collections import Counter
 from typing import Sequence
 
-from .engine import METRICS, SimulationResult
-from .schema import Night, parse_hhmm
+from ..engine.simulate import METRICS, SimulationResult
+from ..engine.night import Night, parse_hhmm
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("scenario", "metric", "deterministic", "mean", "ci_low", "ci_high", "p50", "p90",

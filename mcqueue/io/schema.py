@@ -16,9 +16,10 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import polars as pl
 
-from .errors import DataError
-from .night import (DEFAULT_BATCH_END, DEFAULT_BATCH_START, HHMM_PATTERN as _HHMM,  # noqa: F401
-                    MINUTES_PER_DAY, Night, horizon_minutes, parse_hhmm)
+from ..errors import DataError
+from ..engine.night import (DEFAULT_BATCH_END, DEFAULT_BATCH_START,  # noqa: F401
+                            HHMM_PATTERN as _HHMM, MAX_MINUTES, MINUTES_PER_DAY, Night,
+                            horizon_minutes, parse_hhmm)
 
 REQUIRED_FIELDS = (
     "batch_date",
@@ -32,7 +33,6 @@ REQUIRED_FIELDS = (
 OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute")
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
-MAX_MINUTES = 1e9  # about 1,900 years (long synthetic nights reach 1e7): keeps sums finite
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _ROW = "__row"

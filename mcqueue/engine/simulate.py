@@ -12,10 +12,10 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import kernel as K
-from .errors import ScenarioError
+from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import Night
-from .stats import summarize, wilson
+from ..stats.intervals import summarize, wilson
 
 METRICS = K.METRICS
 DEFAULT_REPLICATIONS = 10_000

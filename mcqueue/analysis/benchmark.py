@@ -16,7 +16,7 @@ import math
 import os
 import time
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 # platform and statistics load inside the functions: the CLI imports this module for its defaults
 
@@ -50,7 +50,7 @@ def environment() -> dict:
     import numpy
     import polars
 
-    from . import __version__
+    from .. import __version__
 
     try:
         usable = len(os.sched_getaffinity(0))
@@ -80,8 +80,8 @@ def measure_night(night, workers: int, seconds: float, runs: int = DEFAULT_RUNS,
     """Median throughput of ``runs`` timed runs of about seconds / (runs + 1) each."""
     import statistics
 
-    from . import engine
-    from .perturbation import Perturbation
+    from ..engine import simulate as engine
+    from ..engine.perturbation import Perturbation
 
     batch = engine.prepare([night], Perturbation(runtime_cv, arrival_jitter), seed)
 
@@ -145,9 +145,9 @@ def run_benchmark(seconds: float = DEFAULT_SECONDS, runs: int = DEFAULT_RUNS,
             raise ScenarioError(f"threads must be an integer from 1 to {limit} (numba's "
                                 f"NUMBA_NUM_THREADS), got {threads!r}")
         numba.set_num_threads(threads)
-    from . import engine
-    from .sample import load_sample
-    from .synthetic import synthetic_night
+    from ..engine import simulate as engine
+    from ..io.sample import load_sample
+    from ..engine.synthetic import synthetic_night
 
     t0 = time.perf_counter()
     sample = load_sample(SAMPLE_DATE)

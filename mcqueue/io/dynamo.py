@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import polars as pl
 
-from .errors import DataError, ServiceError
+from ..errors import DataError, ServiceError
 from .schema import ALL_FIELDS, parse_hhmm, validate_jobs
 
 DEFAULT_TABLE = "db_batch_window_requests"

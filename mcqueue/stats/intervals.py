@@ -124,7 +124,7 @@ def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float
 def nearest_rank(x: np.ndarray, q: float) -> float:
     """The ceil(q n)-th smallest value (nearest rank, the same rule as the per-night p95),
     found without copying x (10 M replications must fit in 1 GiB)."""
-    from .kernel import select_rank
+    from .kernels import select_rank
 
     n = x.shape[0]
     return float(select_rank(x, max(0, math.ceil(q * n) - 1)))
@@ -132,7 +132,7 @@ def nearest_rank(x: np.ndarray, q: float) -> float:
 
 def summarize(x: np.ndarray, confidence: float) -> dict[str, float]:
     """mean, Student-t interval, and the P50/P90/P99 (nearest rank) of one metric."""
-    from .kernel import sum_sq_dev
+    from .kernels import sum_sq_dev
 
     x = np.ascontiguousarray(x, dtype=np.float64)
     n = x.shape[0]

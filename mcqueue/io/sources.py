@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import DataError
+from ..errors import DataError
 from .schema import frame_from_records, validate_jobs
 
 FORMATS = ("csv", "parquet", "ndjson", "json", "ddb")

@@ -35,12 +35,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import engine as E
-from . import queueing_theory as Q
-from .errors import ScenarioError
-from .perturbation import Perturbation
-from .night import Night
-from .synthetic import poisson_night
+from ..engine import simulate as E
+from ..stats import queueing_theory as Q
+from ..errors import ScenarioError
+from ..engine.perturbation import Perturbation
+from ..engine.night import Night
+from ..engine.synthetic import poisson_night
 
 WARMUP_FRACTION = 0.10
 BATCHES_PER_NIGHT = 25
@@ -234,7 +234,7 @@ class CoverageScenario:
     arrival_jitter: float = E.DEFAULT_ARRIVAL_JITTER
 
     def night(self) -> Night:
-        from .sample import load_sample
+        from ..io.sample import load_sample
 
         return load_sample(self.batch_date, batch_end=self.batch_end)
 
@@ -272,7 +272,7 @@ def coverage_of(samples: np.ndarray, horizon: float, tru: dict, runs: int, per_r
     same for every slice up to sd; tests/test_validation.py checks it against
     ``engine.summarize_samples`` slice by slice).
     """
-    from .stats import t_interval, wilson
+    from ..stats.intervals import t_interval, wilson
 
     p95 = samples[E.METRICS.index("p95_wait_minutes"), :runs * per_run].reshape(runs, per_run)
     ovf = samples[E.METRICS.index("queue_drained_minute"), :runs * per_run] > horizon
@@ -341,7 +341,7 @@ def sequential_coverage_checks(sc: CoverageScenario, target_halfwidth_p95: float
     Returns the checks and a summary (replications used; mean of the estimates vs the truth).
     """
     from .sequential import run_until
-    from .stats import t_interval, wilson
+    from ..stats.intervals import t_interval, wilson
 
     tru = truth(sc, truth_replications)
     night = sc.night()

@@ -1,0 +1,1 @@
+"""Renderers: every result type to table, json, csv (and parquet where it fits)."""
