@@ -6,9 +6,10 @@ Dask cluster, a benchmark's second process) starts without loading it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
@@ -26,6 +27,16 @@ def parse_hhmm(value: Any, what: str = "time") -> int:
     if not isinstance(value, str) or not HHMM_PATTERN.match(value):
         raise DataError(f"{what} must be HH:MM (00:00 to 23:59), got {value!r}")
     return int(value[:2]) * 60 + int(value[3:])
+
+
+def deadline_minute(value: Any, batch_start: str = DEFAULT_BATCH_START,
+                    what: str = "deadline") -> float:
+    """A deadline 'HH:MM' -> minutes after the batch start: its first occurrence after the batch
+    start, so in (0, 1440] (a deadline equal to the batch start clock time is 1440, a day later).
+    """
+    d = parse_hhmm(value, what)
+    m = (d - parse_hhmm(batch_start, "batch start")) % MINUTES_PER_DAY
+    return float(m if m > 0 else MINUTES_PER_DAY)
 
 
 def horizon_minutes(batch_start: str, batch_end: str) -> float:
@@ -54,6 +65,14 @@ class Night:
     batch_end: str = DEFAULT_BATCH_END
     window: str | None = None
     requested_window: tuple[str | None, ...] = field(default=())
+    # optional columns of issues 12 and 13 (None: absent; see night_features)
+    pred_ptr: np.ndarray | None = field(default=None, repr=False)
+    pred_idx: np.ndarray | None = field(default=None, repr=False)
+    deadline_minute: np.ndarray | None = field(default=None, repr=False)
+    slots: np.ndarray | None = field(default=None, repr=False)
+    lock_ptr: np.ndarray | None = field(default=None, repr=False)
+    lock_idx: np.ndarray | None = field(default=None, repr=False)
+    lock_names: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def horizon_minutes(self) -> float:
@@ -63,10 +82,69 @@ class Night:
     def n_jobs(self) -> int:
         return len(self.job_id)
 
+    # ------------------------------------------------------------ optional columns
+    @property
+    def has_dependencies(self) -> bool:
+        return self.pred_idx is not None and self.pred_idx.shape[0] > 0
+
+    @property
+    def has_deadlines(self) -> bool:
+        return (self.deadline_minute is not None
+                and bool(np.any(~np.isnan(self.deadline_minute))))
+
+    @property
+    def max_slots(self) -> int:
+        """The largest ``slots`` of the night (1 without the column or without jobs)."""
+        if self.slots is None or self.slots.shape[0] == 0:
+            return 1
+        return int(self.slots.max())
+
+    @property
+    def has_slots(self) -> bool:
+        return self.max_slots > 1
+
+    @property
+    def has_locks(self) -> bool:
+        return self.lock_idx is not None and self.lock_idx.shape[0] > 0
+
+    @property
+    def uses_features(self) -> bool:
+        """True when some job has a predecessor, a deadline, slots > 1 or a named lock: the
+        night needs the general event loop (else today's tutorial kernel replays it)."""
+        return (self.has_dependencies or self.has_deadlines or self.has_slots
+                or self.has_locks)
+
+    def predecessors(self, j: int) -> tuple[str, ...]:
+        """job_ids of job j's predecessors (j a local index, canonical order)."""
+        if self.pred_ptr is None or self.pred_idx is None:
+            return ()
+        return tuple(self.job_id[k] for k in self.pred_idx[self.pred_ptr[j]:self.pred_ptr[j + 1]])
+
+    def locks_of(self, j: int) -> tuple[str, ...]:
+        if self.lock_ptr is None or self.lock_idx is None:
+            return ()
+        return tuple(self.lock_names[k]
+                     for k in self.lock_idx[self.lock_ptr[j]:self.lock_ptr[j + 1]])
+
+    def slots_array(self) -> np.ndarray:
+        """Workers each job needs while it runs (1 without the column)."""
+        return (np.ones(self.n_jobs, np.int64) if self.slots is None
+                else self.slots.astype(np.int64))
+
+    def deadline_array(self) -> np.ndarray:
+        """Each job's deadline in minutes after the batch start; without one, the cutoff H."""
+        h = self.horizon_minutes
+        if self.deadline_minute is None:
+            return np.full(self.n_jobs, h)
+        return np.where(np.isnan(self.deadline_minute), h, self.deadline_minute)
+
     def __repr__(self) -> str:
+        extra = "".join(f", {name}=True" for name in ("has_dependencies", "has_deadlines",
+                                                      "has_slots", "has_locks")
+                        if getattr(self, name))
         return (f"Night(batch_date={self.batch_date!r}, jobs={self.n_jobs}, "
                 f"batch_start={self.batch_start!r}, batch_end={self.batch_end!r}, "
-                f"window={self.window!r})")
+                f"window={self.window!r}{extra})")
 
     @classmethod
     def from_arrays(cls, arrival_minute: Sequence[float], runtime_minutes: Sequence[float],
@@ -75,12 +153,22 @@ class Night:
                     job_id: Sequence[str] | None = None,
                     workload_class: Sequence[str] | None = None,
                     batch_date: str = "synthetic", batch_start: str = DEFAULT_BATCH_START,
-                    batch_end: str = DEFAULT_BATCH_END) -> "Night":
+                    batch_end: str = DEFAULT_BATCH_END, *,
+                    depends_on: Sequence[Any] | None = None,
+                    deadline: Sequence[Any] | None = None,
+                    slots: Sequence[Any] | None = None,
+                    locks: Sequence[Any] | None = None) -> "Night":
         """A night straight from columns (synthetic nights, tests), checked like records.
 
         numpy only (no polars). Rows are numbered from 1 in the given order in errors; the
         night is returned in canonical order (sorted by job_id). Default job ids are
         J0, J1, ... zero-padded to one width, so their order is the given order.
+
+        The optional columns (issues 12 and 13; see ``night_features`` for the accepted forms):
+        ``depends_on`` (per job: job ids, row indices or one ';'-separated string),
+        ``deadline`` (minutes after the batch start, 'HH:MM', or None/NaN for the cutoff),
+        ``slots`` (integers >= 1) and ``locks`` (lock names or one ';'-separated string).
+        Left out, a column stays absent and the night is exactly today's.
         """
         horizon_minutes(batch_start, batch_end)  # checks both clock times
         a = np.array(arrival_minute, dtype=np.float64).reshape(-1)
@@ -101,14 +189,21 @@ class Night:
             if len(col) != n:
                 raise DataError(f"field {name!r} has {len(col)} values for {n} jobs "
                                 f"(arrival_minute)")
+        for name, col in (("depends_on", depends_on), ("deadline", deadline),
+                          ("slots", slots), ("locks", locks)):
+            if col is not None and len(col) != n:
+                raise DataError(f"field {name!r} has {len(col)} values for {n} jobs "
+                                f"(arrival_minute)")
         check_job_columns(ids, wc, a, r, p, x)
+        features = night_features(ids, depends_on=depends_on, deadline=deadline, slots=slots,
+                                  locks=locks, batch_start=batch_start)
         order = sorted(range(n), key=ids.__getitem__)
         return cls(batch_date=batch_date, job_id=tuple(ids[i] for i in order),
                    workload_class=tuple(wc[i] for i in order),
                    arrival_minute=a[order].copy(), runtime_minutes=r[order].copy(),
                    priority=p[order].astype(np.int64), exclusive=x[order].astype(bool),
                    batch_start=batch_start, batch_end=batch_end,
-                   requested_window=(None,) * n)
+                   requested_window=(None,) * n, **features.permuted(order))
 
 
 def _row(i: int, ids: Sequence[str]) -> str:
@@ -159,3 +254,243 @@ def check_job_columns(job_id: Sequence[str], workload_class: Sequence[str], arri
             raise DataError(f"row {i + 1}: field 'job_id' duplicates row {seen[j] + 1}, "
                             f"got {j!r}")
         seen[j] = i
+
+
+# ---------------------------------------------------------------- optional columns (issues 12, 13)
+MAX_SLOTS = 2**31 - 1
+
+
+def _quote(value: Any) -> str:
+    """A value as an error line shows it: repr (control characters escaped), cut at 60."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + "...'"
+
+
+def _label(i: int, ids: Sequence[str], rows: Sequence[int] | None) -> str:
+    row = rows[i] if rows is not None else i + 1
+    job = ids[i]
+    shown = job if job.isprintable() and len(job) <= 60 else _quote(job)
+    return f"row {row} (job_id {shown})"
+
+
+def _split(value: str) -> list[str]:
+    """';'-separated names: whitespace around each stripped, empty entries dropped."""
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+@dataclass(frozen=True, eq=False)
+class NightFeatures:
+    """The optional columns of one night, checked, in the row order they were given.
+
+    ``preds[i]`` and ``locks[i]`` are lists of row indices and lock ids (into ``lock_names``);
+    ``outside_references`` counts predecessor ids that were named in ``outside`` and dropped
+    (jobs of another window: finished at the batch start).
+    """
+
+    preds: list[list[int]] | None = None
+    deadline: np.ndarray | None = None
+    slots: np.ndarray | None = None
+    locks: list[list[int]] | None = None
+    lock_names: tuple[str, ...] = ()
+    outside_references: int = 0
+
+    def permuted(self, order: Sequence[int]) -> dict[str, Any]:
+        """Keyword arguments of ``Night`` for the jobs in ``order`` (order[k] = the row now at
+        position k): CSR columns with local (new) indices."""
+        n = len(order)
+        pos = np.empty(n, np.int64)
+        pos[np.asarray(order, dtype=np.int64)] = np.arange(n)
+        out: dict[str, Any] = {}
+        if self.preds is not None:
+            lists = [sorted(int(pos[p]) for p in self.preds[i]) for i in order]
+            out["pred_ptr"], out["pred_idx"] = _csr(lists)
+        if self.deadline is not None:
+            out["deadline_minute"] = self.deadline[np.asarray(order, dtype=np.int64)].copy()
+        if self.slots is not None:
+            out["slots"] = self.slots[np.asarray(order, dtype=np.int64)].copy()
+        if self.locks is not None:
+            out["lock_ptr"], out["lock_idx"] = _csr([sorted(self.locks[i]) for i in order])
+            out["lock_names"] = self.lock_names
+        return out
+
+
+def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(lists) + 1, np.int64)
+    np.cumsum([len(x) for x in lists], out=ptr[1:])
+    idx = np.array([v for x in lists for v in x], dtype=np.int64)
+    return ptr, idx
+
+
+def night_features(job_id: Sequence[str], depends_on: Sequence[Any] | None = None,
+                   deadline: Sequence[Any] | None = None, slots: Sequence[Any] | None = None,
+                   locks: Sequence[Any] | None = None,
+                   batch_start: str = DEFAULT_BATCH_START,
+                   outside: Collection[str] = (),
+                   rows: Sequence[int] | None = None) -> NightFeatures:
+    """Check and convert the optional columns of one night (rows in the given order).
+
+    - ``depends_on``: per job None, one ';'-separated string of job ids (whitespace stripped,
+      empty entries dropped), or a sequence of job ids (str) or row indices (int). A predecessor
+      must be another job of the night; ids in ``outside`` (jobs of another window) are dropped
+      and counted as finished at the batch start. No repeats, no self-dependency, no cycle.
+    - ``deadline``: per job None/NaN/'' (the cutoff), 'HH:MM' (first occurrence after the batch
+      start, ``deadline_minute``) or minutes after the batch start (finite, >= 0).
+    - ``slots``: per job an integer >= 1 (None: 1).
+    - ``locks``: per job None, one ';'-separated string, or a sequence of non-empty names.
+
+    ``rows`` gives the row number (from 1) of each job for error messages (default i + 1).
+    Raises DataError naming the row, the job_id, the field and the offending value.
+    """
+    ids = tuple(job_id)
+    n = len(ids)
+    index = {j: i for i, j in enumerate(ids)}
+    outside = frozenset(outside)
+    preds: list[list[int]] | None = None
+    n_outside = 0
+    if depends_on is not None:
+        preds = []
+        for i, value in enumerate(depends_on):
+            where = _label(i, ids, rows)
+            if value is None or (isinstance(value, float) and value != value):
+                entries: list[Any] = []
+            elif isinstance(value, str):
+                entries = _split(value)
+            elif isinstance(value, (list, tuple, np.ndarray)):
+                entries = list(value)
+            else:
+                raise DataError(f"{where}: field 'depends_on' must be job ids (a list or one "
+                                f"';'-separated string), got {_quote(value)}")
+            mine: list[int] = []
+            for e in entries:
+                if isinstance(e, str):
+                    name = e.strip()
+                    if not name:
+                        raise DataError(f"{where}: field 'depends_on' holds an empty job id")
+                    if name not in index:
+                        if name in outside:
+                            n_outside += 1
+                            continue
+                        raise DataError(f"{where}: field 'depends_on' names {_quote(name)}, "
+                                        f"which is not a job of this night")
+                    k = index[name]
+                elif isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):
+                    k = int(e)
+                    if not 0 <= k < n:
+                        raise DataError(f"{where}: field 'depends_on' names row index {k}, "
+                                        f"outside 0..{n - 1}")
+                    name = ids[k]
+                else:
+                    raise DataError(f"{where}: field 'depends_on' must hold job ids, got "
+                                    f"{_quote(e)}")
+                if k == i:
+                    raise DataError(f"{where}: field 'depends_on' names the job itself "
+                                    f"({_quote(name)})")
+                if k in mine:
+                    raise DataError(f"{where}: field 'depends_on' repeats {_quote(name)}")
+                mine.append(k)
+            preds.append(mine)
+        _check_acyclic(ids, preds, rows)
+    dl: np.ndarray | None = None
+    if deadline is not None:
+        dl = np.full(n, np.nan)
+        for i, value in enumerate(deadline):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if isinstance(value, str):
+                try:
+                    dl[i] = deadline_minute(value.strip(), batch_start)
+                except DataError:
+                    raise DataError(f"{_label(i, ids, rows)}: field 'deadline' must be HH:MM "
+                                    f"(00:00 to 23:59), got {_quote(value)}") from None
+                continue
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+                value, (bool, np.bool_))
+            v = float(value) if ok else math.nan
+            if ok and v != v:  # NaN: no deadline
+                continue
+            if not ok or not (0.0 <= v <= MAX_MINUTES):
+                raise DataError(f"{_label(i, ids, rows)}: field 'deadline' must be HH:MM or "
+                                f"minutes after the batch start (0 to {MAX_MINUTES:,.0f}), "
+                                f"got {_quote(value)}")
+            dl[i] = v
+    sl: np.ndarray | None = None
+    if slots is not None:
+        sl = np.ones(n, np.int64)
+        for i, value in enumerate(slots):
+            if value is None:
+                continue
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+                value, (bool, np.bool_))
+            if ok:
+                v = float(value)
+                ok = v == v and v == math.floor(v) and 1 <= v <= MAX_SLOTS
+            if not ok:
+                raise DataError(f"{_label(i, ids, rows)}: field 'slots' must be an integer "
+                                f">= 1, got {_quote(value)}")
+            sl[i] = int(value)
+    lk: list[list[int]] | None = None
+    names: tuple[str, ...] = ()
+    if locks is not None:
+        per_job: list[list[str]] = []
+        for i, value in enumerate(locks):
+            where = _label(i, ids, rows)
+            if value is None or (isinstance(value, float) and value != value):
+                per_job.append([])
+            elif isinstance(value, str):
+                per_job.append(_split(value))
+            elif isinstance(value, (list, tuple, np.ndarray)):
+                mine_l: list[str] = []
+                for e in value:
+                    if not isinstance(e, str):
+                        raise DataError(f"{where}: field 'locks' must hold lock names, got "
+                                        f"{_quote(e)}")
+                    if not e.strip():
+                        raise DataError(f"{where}: field 'locks' holds an empty lock name")
+                    mine_l.append(e.strip())
+                per_job.append(mine_l)
+            else:
+                raise DataError(f"{where}: field 'locks' must be lock names (a list or one "
+                                f"';'-separated string), got {_quote(value)}")
+        names = tuple(sorted({name for x in per_job for name in x}))
+        lock_id = {name: k for k, name in enumerate(names)}
+        lk = [sorted({lock_id[name] for name in x}) for x in per_job]
+    return NightFeatures(preds, dl, sl, lk, names, n_outside)
+
+
+def _check_acyclic(ids: Sequence[str], preds: list[list[int]],
+                   rows: Sequence[int] | None) -> None:
+    """Kahn's algorithm; on a cycle, DataError naming the jobs on it."""
+    n = len(preds)
+    left = [len(p) for p in preds]
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, p in enumerate(preds):
+        for k in p:
+            succ[k].append(i)
+    stack = [i for i in range(n) if left[i] == 0]
+    done = 0
+    while stack:
+        k = stack.pop()
+        done += 1
+        for s in succ[k]:
+            left[s] -= 1
+            if left[s] == 0:
+                stack.append(s)
+    if done == n:
+        return
+    # every job still waiting has a waiting predecessor: walk back until a job repeats
+    start = min(i for i in range(n) if left[i] > 0)
+    seen: dict[int, int] = {}
+    path: list[int] = []
+    v = start
+    while v not in seen:
+        seen[v] = len(path)
+        path.append(v)
+        v = next(k for k in preds[v] if left[k] > 0)
+    cycle = path[seen[v]:]
+    first = min(range(len(cycle)), key=lambda m: (rows[cycle[m]] if rows is not None
+                                                  else cycle[m]))
+    cycle = cycle[first:] + cycle[:first]
+    chain = " -> ".join(_quote(ids[k]) for k in cycle + [cycle[0]])
+    nxt = ids[cycle[1 % len(cycle)]]
+    raise DataError(f"{_label(cycle[0], ids, rows)}: field 'depends_on' names {_quote(nxt)}, "
+                    f"which closes a cycle: {chain} (each job waits for the next)")
