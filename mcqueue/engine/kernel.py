@@ -430,7 +430,7 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
     out[1] = select_kth(waits, n, max(0, math.ceil(0.95 * n) - 1))
     out[2] = q_area / horizon
     out[3] = max_q
-    out[4] = busy_area / (workers * horizon)
+    out[4] = min(busy_area / (workers * horizon), 1.0)  # rounding must not pass 1
     out[5] = overflow
     out[6] = overflow / n
     out[7] = drained
@@ -553,3 +553,815 @@ def stream_keys(job_hash, seed, purpose, out):
     base = mix64(seed ^ mix64(purpose))
     for j in range(job_hash.shape[0]):
         out[j] = mix64(base ^ job_hash[j])
+
+
+# ====================================================================================
+# The general event loop (issues 12 and 13): dependencies, deadlines, slots, named locks,
+# capacity over the night and four scheduling policies. Nights and scenarios that use none of
+# these run through ``simulate_batch`` above, unchanged; this loop is compiled only when a run
+# uses it, and a policy's dispatch code only when a run uses that policy: the three entry points
+# below (tutorial, strict = priority/fifo, backfill) pass the policy as a literal to one inlined
+# loop, and ``_dispatch`` is an overload that resolves to one policy's code at typing time.
+# ====================================================================================
+from numba import types  # noqa: E402
+from numba.extending import overload  # noqa: E402
+
+TUTORIAL = 0
+STRICT = 1  # priority, and fifo (fifo: every job on one priority level)
+BACKFILL = 2
+
+# extra per-replication columns of the general loop, in this order
+EXTRA = ("late_jobs", "worker_minutes_above_capacity")
+N_EXTRA = len(EXTRA)
+
+# Finish-time histogram of the per-job statistics (see docs/engine-features.md):
+# 1/16-minute bins below 64 minutes, 512 bins per power of two from 64 to 2**20 minutes
+# (relative width <= 2**-9), then one bin per power of two up to 2**60 minutes (the last bin
+# takes everything above).
+HIST_UNIT = 16.0
+HIST_LINEAR = 1024
+HIST_SUB_BITS = 9
+HIST_FINE_TOP = 24  # fine bins for finish * 16 < 2**24, i.e. finish < 2**20 minutes
+HIST_FINE = HIST_LINEAR + (HIST_FINE_TOP - 10) * (1 << HIST_SUB_BITS)
+HIST_COARSE = 40
+HIST_BINS = HIST_FINE + HIST_COARSE
+
+
+def hist_edges() -> np.ndarray:
+    """Bin edges in minutes (HIST_BINS + 1 values; the last is +inf)."""
+    edges = np.empty(HIST_BINS + 1)
+    edges[:HIST_LINEAR] = np.arange(HIST_LINEAR) / HIST_UNIT
+    sub = 1 << HIST_SUB_BITS
+    k = HIST_LINEAR
+    for e in range(10, HIST_FINE_TOP):
+        width = 2 ** (e - HIST_SUB_BITS)
+        edges[k:k + sub] = (2 ** e + width * np.arange(sub)) / HIST_UNIT
+        k += sub
+    for m in range(HIST_COARSE):
+        edges[k + m] = 2.0 ** (HIST_FINE_TOP - 4 + m)
+    edges[HIST_BINS] = np.inf
+    return edges
+
+
+@kernel(inline="always")
+def finish_bin(v):
+    """Histogram bin of a finish time v >= 0 (minutes)."""
+    if v < 1048576.0:  # 2**20 minutes: fine bins
+        u = np.int64(v * HIST_UNIT)
+        if u < HIST_LINEAR:
+            return u
+        e = math.frexp(np.float64(u))[1] - 1  # floor(log2 u), 10 <= e < 24
+        sub = (u >> np.int64(e - HIST_SUB_BITS)) - (np.int64(1) << np.int64(HIST_SUB_BITS))
+        return HIST_LINEAR + (e - 10) * (1 << HIST_SUB_BITS) + sub
+    e = math.frexp(v)[1] - 1  # v in [2**e, 2**(e+1)), e >= 20
+    m = e - (HIST_FINE_TOP - 4)
+    if m >= HIST_COARSE:
+        m = HIST_COARSE - 1
+    return HIST_FINE + m
+
+
+@kernel(inline="always")
+def _ll_append(bhead, btail, nxt, prv, b, j):
+    """Append job j to the doubly linked list of bucket b."""
+    t = btail[b]
+    prv[j] = t
+    nxt[j] = -1
+    if t >= 0:
+        nxt[t] = j
+    else:
+        bhead[b] = j
+    btail[b] = j
+
+
+@kernel(inline="always")
+def _ll_remove(bhead, btail, nxt, prv, b, j):
+    p = prv[j]
+    q = nxt[j]
+    if p >= 0:
+        nxt[p] = q
+    else:
+        bhead[b] = q
+    if q >= 0:
+        prv[q] = p
+    else:
+        btail[b] = p
+
+
+@kernel(inline="always")
+def _aheap_push(at, aj, size, t, j):
+    """Min-heap on times ``at`` carrying jobs ``aj`` (jobs whose predecessors finished before
+    their arrival; released at the arrival)."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if at[p] <= t:
+            break
+        at[i] = at[p]
+        aj[i] = aj[p]
+        i = p
+    at[i] = t
+    aj[i] = j
+
+
+@kernel(inline="always")
+def _aheap_pop(at, aj, size):
+    last = size - 1
+    t = at[last]
+    j = aj[last]
+    n = last
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and at[c + 1] < at[c]:
+            c += 1
+        if t <= at[c]:
+            break
+        at[i] = at[c]
+        aj[i] = aj[c]
+        i = c
+    if n > 0:
+        at[i] = t
+        aj[i] = j
+
+
+@kernel(inline="always")
+def _locks_free(j, lptr, lidx, held):
+    for q in range(lptr[j], lptr[j + 1]):
+        if held[lidx[q]] >= 0:
+            return False
+    return True
+
+
+@kernel(inline="always")
+def _share_lock(i, j, lptr, lidx):
+    for p in range(lptr[i], lptr[i + 1]):
+        for q in range(lptr[j], lptr[j + 1]):
+            if lidx[p] == lidx[q]:
+                return True
+    return False
+
+
+@kernel(inline="always")
+def _fits(j, busy, cap, excl_run, excl, slots, lptr, lidx, held):
+    """Job j can start now: no exclusive job runs; an exclusive job needs an empty pool of at
+    least max(1, slots) workers; any other job its slots free and its locks not held."""
+    if excl_run:
+        return False
+    if excl[j]:
+        need = slots[j] if slots[j] > 1 else 1
+        return busy == 0 and cap >= need
+    return busy + slots[j] <= cap and _locks_free(j, lptr, lidx, held)
+
+
+@kernel(inline="always")
+def _take(j, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k):
+    """Start job j on u workers: out of its bucket, its locks held, listed in sbuf[k]."""
+    _ll_remove(bhead, btail, nxt, prv, bkt_of[j], j)
+    used[j] = u
+    for q in range(lptr[j], lptr[j + 1]):
+        held[lidx[q]] = j
+    sbuf[k] = j
+
+
+# The loop's state travels in tuples: CPython compiles a call with more than 30 arguments to
+# CALL_FUNCTION_EX, which numba cannot inline. W: dispatch work arrays; P: dispatch parameters.
+@kernel(inline="always")
+def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+    """Today's rule (buckets 2 * level + exclusive): the first waiting exclusive job goes ahead
+    of everything once the pool is empty; otherwise the first waiting job whose locks are free
+    starts if its slots fit, else nothing starts."""
+    (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj, start,
+     est, pf, pu) = W
+    nb, c1, depth, cap_time, cap_size = P
+    k = 0
+    while k < waiting:
+        if excl_run or busy >= cap:
+            break
+        if excl_wait > 0:
+            if busy > 0:
+                break
+            b = 1
+            while bhead[b] < 0:
+                b += 2
+            j = bhead[b]
+            need = slots[j] if slots[j] > 1 else 1
+            if cap < need:
+                break
+            _take(j, cap, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+            busy += cap
+            excl_run = 1
+            k += 1
+            continue
+        j = -1
+        b = 0
+        while b < nb:
+            q = bhead[b]
+            while q >= 0:
+                if _locks_free(q, lptr, lidx, held):
+                    j = q
+                    break
+                q = nxt[q]
+            if j >= 0:
+                break
+            b += 2
+        if j < 0 or busy + slots[j] > cap:
+            break
+        _take(j, slots[j], bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+        busy += slots[j]
+        k += 1
+    return k, busy, excl_run
+
+
+@kernel(inline="always")
+def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+    """priority / fifo (buckets = levels; fifo has one level): the head of the order starts if
+    it fits, else nothing starts (head-of-line blocking, also by a held lock)."""
+    (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj, start,
+     est, pf, pu) = W
+    nb, c1, depth, cap_time, cap_size = P
+    k = 0
+    while k < waiting:
+        if excl_run:
+            break
+        b = 0
+        while bhead[b] < 0:
+            b += 1
+        j = bhead[b]
+        if not _fits(j, busy, cap, excl_run, excl, slots, lptr, lidx, held):
+            break
+        u = cap if excl[j] else slots[j]
+        _take(j, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+        busy += u
+        if excl[j]:
+            excl_run = 1
+        k += 1
+    return k, busy, excl_run
+
+
+@kernel(inline="always")
+def _reservation(h, t, excl, slots, used, hj, running, start, est, cap_time, cap_size, ci, c1,
+                 pf, pu):
+    """EASY reservation of head h at time t: the smallest T in {t} U {planned finishes > t} U
+    {capacity changes > t} at which capacity(T) minus the workers of the jobs still running at
+    T (planned finish max(start + estimate, t) > T) covers h's slots (an exclusive head: no job
+    still running and capacity(T) >= max(1, slots)). Returns (T, surplus)."""
+    m = running
+    rem = 0
+    for q in range(m):
+        kk = hj[q]
+        p = start[kk] + est[kk]
+        if p < t:
+            p = t
+        x = used[kk]
+        rem += x
+        i = q - 1
+        while i >= 0 and pf[i] > p:
+            pf[i + 1] = pf[i]
+            pu[i + 1] = pu[i]
+            i -= 1
+        pf[i + 1] = p
+        pu[i + 1] = x
+    q = 0
+    c = ci
+    T = t
+    need = slots[h] if slots[h] > 1 else 1
+    while True:
+        while q < m and pf[q] <= T:
+            rem -= pu[q]
+            q += 1
+        while c + 1 < c1 and cap_time[c + 1] <= T:
+            c += 1
+        cap_t = cap_size[c]
+        if excl[h]:
+            if rem == 0 and cap_t >= need:
+                return T, 0
+        elif cap_t - rem >= slots[h]:
+            return T, cap_t - rem - slots[h]
+        nt = np.inf
+        if q < m:
+            nt = pf[q]
+        if c + 1 < c1 and cap_time[c + 1] < nt:
+            nt = cap_time[c + 1]
+        if nt == np.inf:  # cannot happen: the last capacity covers every job (checked above)
+            return np.inf, 0
+        T = nt
+
+
+@kernel(inline="always")
+def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+    """EASY backfilling on the priority order: the head (first waiting job whose locks are free)
+    starts while it fits; when it does not, it gets a reservation (R, surplus) and at most
+    ``depth`` jobs behind it may start now if they fit and either t + estimate <= R or they use
+    only surplus workers (not exclusive, no lock shared with the head). One pass per event."""
+    (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj, start,
+     est, pf, pu) = W
+    nb, c1, depth, cap_time, cap_size = P
+    k = 0
+    while k < waiting:
+        if excl_run:
+            break
+        h = -1
+        b = 0
+        while b < nb:
+            q = bhead[b]
+            while q >= 0:
+                if _locks_free(q, lptr, lidx, held):
+                    h = q
+                    break
+                q = nxt[q]
+            if h >= 0:
+                break
+            b += 1
+        if h < 0:
+            break
+        if _fits(h, busy, cap, excl_run, excl, slots, lptr, lidx, held):
+            u = cap if excl[h] else slots[h]
+            _take(h, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+            busy += u
+            if excl[h]:
+                excl_run = 1
+            k += 1
+            continue
+        if busy >= cap:  # no job behind the head can fit now: nothing to backfill
+            break
+        R, surplus = _reservation(h, t, excl, slots, used, hj, running, start, est, cap_time,
+                                  cap_size, ci, c1, pf, pu)
+        c = nxt[h]
+        bb = b
+        seen = 0
+        while seen < depth:
+            while c < 0:
+                bb += 1
+                if bb >= nb:
+                    break
+                c = bhead[bb]
+            if c < 0:
+                break
+            nc = nxt[c]
+            seen += 1
+            if _fits(c, busy, cap, excl_run, excl, slots, lptr, lidx, held):
+                if t + est[c] <= R:
+                    u = cap if excl[c] else slots[c]
+                    _take(c, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+                    busy += u
+                    if excl[c]:
+                        excl_run = 1
+                    k += 1
+                elif (not excl[c]) and slots[c] <= surplus and not _share_lock(c, h, lptr,
+                                                                                 lidx):
+                    _take(c, slots[c], bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used,
+                          sbuf, k)
+                    busy += slots[c]
+                    surplus -= slots[c]
+                    k += 1
+            c = nc
+        break
+    return k, busy, excl_run
+
+
+def _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+    """Typing-time switch on the literal ``policy`` (see the overload below); never called from
+    Python."""
+    raise NotImplementedError
+
+
+def _dispatch_tutorial_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W,
+                            P):
+    return _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P)
+
+
+def _dispatch_strict_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+    return _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P)
+
+
+def _dispatch_backfill_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W,
+                            P):
+    return _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P)
+
+
+@overload(_dispatch, inline="always", prefer_literal=True)
+def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+    """Resolve ``_dispatch`` to one policy's code: only that policy's dispatch is typed and
+    compiled into an entry point."""
+    if not isinstance(policy, types.IntegerLiteral):
+        return None
+    return {TUTORIAL: _dispatch_tutorial_impl, STRICT: _dispatch_strict_impl,
+            BACKFILL: _dispatch_backfill_impl}[policy.literal_value]
+
+
+@kernel(inline="always")
+def _general_night(policy, J, C, X, a, r, order, n0, track, metrics, extra):
+    """Replay one night with its draws (a, r): the event loop of issues 12 and 13.
+
+    J: the night's job columns (estimate, exclusive, slots, bucket, predecessor count,
+    successor CSR, lock CSR, effective deadline); C: the scenario's pool (capacity steps c0..c1
+    of cap_time/cap_size, horizon, variable pool?, capacity-minutes to H, backfill depth,
+    buckets); X: scratch.
+
+    ``order[:n0]`` are the jobs without predecessors sorted by (arrival, index). At an event
+    time t (a finish, a ready time, a capacity change): retire every finish <= t (a successor
+    whose last predecessor finished becomes ready at max(arrival, t)); the pool takes its size
+    at t; release every job whose ready time is <= t in (ready, index) order; dispatch by the
+    policy. Waits count from the ready time. With ``track`` (per-job statistics, trace) the
+    chain bookkeeping is kept: ``psetter``/``pmax`` (the predecessor whose finish set the ready
+    time, ties smallest index), ``freed`` (smallest index retired at the event where a job that
+    had waited started) and ``chain`` (1 on the critical chain of issue 12).
+    Writes the eight metrics and the extra columns (EXTRA order).
+    """
+    est, excl, slots, bkt_of, npred, sptr, sidx, lptr, lidx, dl = J
+    cap_time, cap_size, c0, c1, H, varcap, cap_area, depth, nb = C
+    (bhead, btail, nxt, prv, ht, hj, lh_t, lh_j, rel, sbuf, waits, held, ready, start, used,
+     left, pmax, psetter, freed, chain, pf, pu) = X
+    W = (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj,
+         start, est, pf, pu)
+    P = (nb, c1, depth, cap_time, cap_size)
+    n = a.shape[0]
+    for b in range(nb):
+        bhead[b] = -1
+        btail[b] = -1
+    for k in range(ht.shape[0]):
+        ht[k] = np.inf
+        hj[k] = 0
+    for q in range(held.shape[0]):
+        held[q] = -1
+    for j in range(n):
+        left[j] = npred[j]
+    if track:
+        for j in range(n):
+            pmax[j] = -np.inf
+            psetter[j] = -1
+            freed[j] = -1
+    running = 0
+    busy = 0
+    waiting = 0
+    excl_wait = 0
+    excl_run = 0
+    lh = 0
+    nxt_s = 0
+    t_prev = 0.0
+    q_area = 0.0
+    busy_area = 0.0
+    within = 0.0
+    above = 0.0
+    max_q = 0
+    sum_wait = 0.0
+    overflow = 0
+    drained = 0.0
+    started = 0
+    ci = c0
+    cap = cap_size[c0]
+    next_cap = cap_time[c0 + 1] if c0 + 1 < c1 else np.inf
+    while nxt_s < n0 or lh > 0 or running > 0 or (waiting > 0 and next_cap < np.inf):
+        t = ht[0]
+        if nxt_s < n0 and a[order[nxt_s]] < t:
+            t = a[order[nxt_s]]
+        if lh > 0 and lh_t[0] < t:
+            t = lh_t[0]
+        if next_cap < t:
+            t = next_cap
+        if t == np.inf:  # cannot happen: the last capacity covers every job (checked above)
+            break
+        d = min(t, H) - min(t_prev, H)
+        q_area += waiting * d
+        if varcap:
+            if busy > cap:
+                within += cap * d
+                above += (busy - cap) * d
+            else:
+                within += busy * d
+        t_prev = t
+        # retire every finish <= t; successors whose last predecessor finished become ready
+        minret = -1
+        nrel = 0
+        while running > 0 and ht[0] <= t:
+            fk = ht[0]
+            k = hj[0]
+            _heap_pop(ht, hj, running)
+            running -= 1
+            busy -= used[k]
+            if excl[k]:
+                excl_run = 0
+            for q in range(lptr[k], lptr[k + 1]):
+                held[lidx[q]] = -1
+            if track and (minret < 0 or k < minret):
+                minret = k
+            for q in range(sptr[k], sptr[k + 1]):
+                s2 = sidx[q]
+                if track and (fk > pmax[s2] or (fk == pmax[s2] and k < psetter[s2])):
+                    pmax[s2] = fk
+                    psetter[s2] = k
+                left[s2] -= 1
+                if left[s2] == 0:
+                    if a[s2] <= t:
+                        rel[nrel] = s2
+                        nrel += 1
+                    else:
+                        _aheap_push(lh_t, lh_j, lh, a[s2], s2)
+                        lh += 1
+        # the pool size at t
+        while ci + 1 < c1 and cap_time[ci + 1] <= t:
+            ci += 1
+        cap = cap_size[ci]
+        next_cap = cap_time[ci + 1] if ci + 1 < c1 else np.inf
+        # release every job ready at t, in index order (all have ready time t)
+        while nxt_s < n0 and a[order[nxt_s]] <= t:
+            rel[nrel] = order[nxt_s]
+            nrel += 1
+            nxt_s += 1
+        while lh > 0 and lh_t[0] <= t:
+            rel[nrel] = lh_j[0]
+            nrel += 1
+            _aheap_pop(lh_t, lh_j, lh)
+            lh -= 1
+        for i in range(1, nrel):
+            x = rel[i]
+            m = i - 1
+            while m >= 0 and rel[m] > x:
+                rel[m + 1] = rel[m]
+                m -= 1
+            rel[m + 1] = x
+        for i in range(nrel):
+            j = rel[i]
+            ready[j] = t
+            _ll_append(bhead, btail, nxt, prv, bkt_of[j], j)
+            if excl[j]:
+                excl_wait += 1
+        waiting += nrel
+        # dispatch
+        if waiting > 0:
+            ks, busy, excl_run = _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting,
+                                           running, ci, W, P)
+            for i in range(ks):
+                j = sbuf[i]
+                w = t - ready[j]
+                waits[started] = w
+                started += 1
+                sum_wait += w
+                fin = t + r[j]
+                if not varcap:
+                    busy_area += (min(fin, H) - min(t, H)) * used[j]
+                if fin > H:
+                    overflow += 1
+                if fin > drained:
+                    drained = fin
+                start[j] = t
+                if excl[j]:
+                    excl_wait -= 1
+                if track and t > ready[j]:
+                    freed[j] = minret
+                _heap_push(ht, hj, running, fin, j)
+                running += 1
+            waiting -= ks
+        if waiting > max_q:
+            max_q = waiting
+    if waiting > 0 and t_prev < H:  # unreachable: every job starts (kept as in run_night)
+        q_area += waiting * (H - t_prev)
+    if n == 0:
+        for k in range(8):
+            metrics[k] = 0.0
+        for k in range(N_EXTRA):
+            extra[k] = 0.0
+        return
+    metrics[0] = sum_wait / n
+    metrics[1] = select_kth(waits, n, max(0, math.ceil(0.95 * n) - 1))
+    metrics[2] = q_area / H
+    metrics[3] = max_q
+    if varcap:
+        util = within / cap_area if cap_area > 0.0 else 0.0
+    else:
+        util = busy_area / (cap_size[c0] * H)
+    metrics[4] = min(util, 1.0)
+    metrics[5] = overflow
+    metrics[6] = overflow / n
+    metrics[7] = drained
+    late = 0
+    for j in range(n):
+        if start[j] + r[j] > dl[j]:
+            late += 1
+    extra[0] = late
+    extra[1] = above
+    if track:
+        last = 0
+        best = -np.inf
+        for j in range(n):
+            chain[j] = 0
+            f = start[j] + r[j]
+            if f > best:
+                best = f
+                last = j
+        j = last
+        while j >= 0:
+            chain[j] = 1
+            if npred[j] > 0 and pmax[j] >= a[j]:
+                j = psetter[j]
+            else:
+                j = freed[j]
+
+
+@kernel(inline="always")
+def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    """One task of ``general_*``: replications rep_start + b0 .. rep_start + b1 - 1 of
+    scenario s under one policy into out[s, :, col0 + i] (8 metrics) and extra[s, :, col0 + i]
+    (EXTRA) (whole output arrays and an offset: one array layout, one compilation).
+
+    NL: the nights (``Batch.kernel_layout``); SC: the scenarios (ids of this call, night,
+    fifo flag, backfill depth, capacity steps cap_lo..cap_hi, capacity-minutes to H).
+    The task allocates its scratch once, as in ``simulate_batch``. Per-job statistics
+    (``pj_fin.shape[0] > 0``): job j of scenario s writes row job_off[s] + j, column i of pj_fin (finish), pj_wait (start - ready), pj_dep (ready -
+    arrival) and pj_chain (on the critical chain); ``fold_per_job`` reduces them. Trace (one
+    scenario, one replication, ``tr_start`` of the night's length): every job's draws, ready,
+    start, workers used, the predecessor that set its ready time (-1: its arrival), the job
+    whose finish freed its workers (-1: none) and its chain membership.
+    """
+    (night_start, base_a, base_r, sigma, level, excl, slots, key_arr, key_rt, base_order,
+     npred, succ_ptr, succ_idx, lock_ptr, lock_idx, deadline, night_levels, night_locks,
+     night_jitter, night_horizon) = NL
+    (scen_ids, scen_night, scen_fifo, scen_depth, cap_lo, cap_hi, cap_time, cap_size,
+     cap_area) = SC
+    out, extra, job_off, pj_fin, pj_wait, pj_dep, pj_chain = OUT
+    tr_a, tr_r, tr_ready, tr_start, tr_used, tr_setter, tr_freed, tr_chain = TR
+    per_job = pj_fin.shape[0] > 0
+    g = scen_night[s]
+    lo = night_start[g]
+    hi = night_start[g + 1]
+    n = hi - lo
+    fifo = scen_fifo[s]
+    L = 1 if fifo else night_levels[g]
+    nb = 2 * L if policy == TUTORIAL else L
+    jit = night_jitter[g]
+    H = night_horizon[g]
+    c0 = cap_lo[s]
+    c1 = cap_hi[s]
+    varcap = c1 - c0 > 1
+    maxcap = 0
+    for c in range(c0, c1):
+        if cap_size[c] > maxcap:
+            maxcap = cap_size[c]
+    trace = tr_start.shape[0] == n
+    track = per_job or trace
+    ex = excl[lo:hi]
+    npr = npred[lo:hi]
+    bkt_of = np.empty(n, np.int64)
+    for j in range(n):
+        lv = 0 if fifo else level[lo + j]
+        bkt_of[j] = 2 * lv + (1 if ex[j] else 0) if policy == TUTORIAL else lv
+    J = (base_r[lo:hi], ex, slots[lo:hi], bkt_of, npr, succ_ptr[lo:hi + 1], succ_idx,
+         lock_ptr[lo:hi + 1], lock_idx, deadline[lo:hi])
+    C = (cap_time, cap_size, c0, c1, H, varcap, cap_area[s], scen_depth[s], nb)
+    hsize = max(1, min(maxcap, n))
+    X = (np.empty(nb, np.int64), np.empty(nb, np.int64), np.empty(n, np.int64),
+         np.empty(n, np.int64), np.empty(hsize, np.float64), np.empty(hsize, np.int64),
+         np.empty(max(1, n), np.float64), np.empty(max(1, n), np.int64),
+         np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64),
+         np.empty(max(1, night_locks[g]), np.int64), np.empty(n, np.float64),
+         np.empty(n, np.float64), np.zeros(n, np.int64), np.empty(n, np.int64),
+         np.empty(n, np.float64), np.empty(n, np.int64), np.empty(n, np.int64),
+         np.empty(n, np.uint8), np.empty(hsize, np.float64), np.empty(hsize, np.int64))
+    ready = X[12]
+    start = X[13]
+    used = X[14]
+    pmax = X[16]
+    psetter = X[17]
+    freed = X[18]
+    chain = X[19]
+    a = np.empty(n, np.float64)
+    r = np.empty(n, np.float64)
+    order = np.empty(n, np.int64)
+    tmp = np.empty(n, np.int64)
+    bkt = np.empty(n, np.int64)
+    counts = np.empty(n + 1, np.int64)
+    metrics = np.empty(8, np.float64)
+    ext = np.empty(N_EXTRA, np.float64)
+    ba = base_a[lo:hi]
+    br = base_r[lo:hi]
+    sg = sigma[lo:hi]
+    ka = key_arr[lo:hi]
+    kr = key_rt[lo:hi]
+    bo = base_order[lo:hi]
+    for i in range(b0, b1):
+        rep = rep_start + i
+        draw_night(rep, ba, br, sg, ka, kr, jit, a, r)
+        for k in range(n):
+            order[k] = bo[k]
+        if jit > 0.0:
+            bucket_sort_by_arrival(a, order, tmp, bkt, counts)
+        n0 = 0
+        for k in range(n):
+            j = order[k]
+            if npr[j] == 0:
+                order[n0] = j
+                n0 += 1
+        _general_night(policy, J, C, X, a, r, order, n0, track, metrics, ext)
+        for k in range(8):
+            out[s, k, col0 + i] = metrics[k]
+        for k in range(N_EXTRA):
+            extra[s, k, col0 + i] = ext[k]
+        if per_job:
+            row = job_off[s]
+            for j in range(n):
+                pj_fin[row + j, i] = start[j] + r[j]
+                pj_wait[row + j, i] = start[j] - ready[j]
+                pj_dep[row + j, i] = ready[j] - a[j]
+                pj_chain[row + j, i] = chain[j]
+        if trace:
+            for j in range(n):
+                tr_a[j] = a[j]
+                tr_r[j] = r[j]
+                tr_ready[j] = ready[j]
+                tr_start[j] = start[j]
+                tr_used[j] = used[j]
+                tr_setter[j] = psetter[j] if npr[j] > 0 and pmax[j] >= a[j] else -1
+                tr_freed[j] = freed[j]
+                tr_chain[j] = chain[j]
+
+
+@kernel
+def _task_tutorial(NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    _general_task(0, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
+
+
+@kernel
+def _task_strict(NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    _general_task(1, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
+
+
+@kernel
+def _task_backfill(NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    _general_task(2, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
+
+
+# The parallel drivers: tasks are (scenario, block of replications) run with prange, as in
+# simulate_batch; the task body is its own (non-inlined) function so that numba's parallel
+# passes see a small loop (they are slow on a large body).
+@kernel(parallel=True)
+def general_tutorial(NL, SC, rep_start, block, col0, n_rep, OUT, TR):
+    """Replications rep_start .. rep_start + n_rep - 1 of the scenarios SC[0] under the
+    tutorial policy (see ``_general_task``)."""
+    scen_ids = SC[0]
+    n_blocks = (n_rep + block - 1) // block
+    for task in prange(scen_ids.shape[0] * n_blocks):
+        b0 = (task % n_blocks) * block
+        _task_tutorial(NL, SC, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks], b0,
+                       min(b0 + block, n_rep))
+
+
+@kernel(parallel=True)
+def general_strict(NL, SC, rep_start, block, col0, n_rep, OUT, TR):
+    """As ``general_tutorial`` under the priority policy (fifo: one priority level)."""
+    scen_ids = SC[0]
+    n_blocks = (n_rep + block - 1) // block
+    for task in prange(scen_ids.shape[0] * n_blocks):
+        b0 = (task % n_blocks) * block
+        _task_strict(NL, SC, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks], b0,
+                     min(b0 + block, n_rep))
+
+
+@kernel(parallel=True)
+def general_backfill(NL, SC, rep_start, block, col0, n_rep, OUT, TR):
+    """As ``general_tutorial`` under EASY backfilling."""
+    scen_ids = SC[0]
+    n_blocks = (n_rep + block - 1) // block
+    for task in prange(scen_ids.shape[0] * n_blocks):
+        b0 = (task % n_blocks) * block
+        _task_backfill(NL, SC, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks], b0,
+                       min(b0 + block, n_rep))
+
+
+GENERAL = {TUTORIAL: general_tutorial, STRICT: general_strict, BACKFILL: general_backfill}
+
+
+@kernel(parallel=True)
+def fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, deadline_rows, m, late, on_chain, sum_wait,
+                 sum_dep, fmin, fmax, hist):
+    """Add columns 0 .. m - 1 of the per-job buffers (one column per replication, in
+    replication order) to each row's totals: late count (finish > deadline), chain count, wait
+    and dependency-delay sums (added in replication order, so the totals do not depend on
+    block size, chunking or threads), finish min/max and histogram (``finish_bin``)."""
+    for row in prange(pj_fin.shape[0]):
+        d = deadline_rows[row]
+        nl = 0
+        nc = 0
+        sw = sum_wait[row]
+        sd = sum_dep[row]
+        lo = fmin[row]
+        hi = fmax[row]
+        for i in range(m):
+            f = pj_fin[row, i]
+            if f > d:
+                nl += 1
+            nc += pj_chain[row, i]
+            sw += pj_wait[row, i]
+            sd += pj_dep[row, i]
+            if f < lo:
+                lo = f
+            if f > hi:
+                hi = f
+            hist[row, finish_bin(f)] += 1
+        late[row] += nl
+        on_chain[row] += nc
+        sum_wait[row] = sw
+        sum_dep[row] = sd
+        fmin[row] = lo
+        fmax[row] = hi
