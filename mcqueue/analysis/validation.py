@@ -441,60 +441,22 @@ def run_checks(level: str = "quick",
     return rows
 
 
-# ---------------------------------------------------------------- rendering
-COLUMNS = ("check", "formula", "expected", "measured", "tolerance", "pass")
+@dataclass
+class ValidationResult:
+    """The checks of one ``validate`` run (``level`` "quick" or "full")."""
+
+    level: str
+    checks: list[Check]
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_dicts(self) -> list[dict]:
+        return [c.as_row() for c in self.checks]
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def table_rows(checks: Sequence[Check]) -> list[dict[str, str]]:
-    """The table's cells as text: tolerance as '+-value (rule)', pass as 'pass'/'FAIL'."""
-    return [{"check": c.check, "formula": c.formula, "expected": _fmt(c.expected),
-             "measured": _fmt(c.measured), "tolerance": f"+-{_fmt(c.tolerance)} ({c.rule})",
-             "pass": "pass" if c.passed else "FAIL"} for c in checks]
-
-
-def render_table(checks: Sequence[Check]) -> str:
-    rows = table_rows(checks)
-    widths = {k: max([len(k)] + [len(r[k]) for r in rows]) for k in COLUMNS}
-    right = {"expected", "measured"}
-
-    def line(cells: dict) -> str:
-        return "  ".join(cells[k].rjust(widths[k]) if k in right else cells[k].ljust(widths[k])
-                         for k in COLUMNS).rstrip()
-
-    out = [line({k: k for k in COLUMNS}), line({k: "-" * widths[k] for k in COLUMNS})]
-    out += [line(r) for r in rows]
-    failed = sum(not c.passed for c in checks)
-    out.append("")
-    out.append(f"{len(checks) - failed} of {len(checks)} checks passed"
-               + (f"; {failed} FAILED" if failed else ""))
-    return "\n".join(out) + "\n"
-
-
-def render_json(checks: Sequence[Check]) -> str:
-    import json
-
-    return json.dumps([c.as_row() for c in checks], indent=2) + "\n"
-
-
-def render_csv(checks: Sequence[Check]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    fields = list(Check.__dataclass_fields__) + ["pass"]
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    for c in checks:
-        w.writerow(c.as_row())
-    return buf.getvalue()
-
-
-def render(checks: Sequence[Check], fmt: str = "table") -> str:
-    renderers = {"table": render_table, "json": render_json, "csv": render_csv}
-    if fmt not in renderers:
-        raise ScenarioError(f"format must be table, json or csv, got {fmt!r}")
-    return renderers[fmt](checks)
+def validate(level: str = "quick",
+             progress: Callable[[str], None] | None = None) -> ValidationResult:
+    """``run_checks`` as a result object (what ``mcqueue validate`` renders)."""
+    return ValidationResult(level, run_checks(level, progress))

@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import kernel as K
+from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import Night
@@ -277,17 +278,7 @@ class SimulationResult:
             "monte_carlo": {k: dict(v) for k, v in self.monte_carlo.items()},
         }
         d.update(self.extra)
-        return _json_safe(d)
-
-
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+        return plain(d)
 
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
