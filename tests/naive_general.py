@@ -135,7 +135,7 @@ def _predecessor_lists(depends_on, job_id):
     for j, deps in enumerate(depends_on):
         lst = []
         for d in deps or ():
-            p = index_of[d] if isinstance(d, str) else int(d)
+            p = index_of.get(d, -1) if isinstance(d, str) else int(d)
             if not 0 <= p < n:
                 raise ValueError(f"job {job_id[j]}: predecessor {d!r} not in the night")
             if p == j:
