@@ -204,7 +204,8 @@ def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, 
     slots = [1] * n if slots is None else [int(s) for s in slots]
     if any(s < 1 for s in slots):
         raise ValueError("slots must be >= 1")
-    locks = [frozenset() for _ in range(n)] if locks is None else [frozenset(x or ()) for x in locks]
+    locks = ([frozenset() for _ in range(n)] if locks is None
+             else [frozenset(x or ()) for x in locks])
     if steps[-1][1] < max([1] + slots):
         raise ValueError("the last capacity must be >= 1 and >= the largest slots")
     if len(set(job_id)) != n:

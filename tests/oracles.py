@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import graphlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -38,7 +38,6 @@ class DagNight:
     slots: list = None
     locks: list = None
     estimated_runtime: list = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def n(self):
@@ -102,8 +101,9 @@ def sample_longest_path(arrival, runtime, depends_on, runtime_cv, arrival_jitter
     """Drain times of ``replications`` nights with ample workers, as a numpy array.
 
     Each replication: runtime_j x exp(N(-s^2/2, s)) with s^2 = ln(1 + cv^2) (lognormal, mean 1,
-    coefficient of variation cv) and arrival_j + U[0, J); then finish_j = max(arrival_j,
-    finish of the predecessors) + runtime_j, vectorised over replications in topological order.
+    coefficient of variation cv; ``runtime_cv`` a number or one per job) and arrival_j +
+    U[0, J); then finish_j = max(arrival_j, finish of the predecessors) + runtime_j, vectorised
+    over replications in topological order.
     """
     arrival = np.asarray(arrival, dtype=float)
     runtime = np.asarray(runtime, dtype=float)
@@ -111,12 +111,13 @@ def sample_longest_path(arrival, runtime, depends_on, runtime_cv, arrival_jitter
     preds = [list(d) for d in depends_on] if depends_on else [[] for _ in range(n)]
     order = list(graphlib.TopologicalSorter({j: preds[j] for j in range(n)}).static_order())
     rng = np.random.default_rng(seed)
-    s = math.sqrt(math.log1p(runtime_cv * runtime_cv))
+    cv = np.broadcast_to(np.asarray(runtime_cv, dtype=float), (n,))
+    s = np.sqrt(np.log1p(cv * cv))
     out = np.empty(replications)
     done = 0
     while done < replications:
         m = min(block, replications - done)
-        factor = np.exp(rng.normal(-s * s / 2.0, s, (m, n))) if s > 0 else np.ones((m, n))
+        factor = np.exp(rng.standard_normal((m, n)) * s - s * s / 2.0)
         delay = (rng.uniform(0.0, arrival_jitter, (m, n)) if arrival_jitter > 0
                  else np.zeros((m, n)))
         finish = np.empty((m, n))
@@ -281,3 +282,36 @@ def check_reservations(result):
         if all(head == h for head in later):
             bad.append((t0, h, R, start[h]))
     return bad
+
+
+# ------------------------------------------------------------------- per-job statistics
+def nearest_rank(values, p):
+    """The ceil(p R)-th smallest of R values (at least the first): the rule of the per-night
+    p95 and of the Monte Carlo quantiles (docs/engine.md)."""
+    v = sorted(values)
+    return v[max(0, math.ceil(p * len(v)) - 1)]
+
+
+def per_job_summary(results, job_id):
+    """Issue 12's per-job and night statistics over replications, from a list of
+    naive_general_night results (one per replication): per job the late share, the P50/P90
+    of its finish (nearest rank, exact), the mean wait and dependency delay (math.fsum / R) and
+    the criticality index (share of replications on the chain); for the night the share of
+    replications with a late job and the mean number of late jobs."""
+    R = len(results)
+    jobs = []
+    for j, jid in enumerate(job_id):
+        finishes = [r["finish_minute"][j] for r in results]
+        jobs.append({
+            "job_id": jid,
+            "late_share": sum(r["late"][j] for r in results) / R,
+            "finish_minute_p50": nearest_rank(finishes, 0.5),
+            "finish_minute_p90": nearest_rank(finishes, 0.9),
+            "mean_wait_minutes": math.fsum(r["wait_minutes"][j] for r in results) / R,
+            "mean_dependency_delay_minutes":
+                math.fsum(r["dependency_delay_minutes"][j] for r in results) / R,
+            "criticality": sum(r["on_chain"][j] for r in results) / R,
+        })
+    return {"per_job": jobs,
+            "any_late_share": sum(r["late_jobs"] > 0 for r in results) / R,
+            "mean_late_jobs": math.fsum(r["late_jobs"] for r in results) / R}

@@ -18,8 +18,8 @@ from naive import METRICS, naive_night
 from naive_general import naive_general_night
 from oracles import (DagNight, check_capacity, check_exclusive, check_locks,
                      check_reservations, check_slots, check_strict_order, cpm_schedule,
-                     random_capacity, random_dag_night, run_naive, sample_longest_path,
-                     sample_longest_path_mean)
+                     per_job_summary, random_capacity, random_dag_night, run_naive,
+                     sample_longest_path, sample_longest_path_mean)
 
 POLICIES = ("tutorial", "priority", "fifo", "backfill")
 
@@ -179,7 +179,8 @@ def test_dependencies_deadlines_and_chain_by_hand():
 def test_pure_chain_is_all_critical():
     """A -> B -> C -> D with noise-free runtimes, on 1 worker and on 8: every job is on the
     chain (each one's ready time is its predecessor's finish)."""
-    night = night_of([dict(job_id=x, arrival=0, runtime=5 + i, deps=[] if i == 0 else ["ABCD"[i - 1]])
+    night = night_of([dict(job_id=x, arrival=0, runtime=5 + i,
+                           deps=[] if i == 0 else ["ABCD"[i - 1]])
                       for i, x in enumerate("ABCD")])
     for workers in (1, 8):
         for policy in POLICIES:
@@ -209,15 +210,17 @@ def test_two_identical_chains_share_criticality():
                       for c in "AB" for i in (1, 2, 3)])
     rng = np.random.default_rng(5)
     s = math.sqrt(math.log1p(0.3 ** 2))
-    hits = 0
     reps = 1000
+    results = []
     for _ in range(reps):
         runtime = [10.0 * math.exp(x) for x in rng.normal(-s * s / 2, s, 6)]
         r = run_naive(night, 6, "tutorial", runtime=runtime)
         on = r["on_chain"]
         assert on[:3] in ([True] * 3, [False] * 3) and on[3:] == [not x for x in on[:3]]
-        hits += on[0]
-    assert abs(hits / reps - 0.5) <= 4 * math.sqrt(0.25 / reps)
+        results.append(r)
+    crit = [job["criticality"] for job in per_job_summary(results, night.job_id)["per_job"]]
+    assert abs(crit[0] - 0.5) <= 4 * math.sqrt(0.25 / reps)
+    assert crit[0] == crit[1] == crit[2] and crit[3] == 1 - crit[0]
 
 
 def test_chain_rules_differ_when_a_ready_job_waits_for_workers():
@@ -266,6 +269,31 @@ def test_chain_stops_when_the_pool_grew():
     r = run_naive(night, [(0, 1), (10, 2)], "tutorial")
     assert r["start_minute"] == [0.0, 10.0]
     assert r["chain"] == [1]
+
+
+def test_per_job_summary_by_hand():
+    """Three replications of the night of test_dependencies_deadlines_and_chain_by_hand, with
+    E's runtime 20, 5 and 40: T finishes 45, 30, 65 (late when > 25: all three); R finishes 55,
+    50, 75 (late when > 55: only the third); P50 of R's finish = 2nd smallest = 55, P90 = 3rd
+    = 75; T's dependency delays 30, 15, 50 -> mean 95/3. In the second replication R is ready
+    at its own arrival 40 (T ended at 30) and starts then: the chain is R alone; otherwise it is
+    R, T, E, X: criticality 2/3 for X, E, T and 1 for R. Late jobs 1, 1, 2: any late 3/3, mean
+    4/3."""
+    night = night_of([dict(job_id="X", arrival=0, runtime=15, priority=1),
+                      dict(job_id="E", arrival=0, runtime=20),
+                      dict(job_id="T", arrival=5, runtime=10, deps=["E"], deadline=25),
+                      dict(job_id="R", arrival=40, runtime=10, deps=["T"], deadline=55)],
+                     horizon=60)
+    results = [run_naive(night, 1, "tutorial", runtime=[15, e, 10, 10]) for e in (20, 5, 40)]
+    assert [r["finish_minute"][2:] for r in results] == [[45.0, 55.0], [30.0, 50.0],
+                                                         [65.0, 75.0]]
+    summary = per_job_summary(results, night.job_id)
+    t, r = summary["per_job"][2], summary["per_job"][3]
+    assert t["late_share"] == 1.0 and r["late_share"] == 1 / 3
+    assert (r["finish_minute_p50"], r["finish_minute_p90"]) == (55.0, 75.0)
+    assert t["mean_dependency_delay_minutes"] == 95 / 3
+    assert [job["criticality"] for job in summary["per_job"]] == [2 / 3, 2 / 3, 2 / 3, 1.0]
+    assert summary["any_late_share"] == 1.0 and summary["mean_late_jobs"] == 4 / 3
 
 
 # ----------------------------------------------------------------- 4. hand-worked policies
@@ -543,15 +571,18 @@ def test_sampler_without_noise_is_the_longest_path():
 
 def test_sampler_mean_of_a_chain_is_the_sum_of_runtimes():
     """A chain from arrival 0: drain = sum of runtime x factor, each factor of mean 1 -> mean =
-    sum of runtimes (within 4 SE), and SE = sqrt(sum (r cv)^2) / sqrt(R) within 5 % (the
-    sample sd of 100,000 draws is within about 1 % of the true one)."""
+    sum of runtimes (within 4 SE), and SE = sqrt(sum (r cv)^2) / sqrt(R) within 5 %: the
+    relative error of a sample sd is about sqrt((kurtosis - 1) / 4R), under 1.1 % here (the
+    kurtosis of a lognormal with cv 0.8 is below 20; R = 100,000). Also with one cv per job."""
     runtime = [10.0, 20.0, 5.0, 40.0]
     deps = [[], [0], [1], [2]]
-    cv, reps = 0.5, 100_000
-    mean, se = sample_longest_path_mean([0.0] * 4, runtime, deps, cv, 0.0, reps, 3)
-    assert abs(mean - sum(runtime)) <= 4 * se
-    want_se = math.sqrt(sum((r * cv) ** 2 for r in runtime)) / math.sqrt(reps)
-    assert abs(se / want_se - 1) < 0.05
+    reps = 100_000
+    for cv in ([0.5] * 4, [0.5, 0.3, 0.0, 0.8]):
+        arg = cv[0] if len(set(cv)) == 1 else cv
+        mean, se = sample_longest_path_mean([0.0] * 4, runtime, deps, arg, 0.0, reps, 3)
+        assert abs(mean - sum(runtime)) <= 4 * se
+        want_se = math.sqrt(sum((r * c) ** 2 for r, c in zip(runtime, cv))) / math.sqrt(reps)
+        assert abs(se / want_se - 1) < 0.05
 
 
 def test_sampler_single_job_with_jitter():
