@@ -93,6 +93,7 @@ def environment() -> dict:
 
     from .. import __version__
 
+    usable: int | None
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -174,7 +175,7 @@ def run_benchmark(seconds: float = DEFAULT_SECONDS, runs: int = DEFAULT_RUNS,
     import numba
 
     if threads is not None:
-        limit = numba.config.NUMBA_NUM_THREADS
+        limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
         if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= limit:
             raise ScenarioError(f"threads must be an integer from 1 to {limit} (numba's "
                                 f"NUMBA_NUM_THREADS), got {threads!r}")

@@ -114,14 +114,15 @@ def _stats(source: Source, res) -> dict:
 def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Clock()) -> Loaded:
     """The named nights, each with at least one job (else DataError). ``[None]`` asks for the
     only night of a local file (UsageError when it holds several)."""
-    dates = list(dict.fromkeys(dates))
+    asked = list(dict.fromkeys(dates))
+    named = [d for d in asked if d is not None]
     if source.kind == "dynamodb":
-        if None in dates or not dates:
+        if len(named) < len(asked) or not named:
             raise UsageError("--source dynamodb needs --batch-date (the partition key to "
                              "query)")
         nights, stats = [], {}
         where = f"window {clock.window} of " if clock.window else ""
-        for d in dates:
+        for d in named:
             res = _query(source, d, clock.window)
             night = None
             if res.frame.height:
@@ -134,15 +135,15 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
             stats[d] = _stats(source, res)
         return Loaded(nights, query_stats=stats)
     jobs = read_local(source.file)
-    if None in dates:
+    if len(named) < len(asked):
         found = batch_dates(jobs)
         if len(found) != 1:
             raise UsageError(
                 f"{source.label} holds {len(found)} nights ({', '.join(found[:10])}"
                 f"{' ...' if len(found) > 10 else ''}); choose with --batch-date")
-        dates = found
+        named = found
     nights = []
-    for d in dates:
+    for d in named:
         night = night_from_frame(jobs, d, clock.window, clock.batch_start, clock.batch_end)
         if night.n_jobs == 0:
             present = sorted(set(jobs.filter(jobs["batch_date"] == d)["requested_window"]

@@ -33,25 +33,25 @@ def wrap_items(head: str, items: str, width: int = WIDTH) -> list[str]:
             textwrap.wrap(head + glued, width, subsequent_indent="  ")]
 
 
-def _missing(x: float | None) -> bool:
-    return x is None or math.isnan(x)
-
-
 def pct2(x: float | None) -> str:
-    """A share as a percentage with two decimals; '-' when missing."""
-    return "-" if _missing(x) else f"{100 * x:.2f}%"
+    """A share as a percentage with two decimals; '-' when missing (None or NaN)."""
+    return "-" if x is None or math.isnan(x) else f"{100 * x:.2f}%"
 
 
 def fixed(x: float | None, digits: int = 1) -> str:
     """A number with fixed decimals; '-' when missing."""
-    return "-" if _missing(x) else f"{x:.{digits}f}"
+    return "-" if x is None or math.isnan(x) else f"{x:.{digits}f}"
 
 
 def interval_pct(lo: float | None, hi: float | None) -> str:
     """An interval of shares as '[a, b]' in percent with two decimals; '' when missing."""
-    return "" if _missing(lo) else f"[{100 * lo:.2f}, {100 * hi:.2f}]"
+    if lo is None or hi is None or math.isnan(lo):
+        return ""
+    return f"[{100 * lo:.2f}, {100 * hi:.2f}]"
 
 
 def interval(lo: float | None, hi: float | None, digits: int = 1) -> str:
     """'[a, b]' with fixed decimals; '' when missing."""
-    return "" if _missing(lo) else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+    if lo is None or hi is None or math.isnan(lo):
+        return ""
+    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
