@@ -238,7 +238,7 @@ class SimulationResult:
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired
-    comparisons; ``to_dict()`` gives the JSON contract of DESIGN.md.
+    comparisons; ``to_dict()`` gives the JSON contract of docs/model.md.
     """
 
     scenario: str
