@@ -6,6 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
+
+# Every property test: a fixed seed (the same examples on every run and machine), no example
+# database, no deadline (numba compiles on first call), and no shrinking, so a failure is
+# reported at once with the failing example rather than after minutes of shrinking.
+settings.register_profile("mcqueue", derandomize=True, database=None, deadline=None,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.load_profile("mcqueue")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import naive` from any test file
 
