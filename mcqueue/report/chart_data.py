@@ -183,6 +183,7 @@ class CdfCurve:
     ci_low: np.ndarray
     ci_high: np.ndarray
     exact: bool  # True: x are the distinct drain values (every step); False: a regular grid
+    # plus the cutoff and the P50/P90 drain times
 
 
 def cdf_curve(d: DrainTimes, max_points: int = MAX_CDF_POINTS) -> CdfCurve:
@@ -190,9 +191,11 @@ def cdf_curve(d: DrainTimes, max_points: int = MAX_CDF_POINTS) -> CdfCurve:
 
     Up to ``max_points`` distinct drain values: every step, at the values themselves. More: the
     exact CDF evaluated on ``max_points`` evenly spaced minutes from the smallest to the largest
-    value (at most one grid cell, about one screen pixel, off horizontally), so a 1,000,000-
-    replication curve stays small. The band is the Wilson interval of k of n at each point, the
-    same interval as the overflow probability's, so at the cutoff it is 1 minus that interval.
+    value, plus the cutoff and the P50/P90 drain times (so the curve is exact where the chart
+    reads it off, and elsewhere at most one grid cell, about a screen pixel, off horizontally);
+    a 1,000,000-replication curve stays small. The band is the Wilson interval of k of n at each
+    point, the same interval as the overflow probability's, so at the cutoff it is 1 minus that
+    interval.
     """
     s = np.sort(d.drain_minutes)
     n = s.shape[0]
@@ -200,7 +203,9 @@ def cdf_curve(d: DrainTimes, max_points: int = MAX_CDF_POINTS) -> CdfCurve:
     if values.shape[0] <= max_points:
         x, exact = values, True
     else:
-        x, exact = np.linspace(s[0], s[-1], max_points), False
+        marks = np.array([d.cutoff_minute, d.quantile(0.5), d.quantile(0.9)])
+        marks = marks[(marks >= s[0]) & (marks <= s[-1])]
+        x, exact = np.union1d(np.linspace(s[0], s[-1], max_points), marks), False
     k = np.searchsorted(s, x, side="right")
     z = z_quantile(d.confidence)
     lo = np.empty(x.shape[0])
