@@ -338,3 +338,44 @@ def test_too_old_matplotlib_is_named(monkeypatch):
         require_report_extra()
     assert str(err.value) == ('HTML reports and plots need matplotlib >= 3.8, found 3.5.1; '
                               'install it with: pip install "mcqueue[report]"')
+
+
+# ---------------------------------------------------------------- edge cases
+def _edge_cases():
+    from mcqueue.report.chart_data import (Backtest, DrainTimes, JobRisk, PlanChart,
+                                           PlanSeries, QueueLength, ScoreNights)
+
+    nan = float("nan")
+    return {
+        "empty night": lambda: charts.gantt(GanttNight((), (), [], [], [], [], [], 3, 240.0)),
+        "one replication": lambda: charts.drain_curve(DrainTimes([100.0], 240.0)),
+        "all replications equal": lambda: charts.drain_curve(DrainTimes([300.0] * 50, 240.0)),
+        "days after the start": lambda: charts.drain_curve(
+            DrainTimes(np.linspace(1400, 3000, 300), 240.0, batch_start="23:59")),
+        "empty queue": lambda: charts.queue_length(
+            QueueLength([0, 10], [0, 0], [0, 0], [0, 0], 240.0)),
+        "no night has jobs": lambda: charts.score(
+            ScoreNights(("a", "b"), [nan, nan], [nan, nan], [nan, nan])),
+        "one job": lambda: charts.job_risk(JobRisk(("a",), ("etl",), [0.0], [0.0], [0.1])),
+        "one worker count, no interval": lambda: charts.plan(PlanChart(
+            (PlanSeries("", [3], [0.0], [0.0], [0.1], [5.0], [nan], [nan]),), 0.05)),
+        "one forecast bin": lambda: charts.backtest(
+            Backtest([0.5] * 3, [True, False, True], [0.2, 0.2, 0.9])),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_edge_cases()))
+def test_edge_cases_draw_without_warnings(case):
+    from mcqueue.report.html import ChartBlock
+
+    fig = _edge_cases()[case]()  # pytest turns any warning into an error (pyproject)
+    ChartBlock("chart-x", case, charts.svg_markup(fig, "chart-x"))  # passes the markup check
+    assert charts.render(fig, "png")[:4] == b"\x89PNG"
+    if case == "empty night":
+        assert _patches(fig.axes[0], "_gantt_bars").shape == (0, 4)
+    if case == "no night has jobs":
+        assert fig.axes[0].get_title("left") == "Nights ranked by risk (0 nights; 2 without " \
+            "jobs not shown)"
+    if case == "days after the start":
+        labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        assert "00:00 +1d" in labels and "12:00 +1d" in labels

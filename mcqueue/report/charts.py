@@ -155,7 +155,8 @@ def drain_curve(d: DrainTimes, title: str | None = None) -> Figure:
     done = d.done_by(d.cutoff_minute)
     ax.annotate(f"done by cutoff: {_pct(done['estimate'])}\n[{_pct(done['ci_low'])}, "
                 f"{_pct(done['ci_high'])}]",
-                xy=(d.cutoff_minute, done["estimate"]), xytext=(8, -30),
+                xy=(d.cutoff_minute, done["estimate"]),
+                xytext=(8, 14 if done["estimate"] < 0.3 else -30),
                 textcoords="offset points", color=VERMILLION, fontsize=9,
                 arrowprops={"arrowstyle": "-", "color": VERMILLION, "lw": 0.8})
     for q, dy in ((0.5, 10), (0.9, 10)):
