@@ -1,4 +1,4 @@
-"""Zero noise reproduces the tutorial's two published results (DESIGN.md), in the engine and in
+"""Zero noise reproduces the tutorial's two published results (docs/model.md), in the engine and in
 the naive twin, and the queueing parameters follow the hand formulas."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from mcqueue.engine.perturbation import Perturbation
 from mcqueue.io.sample import sample_path
 from naive import METRICS, naive_of_night
 
-# DESIGN.md, "Two published reference results (batch 01:00-05:00)", as printed there
+# docs/model.md, section 5 "Worked examples": the tutorial's published results (batch 01:00-05:00)
 PUBLISHED = {
     ("2026-05-13", 3): {"average_wait_minutes": "29.00", "p95_wait_minutes": 50,
                         "average_queue_length": "1.2083", "max_queue_length": 3,

@@ -3,7 +3,7 @@
 Kernels take numpy arrays and scalars only, write into arrays the caller allocated, never
 validate and never raise for data reasons (the Python layer in ``engine.py`` validates).
 
-Model (DESIGN.md, the tutorial's semantics): the event loop takes t = min(next arrival, earliest
+Model (docs/model.md, the tutorial's semantics): the event loop takes t = min(next arrival, earliest
 finish); retires every running job with finish <= t, admits every arrival with a <= t, then
 dispatches by (priority desc, arrival asc, job_id asc) with the exclusive-lock rule.
 

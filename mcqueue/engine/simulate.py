@@ -7,11 +7,13 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import kernel as K
+from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import Night
@@ -143,7 +145,7 @@ def default_block(replications: int, scenarios: int = 1) -> int:
     return int(min(4096, max(32, per)))
 
 
-def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[int],
+def replicate(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
               replications: int, rep_start: int = 0, block: int | None = None,
               progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-replication metrics, shape (scenarios, 8, replications), columns ``METRICS``.
@@ -152,25 +154,26 @@ def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[in
     two calls with different ``rep_start`` extend one another exactly.
     """
     replications = check_replications(replications)
-    scen_night = np.asarray(scen_night, dtype=np.int64)
-    scen_workers = np.array([check_workers(int(w)) for w in scen_workers], dtype=np.int64)
+    nights_of = np.asarray(scen_night, dtype=np.int64).reshape(-1)
+    workers_of = np.array([check_workers(int(w)) for w in np.asarray(scen_workers).reshape(-1)],
+                          dtype=np.int64)
     if block is None:
-        block = default_block(min(replications, CALL_REPLICATIONS), len(scen_night))
+        block = default_block(min(replications, CALL_REPLICATIONS), len(nights_of))
     if block < 1:
         raise ScenarioError(f"block must be >= 1, got {block!r}")
-    _check_memory(len(scen_night), replications)
-    out = np.empty((len(scen_night), K.N_METRICS, replications), dtype=np.float64)
+    _check_memory(len(nights_of), replications)
+    out = np.empty((len(nights_of), K.N_METRICS, replications), dtype=np.float64)
     done = 0
     while done < replications:
         m = min(CALL_REPLICATIONS, replications - done)
         K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
                          batch.level, batch.excl, batch.key_arr, batch.key_rt,
                          batch.base_order, batch.night_levels, batch.night_jitter,
-                         batch.night_horizon, scen_night, scen_workers,
+                         batch.night_horizon, nights_of, workers_of,
                          rep_start + done, block, out[:, :, done:done + m])
         done += m
         if progress is not None:
-            progress(m * len(scen_night))
+            progress(m * len(nights_of))
     return out
 
 
@@ -191,7 +194,7 @@ def _check_memory(scenarios: int, replications: int) -> None:
 
 
 def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation | None = None,
-          seed: int = DEFAULT_SEED) -> dict[str, np.ndarray]:
+          seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """One replication in full: drawn arrivals, runtimes, start times and the eight metrics."""
     b = prepare([night], perturbation, seed)
     n = night.n_jobs
@@ -235,7 +238,7 @@ class SimulationResult:
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired
-    comparisons; ``to_dict()`` gives the JSON contract of DESIGN.md.
+    comparisons; ``to_dict()`` gives the JSON contract of docs/model.md.
     """
 
     scenario: str
@@ -277,17 +280,7 @@ class SimulationResult:
             "monte_carlo": {k: dict(v) for k, v in self.monte_carlo.items()},
         }
         d.update(self.extra)
-        return _json_safe(d)
-
-
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+        return plain(d)
 
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
