@@ -17,10 +17,12 @@ import io
 import math
 import os
 import re
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 import matplotlib
 import numpy as np
+from cycler import cycler
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
@@ -51,7 +53,7 @@ LABEL_CHARS = 40  # job ids / night labels longer than this are cut (with an ell
 
 _FONT_STACK = ["DejaVu Sans", "Bitstream Vera Sans", "Liberation Sans", "Arial", "Helvetica",
                "sans-serif"]
-STYLE = {
+STYLE: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: selectable, searchable, small, no font embedded
     "text.parse_math": False,  # a '$' in a job id is a dollar sign, not mathtext
     "font.family": "sans-serif",
@@ -71,7 +73,7 @@ STYLE = {
     "axes.axisbelow": True,
     "grid.color": "#dddddd",
     "grid.linewidth": 0.6,
-    "axes.prop_cycle": matplotlib.cycler(color=[BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION]),
+    "axes.prop_cycle": cycler(color=[BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION]),
     "figure.dpi": 100,
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
@@ -81,10 +83,25 @@ _SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 _PNG_METADATA = {"Software": None}
 
 
-def _figure(height: float, ncols: int = 1, nrows: int = 1, **kw) -> tuple[Figure, object]:
-    fig = Figure(figsize=(WIDTH_INCHES, height), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=True, **kw)
-    return fig, axes
+def _figure(height: float) -> Figure:
+    return Figure(figsize=(WIDTH_INCHES, height), layout="constrained")
+
+
+def _one_axes(height: float) -> tuple[Figure, Axes]:
+    fig = _figure(height)
+    return fig, fig.add_subplot()
+
+
+def _two_axes(height: float, width_ratios: tuple[float, float] = (1.0, 1.0),
+              sharey: bool = False) -> tuple[Figure, Axes, Axes]:
+    """Two panels side by side."""
+    fig = _figure(height)
+    gs = fig.add_gridspec(1, 2, width_ratios=width_ratios)
+    left = fig.add_subplot(gs[0, 0])
+    right = fig.add_subplot(gs[0, 1], sharey=left if sharey else None)
+    if sharey:
+        right.tick_params(labelleft=False)
+    return fig, left, right
 
 
 def _styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
@@ -138,7 +155,7 @@ def drain_curve(d: DrainTimes, title: str | None = None) -> Figure:
     """Probability that every job is done by clock time t: the empirical CDF of the drain time
     across replications, its pointwise Wilson band, the cutoff, and P50/P90 read off."""
     c = cdf_curve(d)
-    fig, ax = _figure(4.6)
+    fig, ax = _one_axes(4.6)
     lo, hi = _span(min(float(c.x[0]), d.cutoff_minute), max(float(c.x[-1]), d.cutoff_minute))
     # padded to the axis ends with the CDF's own values there (0 before the smallest drain
     # time, 1 from the largest on)
@@ -214,24 +231,30 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     jobs across all lanes (black outline), late jobs hatched, the cutoff line."""
     lanes = assign_lanes(g)
     c = g.workers
-    fig, ax = _figure(min(9.0, max(3.2, 1.9 + 0.3 * c)))
+    fig, ax = _one_axes(min(9.0, max(3.2, 1.9 + 0.3 * c)))
     pad = (1.0 - BAR_FILL) / 2.0
     colours = class_colours(g.workload_class)
-    x0, x1, y0, y1, colour, late, excl = [], [], [], [], [], [], []
+    bx0: list[float] = []
+    bx1: list[float] = []
+    by0: list[float] = []
+    by1: list[float] = []
+    colour: list[str] = []
+    late: list[bool] = []
+    excl: list[bool] = []
     for i, ln in enumerate(lanes):
         if g.exclusive[i]:  # one bar over the whole pool
             spans = [(0, c)]
         else:
             spans = [(k, k + 1) for k in ln]
         for a, b in spans:
-            x0.append(g.start_minute[i])
-            x1.append(g.finish_minute[i])
-            y0.append(a + pad)
-            y1.append(b - pad)
+            bx0.append(float(g.start_minute[i]))
+            bx1.append(float(g.finish_minute[i]))
+            by0.append(a + pad)
+            by1.append(b - pad)
             colour.append(colours[g.workload_class[i]])
             late.append(bool(g.late[i]))
             excl.append(bool(g.exclusive[i]))
-    x0, x1, y0, y1 = (np.asarray(v, dtype=np.float64) for v in (x0, x1, y0, y1))
+    x0, x1, y0, y1 = (np.asarray(v, dtype=np.float64) for v in (bx0, bx1, by0, by1))
     colour_arr = np.asarray(colour, dtype=object)
     late_arr = np.asarray(late, dtype=bool)
     excl_arr = np.asarray(excl, dtype=bool)
@@ -281,7 +304,7 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
 @_styled
 def queue_length(q: QueueLength, title: str | None = None) -> Figure:
     """Jobs waiting over the night: the mean across replications and the P10-P90 band."""
-    fig, ax = _figure(4.0)
+    fig, ax = _one_axes(4.0)
     ax.fill_between(q.minute, q.p10, q.p90, color=SKY, alpha=0.45, lw=0,
                     label="P10-P90 across replications")
     ax.plot(q.minute, q.mean, color=BLUE, lw=1.8, label="mean")
@@ -309,10 +332,12 @@ def job_risk(j: JobRisk, top: int = 30, title: str | None = None) -> Figure:
     criticality index (share of replications on the critical path) beside it."""
     order = j.ranked()[:max(1, top)]
     n = order.shape[0]
-    has_crit = j.criticality is not None
-    fig, axes = _figure(min(11.0, 1.5 + 0.24 * max(n, 4)), ncols=2 if has_crit else 1,
-                        sharey=True, **({"width_ratios": [3, 2]} if has_crit else {}))
-    ax = axes[0] if has_crit else axes
+    crit = j.criticality
+    height = min(11.0, 1.5 + 0.24 * max(n, 4))
+    if crit is not None:
+        fig, ax, ax2 = _two_axes(height, width_ratios=(3.0, 2.0), sharey=True)
+    else:
+        fig, ax = _one_axes(height)
     ypos = np.arange(n, dtype=np.float64)
     p = j.late_probability[order]
     ax.barh(ypos, p, height=0.7, color=BLUE, label="_late_probability",
@@ -325,9 +350,8 @@ def job_risk(j: JobRisk, top: int = 30, title: str | None = None) -> Figure:
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel(f"late probability ({_conf(j.confidence)} interval)")
     ax.grid(axis="y", visible=False)
-    if has_crit:
-        ax2 = axes[1]
-        ax2.barh(ypos, j.criticality[order], height=0.7, color=ORANGE, label="_criticality")
+    if crit is not None:
+        ax2.barh(ypos, crit[order], height=0.7, color=ORANGE, label="_criticality")
         ax2.set_xlim(0.0, 1.0)
         ax2.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax2.set_xlabel("criticality index (on the critical path)")
@@ -347,7 +371,7 @@ _SERIES_MARKERS = ("o", "s", "^", "D", "v", "P")
 def plan(p: PlanChart, title: str | None = None) -> Figure:
     """Overflow probability and mean p95 wait against workers (one series per policy), with
     intervals, the targets, and each series' recommendation (a large ring)."""
-    fig, (ax1, ax2) = _figure(4.4, ncols=2)
+    fig, ax1, ax2 = _two_axes(4.4)
     k = len(p.series)
     offsets = (np.arange(k) - (k - 1) / 2.0) * (0.12 if k > 1 else 0.0)
     for s, dx, col, mk in zip(p.series, offsets, _SERIES_COLOURS * 4, _SERIES_MARKERS * 4):
@@ -398,7 +422,7 @@ def score(s: ScoreNights, top: int = 25, title: str | None = None) -> Figure:
     n_top = min(max(1, top), valid.shape[0]) if valid.shape[0] else 0
     fig = Figure(figsize=(WIDTH_INCHES, min(12.0, 3.6 + 0.24 * max(n_top, 4))),
                  layout="constrained")
-    ax_all, ax_top = fig.subplots(2, 1, height_ratios=[2.4, max(n_top, 4) * 0.24 / 1.0])
+    ax_all, ax_top = fig.subplots(2, 1, height_ratios=[2.4, max(n_top, 4) * 0.24])
     rank = np.arange(1, valid.shape[0] + 1, dtype=np.float64)
     p = s.overflow_probability[valid]
     ax_all.fill_between(rank, s.ci_low[valid], s.ci_high[valid], step="mid", color=SKY,
@@ -447,7 +471,7 @@ def backtest(b: Backtest, title: str | None = None) -> Figure:
     gives each bin)."""
     rel = reliability_bins(b)
     pit = pit_histogram(b)
-    fig, (ax1, ax2) = _figure(4.4, ncols=2)
+    fig, ax1, ax2 = _two_axes(4.4)
     ax1.plot([0, 1], [0, 1], color=GREY, lw=1.0, ls="--", label="perfect calibration")
     ok = rel.count > 0
     ax1.errorbar(rel.mean_forecast[ok], rel.observed[ok],
@@ -587,7 +611,9 @@ def render(fig: Figure, fmt: str, salt: str = "mcqueue") -> bytes:
     bytes). ``salt`` seeds the ids of SVG clip paths and markers (unique per chart on a page)."""
     _check_format(fmt)
     buf = io.BytesIO()
-    with matplotlib.rc_context({**STYLE, "svg.hashsalt": salt}):
+    rc = dict(STYLE)
+    rc["svg.hashsalt"] = salt
+    with matplotlib.rc_context(cast(Any, rc)):  # rcParams keys are typed as literals
         if fmt == "svg":
             fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
         else:
