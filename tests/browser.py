@@ -286,3 +286,21 @@ def png_pixels(png: bytes) -> np.ndarray:
 def distinct_colours(png: bytes) -> int:
     px = png_pixels(png)
     return int(np.unique(px.reshape(-1, px.shape[-1]), axis=0).shape[0])
+
+
+def live_processes(group: int) -> list[int]:
+    """Processes of a process group that are still running (zombies waiting for init to reap
+    them are dead and not counted); Linux /proc."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == group and state not in ("Z", "X"):
+            alive.append(int(entry))
+    return alive

@@ -16,7 +16,7 @@ from mcqueue.report import charts, html
 from mcqueue.report.chart_data import ChartSet
 
 import report_data
-from browser import Browser, distinct_colours
+from browser import Browser, BrowserError, distinct_colours, live_processes
 from report_data import HOSTILE_CLASS, HOSTILE_ID
 
 MB = 1_000_000
@@ -163,7 +163,7 @@ def test_report_prints_to_pdf(browser, reports):
     pdf = base64.b64decode(browser.send("Page.printToPDF", {"printBackground": False})["data"])
     assert pdf[:5] == b"%PDF-"
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-    assert 3 <= pages <= 12, pages  # five charts and a table on A4/Letter, none cut off
+    assert 3 <= pages <= 12, pages  # five charts and a table: a few pages, not one or 100
 
 
 # ---------------------------------------------------------------- the checks can fail
@@ -178,3 +178,21 @@ def test_the_browser_checks_catch_scripts_requests_errors_and_blank_charts(brows
     assert "boom" in " ".join(load.console_errors)
     assert load.outside_requests == ["http://example.com/x.png"]
     assert distinct_colours(browser.screenshot("blank")) == 1
+
+
+def test_browser_leaves_no_process_or_profile_behind():
+    b = Browser()
+    pid, profile = b._proc.pid, b._profile
+    assert os.path.isdir(profile) and len(live_processes(pid)) >= 2  # browser and renderers
+    b.close()
+    assert not os.path.exists(profile)
+    assert live_processes(pid) == []  # the whole process group it started has ended
+
+    def profiles():
+        return {p for p in os.listdir(os.path.dirname(profile))
+                if p.startswith("mcqueue-chromium-")}
+
+    before = profiles()  # (the module's browser may be open meanwhile)
+    with pytest.raises(BrowserError, match="chromium exited with 1"):
+        Browser(binary="/bin/false")  # a failed start cleans up too
+    assert profiles() == before
