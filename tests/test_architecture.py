@@ -113,3 +113,16 @@ def test_python_m_mcqueue_ignores_a_local_cli_module(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("mcqueue, version ")
+
+
+def test_the_public_api_resolves_and_import_stays_cheap():
+    """Every name in mcqueue.__all__ loads; `import mcqueue` alone loads neither numba nor
+    polars (the command line's --help stays fast)."""
+    code = ("import sys, mcqueue\n"
+            "heavy = sorted(m for m in ('numba', 'polars', 'boto3') if m in sys.modules)\n"
+            "missing = [n for n in mcqueue.__all__ if getattr(mcqueue, n, None) is None]\n"
+            "print(heavy, missing, len(mcqueue.__all__))\n")
+    res = _run(sys.executable, "-c", code)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("[] [] "), res.stdout
+    assert int(res.stdout.split()[-1]) > 40

@@ -10,6 +10,7 @@ import uuid
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from conftest import cli_error, cli_run
 
 from mcqueue.cli.main import cli
 from mcqueue.analysis import planning as planning
@@ -20,21 +21,8 @@ R = ["--replications", "500", "--seed", "3"]
 SETTINGS = planning.Settings(replications=500, seed=3)
 
 
-def run(*args, ok=True):
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    if ok:
-        assert res.exit_code == 0, res.output
-    return res
-
-
-def error_of(*args):
-    """(exit code, the one Error: line) of a failing run; never a traceback."""
-    res = CliRunner().invoke(cli, list(args))
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
-    assert "Traceback" not in res.output and res.stdout == ""
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error")]
-    assert len(errors) == 1, res.stderr
-    return res.exit_code, errors[0]
+run = cli_run
+error_of = cli_error
 
 
 @pytest.fixture(scope="module")

@@ -88,8 +88,9 @@ def wilson_rows(successes: np.ndarray, n: int, confidence: float):
     return out[0], out[1], out[2]
 
 
-def mean_rows(x: np.ndarray, confidence: float):
-    """Row means of (S, R) with Student-t intervals (``stats.summarize``'s mean/ci)."""
+def mean_rows(x: np.ndarray, confidence: float, lower: float = 0.0):
+    """Row means of (S, R) with Student-t intervals (``stats.summarize``'s mean/ci), cut below
+    at ``lower`` (every metric is >= 0)."""
     n = x.shape[1]
     mean = x.mean(axis=1)
     if n < 2:
@@ -97,7 +98,7 @@ def mean_rows(x: np.ndarray, confidence: float):
         return mean, nan, nan.copy()
     sd = x.std(axis=1, ddof=1)
     half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
+    return mean, np.maximum(lower, mean - half), mean + half
 
 
 def nearest_rank_rows(x: np.ndarray, q: float) -> np.ndarray:

@@ -430,7 +430,8 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
     out[1] = select_kth(waits, n, max(0, math.ceil(0.95 * n) - 1))
     out[2] = q_area / horizon
     out[3] = max_q
-    out[4] = busy_area / (workers * horizon)
+    # busy_area <= workers * horizon exactly; its running sum can round past it by an ulp
+    out[4] = min(1.0, busy_area / (workers * horizon))
     out[5] = overflow
     out[6] = overflow / n
     out[7] = drained

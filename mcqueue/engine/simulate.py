@@ -20,6 +20,8 @@ from .night import Night
 from ..stats.intervals import summarize, wilson
 
 METRICS = K.METRICS
+# every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
+METRIC_RANGE = {"worker_utilization": (0.0, 1.0), "overflow_risk": (0.0, 1.0)}
 DEFAULT_REPLICATIONS = 10_000
 DEFAULT_RUNTIME_CV = 0.25
 DEFAULT_ARRIVAL_JITTER = 15.0
@@ -285,7 +287,8 @@ class SimulationResult:
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
     """Monte Carlo block of the contract from one scenario's (8, R) metrics."""
-    mc = {m: summarize(samples[i], confidence) for i, m in enumerate(METRICS)}
+    mc = {m: summarize(samples[i], confidence, *METRIC_RANGE.get(m, (0.0, math.inf)))
+          for i, m in enumerate(METRICS)}
     drained = samples[METRICS.index("queue_drained_minute")]
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.shape[1], confidence)

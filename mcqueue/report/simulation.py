@@ -85,7 +85,7 @@ def _pct(x) -> str:
     """A share as a percentage; never shows 0.0% or 100.0% for a value strictly between."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    if x < 0:  # a Student-t bound of a mean share can dip below 0: show it as it is
+    if x < 0:  # not produced by the engine (intervals are cut to [0, 1]); kept for other callers
         return "-" + _pct(-x)
     p = 100.0 * x
     if x == 0 or x >= 1 or 1.0 <= p <= 99.0:
