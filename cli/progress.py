@@ -33,3 +33,14 @@ def compiling_notice() -> None:
     if not kernel_cache_ready():
         click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
                    "minute)...", err=True)
+
+
+def hooks(kind: str = "note"):
+    """The library's run hooks for the command line: notes on stderr as 'mcqueue: <kind>:',
+    a progress bar on a terminal, the compile notice before the first kernel call."""
+    from mcqueue.analysis.runs import Hooks
+
+    def note(message: str) -> None:
+        click.echo(f"mcqueue: {kind}: {message}", err=True)
+
+    return Hooks(note=note, progress=progress, starting=compiling_notice)

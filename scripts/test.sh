@@ -33,4 +33,7 @@ if [ -z "${MCQUEUE_TEST_DYNAMODB_ENDPOINT:-}" ]; then
   echo "scripts/test.sh: DynamoDB test server at $MCQUEUE_TEST_DYNAMODB_ENDPOINT" >&2
 fi
 
+# a real headless browser for the HTML report tests: Debian's chromium (apt, once)
+scripts/ensure_chromium.sh >&2
+
 python -m pytest "$@"

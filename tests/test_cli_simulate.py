@@ -11,6 +11,7 @@ import types
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli_error, cli_run
 
 from mcqueue.cli.main import cli
 
@@ -22,9 +23,8 @@ SUMMARY_KEYS = {"mean", "ci_low", "ci_high", "p50", "p90", "p99"}
 
 
 def run(*args, ok=True):
-    res = CliRunner().invoke(cli, ["simulate", *args], catch_exceptions=False)
+    res = cli_run("simulate", *args, ok=ok)
     if ok:
-        assert res.exit_code == 0, res.stderr
         assert res.stderr == ""
     return res
 
@@ -34,14 +34,7 @@ def run_json(*args):
 
 
 def error_of(*args):
-    """(exit code, the one Error: line) of a failing run; never a traceback."""
-    res = CliRunner().invoke(cli, ["simulate", *args])
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
-    assert "Traceback" not in res.output
-    assert res.stdout == ""
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error")]
-    assert len(errors) == 1, res.stderr
-    return res.exit_code, errors[0]
+    return cli_error("simulate", *args)
 
 
 # ---------------------------------------------------------------- the default run

@@ -34,7 +34,7 @@ def test_dask_score_equals_in_process(cluster, nights):
     chunks = []
     remote = planning.score(nights, [2, 3], SETTINGS, dask_scheduler=cluster,
                             nights_per_task=5, progress=chunks.append)
-    assert remote == local
+    assert remote.rows == local.rows
     assert sorted(chunks) == [3, 5, 5, 5, 5]  # 23 nights in tasks of 5, each reported once
 
 
@@ -88,4 +88,4 @@ def test_dask_worker_processes_give_the_same_numbers(nights):
                       dashboard_address=":0") as lc:
         remote = planning.score(nights[:6], [3], SETTINGS, dask_scheduler=lc.scheduler_address,
                                 nights_per_task=3)
-    assert remote == local
+    assert remote.rows == local.rows

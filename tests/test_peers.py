@@ -1,6 +1,6 @@
 """The benchmark peers model the same night as the engine, so the speed comparison is fair.
 
-The SimPy peer (benchmarks/peers/simpy_model.py) must reproduce DESIGN.md's two published
+The SimPy peer (benchmarks/peers/simpy_model.py) must reproduce the two published
 reference results at zero noise, and match the engine replication by replication on noisy nights
 when it is fed the very arrivals and runtimes the engine drew (``engine.trace``).
 """

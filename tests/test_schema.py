@@ -1,6 +1,6 @@
 """Job records: every bad record gives one DataError naming row, field and value; the accepted
 shapes (DynamoDB Decimals, 0/1 booleans, strings, fractional runtimes, explicit arrivals,
-windows crossing midnight) load to the arrivals DESIGN.md describes."""
+windows crossing midnight) load to the arrivals docs/model.md describes."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Kernels take numpy arrays and scalars only, write into arrays the caller allocated, never
 validate and never raise for data reasons (the Python layer in ``engine.py`` validates).
 
-Model (DESIGN.md, the tutorial's semantics): the event loop takes t = min(next arrival, earliest
+Model (docs/model.md, the tutorial's semantics): the event loop takes t = min(next arrival, earliest
 finish); retires every running job with finish <= t, admits every arrival with a <= t, then
 dispatches by (priority desc, arrival asc, job_id asc) with the exclusive-lock rule.
 
@@ -430,7 +430,8 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
     out[1] = select_kth(waits, n, max(0, math.ceil(0.95 * n) - 1))
     out[2] = q_area / horizon
     out[3] = max_q
-    out[4] = min(busy_area / (workers * horizon), 1.0)  # rounding must not pass 1
+    # busy_area <= workers * horizon exactly; its running sum can round past it by an ulp
+    out[4] = min(1.0, busy_area / (workers * horizon))
     out[5] = overflow
     out[6] = overflow / n
     out[7] = drained

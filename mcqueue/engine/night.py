@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import DataError
 
@@ -147,9 +148,9 @@ class Night:
                 f"window={self.window!r}{extra})")
 
     @classmethod
-    def from_arrays(cls, arrival_minute: Sequence[float], runtime_minutes: Sequence[float],
-                    priority: Sequence[int] | None = None,
-                    exclusive: Sequence[bool] | None = None,
+    def from_arrays(cls, arrival_minute: ArrayLike, runtime_minutes: ArrayLike,
+                    priority: ArrayLike | None = None,
+                    exclusive: ArrayLike | None = None,
                     job_id: Sequence[str] | None = None,
                     workload_class: Sequence[str] | None = None,
                     batch_date: str = "synthetic", batch_start: str = DEFAULT_BATCH_START,
@@ -189,10 +190,10 @@ class Night:
             if len(col) != n:
                 raise DataError(f"field {name!r} has {len(col)} values for {n} jobs "
                                 f"(arrival_minute)")
-        for name, col in (("depends_on", depends_on), ("deadline", deadline),
-                          ("slots", slots), ("locks", locks)):
-            if col is not None and len(col) != n:
-                raise DataError(f"field {name!r} has {len(col)} values for {n} jobs "
+        for name, given in (("depends_on", depends_on), ("deadline", deadline),
+                            ("slots", slots), ("locks", locks)):
+            if given is not None and len(given) != n:
+                raise DataError(f"field {name!r} has {len(given)} values for {n} jobs "
                                 f"(arrival_minute)")
         check_job_columns(ids, wc, a, r, p, x)
         features = night_features(ids, depends_on=depends_on, deadline=deadline, slots=slots,
@@ -215,8 +216,8 @@ def check_job_columns(job_id: Sequence[str], workload_class: Sequence[str], arri
                       runtime: np.ndarray, priority: np.ndarray, exclusive: np.ndarray) -> None:
     """The record rules of mcqueue/io/schema.py for columns already in numpy form: DataError
     naming the first bad row (from 1), its job_id, the field and the value."""
-    for name, col in (("job_id", job_id), ("workload_class", workload_class)):
-        for i, v in enumerate(col):
+    for name, names in (("job_id", job_id), ("workload_class", workload_class)):
+        for i, v in enumerate(names):
             if not isinstance(v, str) or not v:
                 raise DataError(f"{_row(i, job_id)}: field {name!r} must be a non-empty "
                                 f"string, got {v!r}")
@@ -239,7 +240,7 @@ def check_job_columns(job_id: Sequence[str], workload_class: Sequence[str], arri
             if hit.size:
                 i = int(hit[0])
                 raise DataError(f"{_row(i, job_id)}: field {name!r} {problem}, "
-                                f"got {col[i].item()!r}")
+                                f"got {float(col[i])!r}")
     if exclusive.dtype != np.bool_:
         ok = np.isin(exclusive, (0, 1)) if exclusive.dtype.kind in "iuf" else np.zeros(
             exclusive.shape[0], bool)

@@ -7,17 +7,21 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import kernel as K
+from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import MAX_MINUTES, Night
 from ..stats.intervals import summarize, wilson
 
 METRICS = K.METRICS
+# every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
+METRIC_RANGE = {"worker_utilization": (0.0, 1.0), "overflow_risk": (0.0, 1.0)}
 DEFAULT_REPLICATIONS = 10_000
 DEFAULT_RUNTIME_CV = 0.25
 DEFAULT_ARRIVAL_JITTER = 15.0
@@ -173,15 +177,15 @@ class Batch:
     night_horizon: np.ndarray
     # the optional columns of issues 12 and 13, concatenated like the others (CSR pointers are
     # global offsets, indices local to the night); read only by the general event loop
-    slots: np.ndarray | None = None
-    npred: np.ndarray | None = None
-    succ_ptr: np.ndarray | None = None
-    succ_idx: np.ndarray | None = None
-    lock_ptr: np.ndarray | None = None
-    lock_idx: np.ndarray | None = None
-    deadline: np.ndarray | None = None
-    night_locks: np.ndarray | None = None
-    night_general: np.ndarray | None = None  # the night uses an optional column
+    slots: np.ndarray
+    npred: np.ndarray
+    succ_ptr: np.ndarray
+    succ_idx: np.ndarray
+    lock_ptr: np.ndarray
+    lock_idx: np.ndarray
+    deadline: np.ndarray
+    night_locks: np.ndarray
+    night_general: np.ndarray  # the night uses an optional column
 
     def kernel_layout(self) -> tuple:
         """The nights as the general loop's kernels take them (``kernel._general_batch``)."""
@@ -300,7 +304,7 @@ def default_block(replications: int, scenarios: int = 1) -> int:
     return int(min(4096, max(32, per)))
 
 
-def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[int],
+def replicate(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
               replications: int, rep_start: int = 0, block: int | None = None,
               progress: Callable[[int], None] | None = None, *,
               policy: str | Sequence[str | None] | None = None,
@@ -457,7 +461,8 @@ class _Spec:
               backfill_depth) -> "_Spec":
         scen_night = np.asarray(scen_night, dtype=np.int64).reshape(-1)
         S = scen_night.shape[0]
-        workers = np.array([check_workers(int(w)) for w in scen_workers], dtype=np.int64)
+        workers = np.array([check_workers(int(w)) for w in np.asarray(scen_workers).reshape(-1)],
+                           dtype=np.int64)
         if workers.shape[0] != S:
             raise ScenarioError(f"{workers.shape[0]} worker counts for {S} scenarios")
         policies = [check_policy(p) for p in _per_scenario(policy, S, DEFAULT_POLICY,
@@ -498,7 +503,7 @@ class _Spec:
                    cap_area, (cap_hi - cap_lo) > 1)
 
 
-def replicate_detailed(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[int],
+def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
                        replications: int, rep_start: int = 0, block: int | None = None,
                        progress: Callable[[int], None] | None = None, *,
                        policy: str | Sequence[str | None] | None = None,
@@ -592,7 +597,7 @@ def replicate_detailed(batch: Batch, scen_night: Sequence[int], scen_workers: Se
         for code, ids in groups.items():
             K.GENERAL[code](layout, spec.kernel_scenarios(ids), rep_start + done, block, done,
                             m, outputs, no_trace)
-        if want_jobs:
+        if totals is not None:
             K.fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, totals.deadline, m, totals.late,
                            totals.on_chain, totals.sum_wait, totals.sum_dep, totals.fmin,
                            totals.fmax, totals.hist)
@@ -623,7 +628,7 @@ def _check_memory(scenarios: int, replications: int, extra: bool = False) -> Non
 def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation | None = None,
           seed: int = DEFAULT_SEED, *, policy: str | None = None,
           capacity: Capacity | None = None, backfill_depth: int | None = None,
-          detail: bool = False) -> dict:
+          detail: bool = False) -> dict[str, Any]:
     """One replication in full: drawn arrivals, runtimes, start times and the eight metrics.
 
     A feature-free night on the tutorial policy (and ``detail`` False) replays through today's
@@ -751,7 +756,7 @@ class SimulationResult:
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired
-    comparisons; ``to_dict()`` gives the JSON contract of DESIGN.md. The fields after
+    comparisons; ``to_dict()`` gives the JSON contract of docs/model.md. The fields after
     ``extra`` hold the quantities of issues 12 and 13 and stay None when unused, so a run
     without them gives exactly today's dict: ``policy`` (when given), ``backfill_depth``
     (backfill), ``capacity`` (absolute steps, when given), ``late_jobs`` (per replication,
@@ -814,22 +819,13 @@ class SimulationResult:
         if self.per_job is not None:
             d["per_job"] = [dict(row) for row in self.per_job]
         d.update(self.extra)
-        return _json_safe(d)
-
-
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+        return plain(d)
 
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
     """Monte Carlo block of the contract from one scenario's (8, R) metrics."""
-    mc = {m: summarize(samples[i], confidence) for i, m in enumerate(METRICS)}
+    mc = {m: summarize(samples[i], confidence, *METRIC_RANGE.get(m, (0.0, math.inf)))
+          for i, m in enumerate(METRICS)}
     drained = samples[METRICS.index("queue_drained_minute")]
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.shape[1], confidence)
@@ -901,19 +897,21 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
                              replications, block=block, progress=progress, policy=policies,
                              capacity=caps, backfill_depth=depths, per_job=per_job)
     samples = run.samples
+    extra_cols = run.extra if run.extra is not None else np.zeros((len(scenarios), K.N_EXTRA,
+                                                                    replications))
     results = []
     for s, sc in enumerate(scenarios):
         nt = sc.night
         mc = summarize_samples(samples[s], nt.horizon_minutes, confidence)
         late = above = None
         if run.extra is not None and nt.has_deadlines:
-            late = run.extra[s, 0].copy()
-            mc["late_jobs"] = summarize(late, confidence)
+            late = extra_cols[s, 0].copy()
+            mc["late_jobs"] = summarize(late, confidence, 0.0, float(nt.n_jobs))
             mc["any_late_probability"] = wilson(int(np.count_nonzero(late > 0)),
                                                 replications, confidence)
         if run.extra is not None and caps[s] is not None:
-            above = run.extra[s, 1].copy()
-            mc["worker_minutes_above_capacity"] = summarize(above, confidence)
+            above = extra_cols[s, 1].copy()
+            mc["worker_minutes_above_capacity"] = summarize(above, confidence, 0.0)
         effective = sc.policy or DEFAULT_POLICY
         results.append(SimulationResult(
             scenario=sc.label, night=nt, workers=sc.workers, replications=replications,

@@ -160,7 +160,10 @@ def make_client(service: str = "dynamodb", *, session=None, region: str | None =
     except ValueError as exc:  # botocore: "Invalid endpoint: ..."
         raise ServiceError(f"invalid endpoint URL {endpoint_url!r}: {exc}") from None
     except BotoCoreError as exc:
-        raise _botocore_error(exc, None, "connect to", None) from None
+        err = _botocore_error(exc, None, "connect to", None)
+        if err is None:
+            raise
+        raise err from None
 
 
 def _where(client) -> str:
