@@ -802,17 +802,23 @@ def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W,
 
 
 @kernel(inline="always")
-def _reservation(h, t, excl, slots, used, hj, running, start, est, cap_time, cap_size, ci, c1,
-                 pf, pu):
+def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_time, cap_size,
+                 ci, c1, pf, pu):
     """EASY reservation of head h at time t: the smallest T in {t} U {planned finishes > t} U
     {capacity changes > t} at which capacity(T) minus the workers of the jobs still running at
     T (planned finish max(start + estimate, t) > T) covers h's slots (an exclusive head: no job
-    still running and capacity(T) >= max(1, slots)). Returns (T, surplus)."""
-    m = running
+    still running and capacity(T) >= max(1, slots)). Returns (T, surplus).
+    The running jobs are the heap's ``running`` entries and the ``k`` jobs this dispatch pass
+    already started at t (sbuf[:k], not in the heap yet; planned finish t + estimate)."""
+    m = running + k
     rem = 0
     for q in range(m):
-        kk = hj[q]
-        p = start[kk] + est[kk]
+        if q < running:
+            kk = hj[q]
+            p = start[kk] + est[kk]
+        else:
+            kk = sbuf[q - running]
+            p = t + est[kk]
         if p < t:
             p = t
         x = used[kk]
@@ -887,8 +893,8 @@ def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
             continue
         if busy >= cap:  # no job behind the head can fit now: nothing to backfill
             break
-        R, surplus = _reservation(h, t, excl, slots, used, hj, running, start, est, cap_time,
-                                  cap_size, ci, c1, pf, pu)
+        R, surplus = _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est,
+                                  cap_time, cap_size, ci, c1, pf, pu)
         c = nxt[h]
         bb = b
         seen = 0
