@@ -567,6 +567,43 @@ def stream_keys(job_hash, seed, purpose, out):
 from numba import types  # noqa: E402
 from numba.extending import overload  # noqa: E402
 
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+
+@intrinsic
+def _borrow(typingctx, arr):
+    """The same array without its reference count (meminfo and parent null), for passing to
+    an inlined function inside the event loop: numba increments and decrements the count of
+    every array argument of an inlined call that its pruning pass cannot pair up, and those
+    atomic operations took 80 % of the loop's time (measured with perf; 1.4 M against 7.6 M
+    jobs/s). The caller keeps the original alive (it is used after the call)."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        src = context.make_array(aryty)(context, builder, value=args[0])
+        dst = context.make_array(aryty)(context, builder)
+        dst.meminfo = cgutils.get_null_value(dst.meminfo.type)
+        dst.parent = cgutils.get_null_value(dst.parent.type)
+        dst.nitems = src.nitems
+        dst.itemsize = src.itemsize
+        dst.data = src.data
+        dst.shape = src.shape
+        dst.strides = src.strides
+        return dst._getvalue()
+
+    return arr(arr), codegen
+
+
+@kernel
+def _alive(i_own, f_own, u_own):
+    """A use of the scratch owners after the replication loop: numba releases an array after
+    its last use, and the loop only uses borrowed views of these."""
+    return i_own.shape[0] + f_own.shape[0] + u_own.shape[0]
+
+
 TUTORIAL = 0
 STRICT = 1  # priority, and fifo (fifo: every job on one priority level)
 BACKFILL = 2
@@ -622,30 +659,30 @@ def finish_bin(v):
 
 
 @kernel(inline="always")
-def _ll_append(bhead, btail, nxt, prv, b, j):
-    """Append job j to the doubly linked list of bucket b."""
-    t = btail[b]
+def _ll_append(bq, nb, nxt, prv, b, j):
+    """Append job j to the doubly linked list of bucket b (head bq[b], tail bq[nb + b])."""
+    t = bq[nb + b]
     prv[j] = t
     nxt[j] = -1
     if t >= 0:
         nxt[t] = j
     else:
-        bhead[b] = j
-    btail[b] = j
+        bq[b] = j
+    bq[nb + b] = j
 
 
 @kernel(inline="always")
-def _ll_remove(bhead, btail, nxt, prv, b, j):
+def _ll_remove(bq, nb, nxt, prv, b, j):
     p = prv[j]
     q = nxt[j]
     if p >= 0:
         nxt[p] = q
     else:
-        bhead[b] = q
+        bq[b] = q
     if q >= 0:
         prv[q] = p
     else:
-        btail[b] = p
+        bq[nb + b] = p
 
 
 @kernel(inline="always")
@@ -717,25 +754,25 @@ def _fits(j, busy, cap, excl_run, excl, slots, lptr, lidx, held):
 
 
 @kernel(inline="always")
-def _take(j, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k):
+def _take(j, u, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k):
     """Start job j on u workers: out of its bucket, its locks held, listed in sbuf[k]."""
-    _ll_remove(bhead, btail, nxt, prv, bkt_of[j], j)
+    _ll_remove(bq, nb, nxt, prv, bkt_of[j], j)
     used[j] = u
     for q in range(lptr[j], lptr[j + 1]):
         held[lidx[q]] = j
     sbuf[k] = j
 
 
-# The loop's state travels in tuples: CPython compiles a call with more than 30 arguments to
-# CALL_FUNCTION_EX, which numba cannot inline. W: dispatch work arrays; P: dispatch parameters.
+# The dispatch functions take at most 29 arguments (30 with the policy): CPython compiles a call
+# with more than 30 arguments to CALL_FUNCTION_EX, which numba cannot inline; and arrays passed
+# in tuples cost reference counting at every call (measured: 6x slower).
 @kernel(inline="always")
-def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+                       nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start,
+                       est, cap_time, cap_size, pf, pu):
     """Today's rule (buckets 2 * level + exclusive): the first waiting exclusive job goes ahead
     of everything once the pool is empty; otherwise the first waiting job whose locks are free
     starts if its slots fit, else nothing starts."""
-    (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj, start,
-     est, pf, pu) = W
-    nb, c1, depth, cap_time, cap_size = P
     k = 0
     while k < waiting:
         if excl_run or busy >= cap:
@@ -744,13 +781,13 @@ def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
             if busy > 0:
                 break
             b = 1
-            while bhead[b] < 0:
+            while bq[b] < 0:
                 b += 2
-            j = bhead[b]
+            j = bq[b]
             need = slots[j] if slots[j] > 1 else 1
             if cap < need:
                 break
-            _take(j, cap, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+            _take(j, cap, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k)
             busy += cap
             excl_run = 1
             k += 1
@@ -758,7 +795,7 @@ def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
         j = -1
         b = 0
         while b < nb:
-            q = bhead[b]
+            q = bq[b]
             while q >= 0:
                 if _locks_free(q, lptr, lidx, held):
                     j = q
@@ -769,31 +806,30 @@ def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
             b += 2
         if j < 0 or busy + slots[j] > cap:
             break
-        _take(j, slots[j], bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+        _take(j, slots[j], bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k)
         busy += slots[j]
         k += 1
     return k, busy, excl_run
 
 
 @kernel(inline="always")
-def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+                     nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+                     cap_time, cap_size, pf, pu):
     """priority / fifo (buckets = levels; fifo has one level): the head of the order starts if
     it fits, else nothing starts (head-of-line blocking, also by a held lock)."""
-    (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj, start,
-     est, pf, pu) = W
-    nb, c1, depth, cap_time, cap_size = P
     k = 0
     while k < waiting:
         if excl_run:
             break
         b = 0
-        while bhead[b] < 0:
+        while bq[b] < 0:
             b += 1
-        j = bhead[b]
+        j = bq[b]
         if not _fits(j, busy, cap, excl_run, excl, slots, lptr, lidx, held):
             break
         u = cap if excl[j] else slots[j]
-        _take(j, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+        _take(j, u, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k)
         busy += u
         if excl[j]:
             excl_run = 1
@@ -811,6 +847,28 @@ def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_
     The running jobs are the heap's ``running`` entries and the ``k`` jobs this dispatch pass
     already started at t (sbuf[:k], not in the heap yet; planned finish t + estimate)."""
     m = running + k
+    need = slots[h] if slots[h] > 1 else 1
+    if excl[h]:
+        # every running job must have finished by plan: T = max(t, planned finishes), then the
+        # first capacity step from T on that is large enough (no sort needed)
+        T = t
+        for q in range(m):
+            if q < running:
+                kk = hj[q]
+                p = start[kk] + est[kk]
+            else:
+                p = t + est[sbuf[q - running]]
+            if p > T:
+                T = p
+        c = ci
+        while c + 1 < c1 and cap_time[c + 1] <= T:
+            c += 1
+        while cap_size[c] < need:
+            if c + 1 >= c1:  # cannot happen: the last capacity covers every job (checked)
+                return np.inf, 0
+            c += 1
+            T = cap_time[c]
+        return T, 0
     rem = 0
     for q in range(m):
         if q < running:
@@ -833,7 +891,6 @@ def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_
     q = 0
     c = ci
     T = t
-    need = slots[h] if slots[h] > 1 else 1
     while True:
         while q < m and pf[q] <= T:
             rem -= pu[q]
@@ -841,10 +898,7 @@ def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_
         while c + 1 < c1 and cap_time[c + 1] <= T:
             c += 1
         cap_t = cap_size[c]
-        if excl[h]:
-            if rem == 0 and cap_t >= need:
-                return T, 0
-        elif cap_t - rem >= slots[h]:
+        if cap_t - rem >= slots[h]:
             return T, cap_t - rem - slots[h]
         nt = np.inf
         if q < m:
@@ -857,14 +911,13 @@ def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_
 
 
 @kernel(inline="always")
-def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+                       nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start,
+                       est, cap_time, cap_size, pf, pu):
     """EASY backfilling on the priority order: the head (first waiting job whose locks are free)
     starts while it fits; when it does not, it gets a reservation (R, surplus) and at most
     ``depth`` jobs behind it may start now if they fit and either t + estimate <= R or they use
     only surplus workers (not exclusive, no lock shared with the head). One pass per event."""
-    (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj, start,
-     est, pf, pu) = W
-    nb, c1, depth, cap_time, cap_size = P
     k = 0
     while k < waiting:
         if excl_run:
@@ -872,7 +925,7 @@ def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
         h = -1
         b = 0
         while b < nb:
-            q = bhead[b]
+            q = bq[b]
             while q >= 0:
                 if _locks_free(q, lptr, lidx, held):
                     h = q
@@ -885,7 +938,7 @@ def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
             break
         if _fits(h, busy, cap, excl_run, excl, slots, lptr, lidx, held):
             u = cap if excl[h] else slots[h]
-            _take(h, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+            _take(h, u, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k)
             busy += u
             if excl[h]:
                 excl_run = 1
@@ -898,58 +951,77 @@ def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
         c = nxt[h]
         bb = b
         seen = 0
-        while seen < depth:
+        # stop early once nothing can fit any more (no free worker, or an exclusive job
+        # started): the jobs left behind would fail ``_fits`` anyway
+        while seen < depth and busy < cap and not excl_run:
             while c < 0:
                 bb += 1
                 if bb >= nb:
                     break
-                c = bhead[bb]
+                c = bq[bb]
             if c < 0:
                 break
             nc = nxt[c]
             seen += 1
-            if _fits(c, busy, cap, excl_run, excl, slots, lptr, lidx, held):
-                if t + est[c] <= R:
+            if t + est[c] <= R:
+                if _fits(c, busy, cap, excl_run, excl, slots, lptr, lidx, held):
                     u = cap if excl[c] else slots[c]
-                    _take(c, u, bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used, sbuf, k)
+                    _take(c, u, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k)
                     busy += u
                     if excl[c]:
                         excl_run = 1
                     k += 1
-                elif (not excl[c]) and slots[c] <= surplus and not _share_lock(c, h, lptr,
-                                                                                 lidx):
-                    _take(c, slots[c], bkt_of, bhead, btail, nxt, prv, lptr, lidx, held, used,
-                          sbuf, k)
-                    busy += slots[c]
-                    surplus -= slots[c]
-                    k += 1
+            elif ((not excl[c]) and slots[c] <= surplus
+                  and _fits(c, busy, cap, excl_run, excl, slots, lptr, lidx, held)
+                  and not _share_lock(c, h, lptr, lidx)):
+                _take(c, slots[c], bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k)
+                busy += slots[c]
+                surplus -= slots[c]
+                k += 1
             c = nc
         break
     return k, busy, excl_run
 
 
-def _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+def _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+              nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+              cap_time, cap_size, pf, pu):
     """Typing-time switch on the literal ``policy`` (see the overload below); never called from
-    Python."""
+    Python. Returns (jobs started, busy, exclusive running); the started jobs are sbuf[:k]."""
     raise NotImplementedError
 
 
-def _dispatch_tutorial_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W,
-                            P):
-    return _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P)
+def _dispatch_tutorial_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb,
+                            c1, depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used,
+                            sbuf, hj, start, est, cap_time, cap_size, pf, pu):
+    return _dispatch_tutorial(
+        t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+        cap_time, cap_size, pf, pu)
 
 
-def _dispatch_strict_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
-    return _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P)
+def _dispatch_strict_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1,
+                          depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf,
+                          hj, start, est, cap_time, cap_size, pf, pu):
+    return _dispatch_strict(
+        t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+        cap_time, cap_size, pf, pu)
 
 
-def _dispatch_backfill_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W,
-                            P):
-    return _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P)
+def _dispatch_backfill_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb,
+                            c1, depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used,
+                            sbuf, hj, start, est, cap_time, cap_size, pf, pu):
+    return _dispatch_backfill(
+        t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
+        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+        cap_time, cap_size, pf, pu)
 
 
 @overload(_dispatch, inline="always", prefer_literal=True)
-def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, W, P):
+def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1,
+                       depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj,
+                       start, est, cap_time, cap_size, pf, pu):
     """Resolve ``_dispatch`` to one policy's code: only that policy's dispatch is typed and
     compiled into an entry point."""
     if not isinstance(policy, types.IntegerLiteral):
@@ -959,232 +1031,36 @@ def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, runni
 
 
 @kernel(inline="always")
-def _general_night(policy, J, C, X, a, r, order, n0, track, metrics, extra):
-    """Replay one night with its draws (a, r): the event loop of issues 12 and 13.
-
-    J: the night's job columns (estimate, exclusive, slots, bucket, predecessor count,
-    successor CSR, lock CSR, effective deadline); C: the scenario's pool (capacity steps c0..c1
-    of cap_time/cap_size, horizon, variable pool?, capacity-minutes to H, backfill depth,
-    buckets); X: scratch.
-
-    ``order[:n0]`` are the jobs without predecessors sorted by (arrival, index). At an event
-    time t (a finish, a ready time, a capacity change): retire every finish <= t (a successor
-    whose last predecessor finished becomes ready at max(arrival, t)); the pool takes its size
-    at t; release every job whose ready time is <= t in (ready, index) order; dispatch by the
-    policy. Waits count from the ready time. With ``track`` (per-job statistics, trace) the
-    chain bookkeeping is kept: ``psetter``/``pmax`` (the predecessor whose finish set the ready
-    time, ties smallest index), ``freed`` (smallest index retired at the event where a job that
-    had waited started) and ``chain`` (1 on the critical chain of issue 12).
-    Writes the eight metrics and the extra columns (EXTRA order).
-    """
-    est, excl, slots, bkt_of, npred, sptr, sidx, lptr, lidx, dl = J
-    cap_time, cap_size, c0, c1, H, varcap, cap_area, depth, nb = C
-    (bhead, btail, nxt, prv, ht, hj, lh_t, lh_j, rel, sbuf, waits, held, ready, start, used,
-     left, pmax, psetter, freed, chain, pf, pu) = X
-    W = (bhead, btail, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, ht, hj,
-         start, est, pf, pu)
-    P = (nb, c1, depth, cap_time, cap_size)
-    n = a.shape[0]
-    for b in range(nb):
-        bhead[b] = -1
-        btail[b] = -1
-    for k in range(ht.shape[0]):
-        ht[k] = np.inf
-        hj[k] = 0
-    for q in range(held.shape[0]):
-        held[q] = -1
-    for j in range(n):
-        left[j] = npred[j]
-    if track:
-        for j in range(n):
-            pmax[j] = -np.inf
-            psetter[j] = -1
-            freed[j] = -1
-    running = 0
-    busy = 0
-    waiting = 0
-    excl_wait = 0
-    excl_run = 0
-    lh = 0
-    nxt_s = 0
-    t_prev = 0.0
-    q_area = 0.0
-    busy_area = 0.0
-    within = 0.0
-    above = 0.0
-    max_q = 0
-    sum_wait = 0.0
-    overflow = 0
-    drained = 0.0
-    started = 0
-    ci = c0
-    cap = cap_size[c0]
-    next_cap = cap_time[c0 + 1] if c0 + 1 < c1 else np.inf
-    while nxt_s < n0 or lh > 0 or running > 0 or (waiting > 0 and next_cap < np.inf):
-        t = ht[0]
-        if nxt_s < n0 and a[order[nxt_s]] < t:
-            t = a[order[nxt_s]]
-        if lh > 0 and lh_t[0] < t:
-            t = lh_t[0]
-        if next_cap < t:
-            t = next_cap
-        if t == np.inf:  # cannot happen: the last capacity covers every job (checked above)
-            break
-        d = min(t, H) - min(t_prev, H)
-        q_area += waiting * d
-        if varcap:
-            if busy > cap:
-                within += cap * d
-                above += (busy - cap) * d
-            else:
-                within += busy * d
-        t_prev = t
-        # retire every finish <= t; successors whose last predecessor finished become ready
-        minret = -1
-        nrel = 0
-        while running > 0 and ht[0] <= t:
-            fk = ht[0]
-            k = hj[0]
-            _heap_pop(ht, hj, running)
-            running -= 1
-            busy -= used[k]
-            if excl[k]:
-                excl_run = 0
-            for q in range(lptr[k], lptr[k + 1]):
-                held[lidx[q]] = -1
-            if track and (minret < 0 or k < minret):
-                minret = k
-            for q in range(sptr[k], sptr[k + 1]):
-                s2 = sidx[q]
-                if track and (fk > pmax[s2] or (fk == pmax[s2] and k < psetter[s2])):
-                    pmax[s2] = fk
-                    psetter[s2] = k
-                left[s2] -= 1
-                if left[s2] == 0:
-                    if a[s2] <= t:
-                        rel[nrel] = s2
-                        nrel += 1
-                    else:
-                        _aheap_push(lh_t, lh_j, lh, a[s2], s2)
-                        lh += 1
-        # the pool size at t
-        while ci + 1 < c1 and cap_time[ci + 1] <= t:
-            ci += 1
-        cap = cap_size[ci]
-        next_cap = cap_time[ci + 1] if ci + 1 < c1 else np.inf
-        # release every job ready at t, in index order (all have ready time t)
-        while nxt_s < n0 and a[order[nxt_s]] <= t:
-            rel[nrel] = order[nxt_s]
-            nrel += 1
-            nxt_s += 1
-        while lh > 0 and lh_t[0] <= t:
-            rel[nrel] = lh_j[0]
-            nrel += 1
-            _aheap_pop(lh_t, lh_j, lh)
-            lh -= 1
-        for i in range(1, nrel):
-            x = rel[i]
-            m = i - 1
-            while m >= 0 and rel[m] > x:
-                rel[m + 1] = rel[m]
-                m -= 1
-            rel[m + 1] = x
-        for i in range(nrel):
-            j = rel[i]
-            ready[j] = t
-            _ll_append(bhead, btail, nxt, prv, bkt_of[j], j)
-            if excl[j]:
-                excl_wait += 1
-        waiting += nrel
-        # dispatch
-        if waiting > 0:
-            ks, busy, excl_run = _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting,
-                                           running, ci, W, P)
-            for i in range(ks):
-                j = sbuf[i]
-                w = t - ready[j]
-                waits[started] = w
-                started += 1
-                sum_wait += w
-                fin = t + r[j]
-                if not varcap:
-                    busy_area += (min(fin, H) - min(t, H)) * used[j]
-                if fin > H:
-                    overflow += 1
-                if fin > drained:
-                    drained = fin
-                start[j] = t
-                if excl[j]:
-                    excl_wait -= 1
-                if track and t > ready[j]:
-                    freed[j] = minret
-                _heap_push(ht, hj, running, fin, j)
-                running += 1
-            waiting -= ks
-        if waiting > max_q:
-            max_q = waiting
-    if waiting > 0 and t_prev < H:  # unreachable: every job starts (kept as in run_night)
-        q_area += waiting * (H - t_prev)
-    if n == 0:
-        for k in range(8):
-            metrics[k] = 0.0
-        for k in range(N_EXTRA):
-            extra[k] = 0.0
-        return
-    metrics[0] = sum_wait / n
-    metrics[1] = select_kth(waits, n, max(0, math.ceil(0.95 * n) - 1))
-    metrics[2] = q_area / H
-    metrics[3] = max_q
-    if varcap:
-        util = within / cap_area if cap_area > 0.0 else 0.0
-    else:
-        util = busy_area / (cap_size[c0] * H)
-    metrics[4] = min(util, 1.0)
-    metrics[5] = overflow
-    metrics[6] = overflow / n
-    metrics[7] = drained
-    late = 0
-    for j in range(n):
-        if start[j] + r[j] > dl[j]:
-            late += 1
-    extra[0] = late
-    extra[1] = above
-    if track:
-        last = 0
-        best = -np.inf
-        for j in range(n):
-            chain[j] = 0
-            f = start[j] + r[j]
-            if f > best:
-                best = f
-                last = j
-        j = last
-        while j >= 0:
-            chain[j] = 1
-            if npred[j] > 0 and pmax[j] >= a[j]:
-                j = psetter[j]
-            else:
-                j = freed[j]
-
-
-@kernel(inline="always")
 def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     """One task of ``general_*``: replications rep_start + b0 .. rep_start + b1 - 1 of
     scenario s under one policy into out[s, :, col0 + i] (8 metrics) and extra[s, :, col0 + i]
     (EXTRA) (whole output arrays and an offset: one array layout, one compilation).
 
     NL: the nights (``Batch.kernel_layout``); SC: the scenarios (ids of this call, night,
-    fifo flag, backfill depth, capacity steps cap_lo..cap_hi, capacity-minutes to H).
-    The task allocates its scratch once, as in ``simulate_batch``. Per-job statistics
-    (``pj_fin.shape[0] > 0``): job j of scenario s writes row job_off[s] + j, column i of pj_fin (finish), pj_wait (start - ready), pj_dep (ready -
+    fifo flag, backfill depth, capacity steps cap_lo..cap_hi, capacity-minutes to H). The task
+    unpacks them and allocates its scratch once (the replication loop passes no tuple: arrays
+    in tuples cost reference counting at every use).
+
+    One replication, the event loop of issues 12 and 13: ``order[:n0]`` are the jobs without
+    predecessors sorted by (arrival, index). At an event time t (a finish, a ready time, a
+    capacity change): retire every finish <= t (a successor whose last predecessor finished
+    becomes ready at max(arrival, t)); the pool takes its size at t; release every job whose
+    ready time is <= t in (ready, index) order; dispatch by the policy. Waits count from the
+    ready time. With ``track`` (per-job statistics, trace) the chain bookkeeping is kept:
+    ``psetter``/``pmax`` (the predecessor whose finish set the ready time, ties smallest
+    index), ``freed`` (smallest index retired at the event where a job that had waited
+    started) and ``chain`` (1 on the critical chain of issue 12).
+
+    Per-job statistics (``pj_fin.shape[0] > 0``): job j of scenario s writes row
+    job_off[s] + j, column i of pj_fin (finish), pj_wait (start - ready), pj_dep (ready -
     arrival) and pj_chain (on the critical chain); ``fold_per_job`` reduces them. Trace (one
     scenario, one replication, ``tr_start`` of the night's length): every job's draws, ready,
     start, workers used, the predecessor that set its ready time (-1: its arrival), the job
     whose finish freed its workers (-1: none) and its chain membership.
     """
-    (night_start, base_a, base_r, sigma, level, excl, slots, key_arr, key_rt, base_order,
-     npred, succ_ptr, succ_idx, lock_ptr, lock_idx, deadline, night_levels, night_locks,
-     night_jitter, night_horizon) = NL
+    (night_start, base_a, base_r, sigma, level, excl_all, slots_all, key_arr, key_rt,
+     base_order, npred_all, succ_ptr, sidx, lock_ptr, lidx, deadline, night_levels,
+     night_locks, night_jitter, night_horizon) = NL
     (scen_ids, scen_night, scen_fifo, scen_depth, cap_lo, cap_hi, cap_time, cap_size,
      cap_area) = SC
     out, extra, job_off, pj_fin, pj_wait, pj_dep, pj_chain = OUT
@@ -1202,54 +1078,79 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     c0 = cap_lo[s]
     c1 = cap_hi[s]
     varcap = c1 - c0 > 1
+    area = cap_area[s]
+    depth = scen_depth[s]
     maxcap = 0
     for c in range(c0, c1):
         if cap_size[c] > maxcap:
             maxcap = cap_size[c]
     trace = tr_start.shape[0] == n
     track = per_job or trace
-    ex = excl[lo:hi]
-    npr = npred[lo:hi]
-    bkt_of = np.empty(n, np.int64)
+    # every array the loop touches is a borrowed view (``_borrow``): the inputs' owners live in
+    # the caller, the scratch's owners (``*_own``) are kept alive to the end by ``_alive``
+    excl = _borrow(excl_all[lo:hi])
+    slots = _borrow(slots_all[lo:hi])
+    npred = _borrow(npred_all[lo:hi])
+    sptr = _borrow(succ_ptr[lo:hi + 1])
+    sidx = _borrow(sidx)
+    lptr = _borrow(lock_ptr[lo:hi + 1])
+    lidx = _borrow(lidx)
+    dl = _borrow(deadline[lo:hi])
+    est = _borrow(base_r[lo:hi])
+    sg = _borrow(sigma[lo:hi])
+    ba = _borrow(base_a[lo:hi])
+    ka = _borrow(key_arr[lo:hi])
+    kr = _borrow(key_rt[lo:hi])
+    bo = _borrow(base_order[lo:hi])
+    cap_time = _borrow(cap_time)
+    cap_size = _borrow(cap_size)
+    hsize = max(1, min(maxcap, n))
+    i_own = np.empty(2 * nb + 14 * n + 3 * hsize + 1 + max(1, night_locks[g]), np.int64)
+    f_own = np.empty(8 * n + 3 * hsize, np.float64)
+    u_own = np.empty(n, np.uint8)
+    iv = _borrow(i_own)
+    fv = _borrow(f_own)
+    chain = _borrow(u_own)
+    o = 0
+    bq = iv[o:o + 2 * nb]
+    o += 2 * nb
+    bkt_of = iv[o:o + n]
+    nxt = iv[o + n:o + 2 * n]
+    prv = iv[o + 2 * n:o + 3 * n]
+    lh_j = iv[o + 3 * n:o + 4 * n]
+    rel = iv[o + 4 * n:o + 5 * n]
+    sbuf = iv[o + 5 * n:o + 6 * n]
+    used = iv[o + 6 * n:o + 7 * n]
+    left = iv[o + 7 * n:o + 8 * n]
+    psetter = iv[o + 8 * n:o + 9 * n]
+    freed = iv[o + 9 * n:o + 10 * n]
+    order = iv[o + 10 * n:o + 11 * n]
+    tmp = iv[o + 11 * n:o + 12 * n]
+    bkt = iv[o + 12 * n:o + 13 * n]
+    o += 13 * n
+    counts = iv[o:o + n + 1]
+    o += n + 1
+    hj = iv[o:o + hsize]
+    pu = iv[o + hsize:o + 2 * hsize]
+    o += 3 * hsize
+    held = iv[o:o + max(1, night_locks[g])]
+    ht = fv[0:hsize]
+    pf = fv[hsize:2 * hsize]
+    lh_t = fv[3 * hsize:3 * hsize + n]
+    o = 3 * hsize + n
+    waits = fv[o:o + n]
+    ready = fv[o + n:o + 2 * n]
+    start = fv[o + 2 * n:o + 3 * n]
+    pmax = fv[o + 3 * n:o + 4 * n]
+    a = fv[o + 4 * n:o + 5 * n]
+    r = fv[o + 5 * n:o + 6 * n]
     for j in range(n):
         lv = 0 if fifo else level[lo + j]
-        bkt_of[j] = 2 * lv + (1 if ex[j] else 0) if policy == TUTORIAL else lv
-    J = (base_r[lo:hi], ex, slots[lo:hi], bkt_of, npr, succ_ptr[lo:hi + 1], succ_idx,
-         lock_ptr[lo:hi + 1], lock_idx, deadline[lo:hi])
-    C = (cap_time, cap_size, c0, c1, H, varcap, cap_area[s], scen_depth[s], nb)
-    hsize = max(1, min(maxcap, n))
-    X = (np.empty(nb, np.int64), np.empty(nb, np.int64), np.empty(n, np.int64),
-         np.empty(n, np.int64), np.empty(hsize, np.float64), np.empty(hsize, np.int64),
-         np.empty(max(1, n), np.float64), np.empty(max(1, n), np.int64),
-         np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64),
-         np.empty(max(1, night_locks[g]), np.int64), np.empty(n, np.float64),
-         np.empty(n, np.float64), np.zeros(n, np.int64), np.empty(n, np.int64),
-         np.empty(n, np.float64), np.empty(n, np.int64), np.empty(n, np.int64),
-         np.empty(n, np.uint8), np.empty(hsize, np.float64), np.empty(hsize, np.int64))
-    ready = X[12]
-    start = X[13]
-    used = X[14]
-    pmax = X[16]
-    psetter = X[17]
-    freed = X[18]
-    chain = X[19]
-    a = np.empty(n, np.float64)
-    r = np.empty(n, np.float64)
-    order = np.empty(n, np.int64)
-    tmp = np.empty(n, np.int64)
-    bkt = np.empty(n, np.int64)
-    counts = np.empty(n + 1, np.int64)
-    metrics = np.empty(8, np.float64)
-    ext = np.empty(N_EXTRA, np.float64)
-    ba = base_a[lo:hi]
-    br = base_r[lo:hi]
-    sg = sigma[lo:hi]
-    ka = key_arr[lo:hi]
-    kr = key_rt[lo:hi]
-    bo = base_order[lo:hi]
+        bkt_of[j] = 2 * lv + (1 if excl[j] else 0) if policy == TUTORIAL else lv
+        used[j] = 0
     for i in range(b0, b1):
         rep = rep_start + i
-        draw_night(rep, ba, br, sg, ka, kr, jit, a, r)
+        draw_night(rep, ba, est, sg, ka, kr, jit, a, r)
         for k in range(n):
             order[k] = bo[k]
         if jit > 0.0:
@@ -1257,14 +1158,193 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
         n0 = 0
         for k in range(n):
             j = order[k]
-            if npr[j] == 0:
+            if npred[j] == 0:
                 order[n0] = j
                 n0 += 1
-        _general_night(policy, J, C, X, a, r, order, n0, track, metrics, ext)
-        for k in range(8):
-            out[s, k, col0 + i] = metrics[k]
-        for k in range(N_EXTRA):
-            extra[s, k, col0 + i] = ext[k]
+        # ---- one replication
+        for b in range(2 * nb):
+            bq[b] = -1
+        for k in range(hsize):
+            ht[k] = np.inf
+            hj[k] = 0
+        for q in range(held.shape[0]):
+            held[q] = -1
+        for j in range(n):
+            left[j] = npred[j]
+        if track:
+            for j in range(n):
+                pmax[j] = -np.inf
+                psetter[j] = -1
+                freed[j] = -1
+        running = 0
+        busy = 0
+        waiting = 0
+        excl_wait = 0
+        excl_run = 0
+        lh = 0
+        nxt_s = 0
+        t_prev = 0.0
+        q_area = 0.0
+        busy_area = 0.0
+        within = 0.0
+        above = 0.0
+        max_q = 0
+        sum_wait = 0.0
+        overflow = 0
+        drained = 0.0
+        started = 0
+        ci = c0
+        cap = cap_size[c0]
+        next_cap = cap_time[c0 + 1] if c0 + 1 < c1 else np.inf
+        while nxt_s < n0 or lh > 0 or running > 0 or (waiting > 0 and next_cap < np.inf):
+            t = ht[0]
+            if nxt_s < n0 and a[order[nxt_s]] < t:
+                t = a[order[nxt_s]]
+            if lh > 0 and lh_t[0] < t:
+                t = lh_t[0]
+            if next_cap < t:
+                t = next_cap
+            if t == np.inf:  # cannot happen: the last capacity covers every job (checked)
+                break
+            d = min(t, H) - min(t_prev, H)
+            q_area += waiting * d
+            if varcap:
+                if busy > cap:
+                    within += cap * d
+                    above += (busy - cap) * d
+                else:
+                    within += busy * d
+            t_prev = t
+            # retire every finish <= t; successors whose last predecessor finished get ready
+            minret = -1
+            nrel = 0
+            while running > 0 and ht[0] <= t:
+                fk = ht[0]
+                k = hj[0]
+                _heap_pop(ht, hj, running)
+                running -= 1
+                busy -= used[k]
+                if excl[k]:
+                    excl_run = 0
+                for q in range(lptr[k], lptr[k + 1]):
+                    held[lidx[q]] = -1
+                if track and (minret < 0 or k < minret):
+                    minret = k
+                for q in range(sptr[k], sptr[k + 1]):
+                    s2 = sidx[q]
+                    if track and (fk > pmax[s2] or (fk == pmax[s2] and k < psetter[s2])):
+                        pmax[s2] = fk
+                        psetter[s2] = k
+                    left[s2] -= 1
+                    if left[s2] == 0:
+                        if a[s2] <= t:
+                            rel[nrel] = s2
+                            nrel += 1
+                        else:
+                            _aheap_push(lh_t, lh_j, lh, a[s2], s2)
+                            lh += 1
+            # the pool size at t
+            while ci + 1 < c1 and cap_time[ci + 1] <= t:
+                ci += 1
+            cap = cap_size[ci]
+            next_cap = cap_time[ci + 1] if ci + 1 < c1 else np.inf
+            # release every job ready at t, in index order (all have ready time t)
+            while nxt_s < n0 and a[order[nxt_s]] <= t:
+                rel[nrel] = order[nxt_s]
+                nrel += 1
+                nxt_s += 1
+            while lh > 0 and lh_t[0] <= t:
+                rel[nrel] = lh_j[0]
+                nrel += 1
+                _aheap_pop(lh_t, lh_j, lh)
+                lh -= 1
+            for m in range(1, nrel):
+                x = rel[m]
+                q = m - 1
+                while q >= 0 and rel[q] > x:
+                    rel[q + 1] = rel[q]
+                    q -= 1
+                rel[q + 1] = x
+            for m in range(nrel):
+                j = rel[m]
+                ready[j] = t
+                _ll_append(bq, nb, nxt, prv, bkt_of[j], j)
+                if excl[j]:
+                    excl_wait += 1
+            waiting += nrel
+            # dispatch
+            if waiting > 0:
+                ks, busy, excl_run = _dispatch(policy, t, cap, busy, excl_run, excl_wait,
+                                               waiting, running, ci, nb, c1, depth, bq, nxt,
+                                               prv, bkt_of, excl, slots, lptr, lidx, held, used,
+                                               sbuf, hj, start, est, cap_time, cap_size, pf, pu)
+                for m in range(ks):
+                    j = sbuf[m]
+                    w = t - ready[j]
+                    waits[started] = w
+                    started += 1
+                    sum_wait += w
+                    fin = t + r[j]
+                    if not varcap:
+                        busy_area += (min(fin, H) - min(t, H)) * used[j]
+                    if fin > H:
+                        overflow += 1
+                    if fin > drained:
+                        drained = fin
+                    start[j] = t
+                    if excl[j]:
+                        excl_wait -= 1
+                    if track and t > ready[j]:
+                        freed[j] = minret
+                    _heap_push(ht, hj, running, fin, j)
+                    running += 1
+                waiting -= ks
+            if waiting > max_q:
+                max_q = waiting
+        if waiting > 0 and t_prev < H:  # unreachable: every job starts (as in run_night)
+            q_area += waiting * (H - t_prev)
+        # ---- metrics
+        col = col0 + i
+        if n == 0:
+            for k in range(8):
+                out[s, k, col] = 0.0
+            for k in range(N_EXTRA):
+                extra[s, k, col] = 0.0
+            continue
+        out[s, 0, col] = sum_wait / n
+        out[s, 1, col] = select_kth(waits, n, max(0, math.ceil(0.95 * n) - 1))
+        out[s, 2, col] = q_area / H
+        out[s, 3, col] = max_q
+        if varcap:
+            util = within / area if area > 0.0 else 0.0
+        else:
+            util = busy_area / (cap_size[c0] * H)
+        out[s, 4, col] = min(util, 1.0)
+        out[s, 5, col] = overflow
+        out[s, 6, col] = overflow / n
+        out[s, 7, col] = drained
+        late = 0
+        for j in range(n):
+            if start[j] + r[j] > dl[j]:
+                late += 1
+        extra[s, 0, col] = late
+        extra[s, 1, col] = above
+        if track:
+            last = 0
+            best = -np.inf
+            for j in range(n):
+                chain[j] = 0
+                f = start[j] + r[j]
+                if f > best:
+                    best = f
+                    last = j
+            j = last
+            while j >= 0:
+                chain[j] = 1
+                if npred[j] > 0 and pmax[j] >= a[j]:
+                    j = psetter[j]
+                else:
+                    j = freed[j]
         if per_job:
             row = job_off[s]
             for j in range(n):
@@ -1279,9 +1359,10 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
                 tr_ready[j] = ready[j]
                 tr_start[j] = start[j]
                 tr_used[j] = used[j]
-                tr_setter[j] = psetter[j] if npr[j] > 0 and pmax[j] >= a[j] else -1
+                tr_setter[j] = psetter[j] if npred[j] > 0 and pmax[j] >= a[j] else -1
                 tr_freed[j] = freed[j]
                 tr_chain[j] = chain[j]
+    _alive(i_own, f_own, u_own)
 
 
 @kernel

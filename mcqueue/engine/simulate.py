@@ -188,7 +188,7 @@ class Batch:
     night_general: np.ndarray  # the night uses an optional column
 
     def kernel_layout(self) -> tuple:
-        """The nights as the general loop's kernels take them (``kernel._general_batch``)."""
+        """The nights as the general loop's kernels take them (``kernel._general_task``)."""
         return (self.night_start, self.base_a, self.base_r, self.sigma, self.level, self.excl,
                 self.slots, self.key_arr, self.key_rt, self.base_order, self.npred,
                 self.succ_ptr, self.succ_idx, self.lock_ptr, self.lock_idx, self.deadline,
@@ -452,7 +452,7 @@ class _Spec:
     varcap: np.ndarray
 
     def kernel_scenarios(self, ids: Sequence[int]) -> tuple:
-        """The scenarios ``ids`` as ``kernel._general_batch`` takes them."""
+        """The scenarios ``ids`` as ``kernel._general_task`` takes them."""
         return (np.asarray(ids, dtype=np.int64), self.scen_night, self.fifo, self.depth,
                 self.cap_lo, self.cap_hi, self.cap_time, self.cap_size, self.cap_area)
 
@@ -527,12 +527,14 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
     replications = check_replications(replications)
     spec = _Spec.build(batch, scen_night, scen_workers, policy, capacity, backfill_depth)
     scen_night, scen_workers, S = spec.scen_night, spec.scen_workers, spec.count
-    if block is None:
-        block = default_block(min(replications, CALL_REPLICATIONS), S)
-    if block < 1:
+    if block is not None and block < 1:
         raise ScenarioError(f"block must be >= 1, got {block!r}")
     totals = per_job if isinstance(per_job, PerJobTotals) else None
     want_jobs = totals is not None or bool(per_job)
+    if block is None:  # per-job runs go in smaller calls: enough tasks in each
+        rows = int(np.diff(batch.night_start)[scen_night].sum()) if want_jobs else 1
+        block = default_block(min(replications, CALL_REPLICATIONS,
+                                  max(1, PER_JOB_BUFFER // max(1, rows))), S)
     general = spec.general | want_jobs
     _check_memory(S, replications, extra=bool(general.any()))
     out = np.empty((S, K.N_METRICS, replications), dtype=np.float64)

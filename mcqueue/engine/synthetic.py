@@ -48,3 +48,31 @@ def poisson_night(n_jobs: int, arrival_rate_per_minute: float, mean_runtime: flo
                              [f"P{i:0{width}d}" for i in range(n_jobs)],
                              batch_date=f"poisson-{n_jobs}", batch_start=batch_start,
                              batch_end=batch_end)
+
+
+def synthetic_dag_night(n_jobs: int, seed: int = 0, predecessors: int = 2, window: int = 64,
+                        spread_minutes: float = 180.0, exclusive_share: float = 0.0,
+                        mean_runtime: float = 30.0, priorities: int = 3,
+                        deadline_share: float = 0.0, batch_start: str = "01:00",
+                        batch_end: str = "05:00") -> Night:
+    """``synthetic_night`` plus dependencies: job i (in job_id order, a topological order)
+    waits for ``min(i, predecessors)`` distinct jobs drawn uniformly among the ``window`` jobs
+    before it, so the graph has about ``predecessors`` edges a job and a width of about
+    ``window``. A share ``deadline_share`` of the jobs gets a deadline uniform over the window
+    [0, 2 H] minutes after the batch start."""
+    base = synthetic_night(n_jobs, seed, spread_minutes, exclusive_share, mean_runtime,
+                           priorities, batch_start, batch_end)
+    rng = np.random.default_rng([seed, 12])
+    depends_on: list[list[int]] = []
+    for i in range(n_jobs):
+        lo = max(0, i - window)
+        k = min(i - lo, predecessors)
+        depends_on.append(sorted(int(x) for x in rng.choice(np.arange(lo, i), k, replace=False))
+                          if k else [])
+    deadline = np.where(rng.random(n_jobs) < deadline_share,
+                        rng.uniform(0.0, 2.0 * base.horizon_minutes, n_jobs), np.nan)
+    return Night.from_arrays(base.arrival_minute, base.runtime_minutes, base.priority,
+                             base.exclusive, list(base.job_id), list(base.workload_class),
+                             batch_date=f"synthetic-dag-{n_jobs}", batch_start=batch_start,
+                             batch_end=batch_end, depends_on=depends_on,
+                             deadline=deadline if deadline_share > 0 else None)
