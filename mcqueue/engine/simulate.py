@@ -143,7 +143,7 @@ def infeasible(night: Night, workers: int, capacity: Capacity | None = None) -> 
     last = capacity_steps(workers, capacity)[-1]
     top = night.max_slots
     if last[1] < max(1, top):
-        what = "1" if top <= 1 else f"the largest slots ({top})"
+        what = "1" if last[1] < 1 else f"the largest slots ({top})"
         return (f"the last capacity step (minute {last[0]:g}: {last[1]} workers) is below "
                 f"{what}: the night could never drain")
     return None
