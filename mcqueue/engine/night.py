@@ -155,10 +155,10 @@ class Night:
                     workload_class: Sequence[str] | None = None,
                     batch_date: str = "synthetic", batch_start: str = DEFAULT_BATCH_START,
                     batch_end: str = DEFAULT_BATCH_END, *,
-                    depends_on: Sequence[Any] | None = None,
-                    deadline: Sequence[Any] | None = None,
-                    slots: Sequence[Any] | None = None,
-                    locks: Sequence[Any] | None = None) -> "Night":
+                    depends_on: Sequence[Any] | np.ndarray | None = None,
+                    deadline: Sequence[Any] | np.ndarray | None = None,
+                    slots: Sequence[Any] | np.ndarray | None = None,
+                    locks: Sequence[Any] | np.ndarray | None = None) -> "Night":
         """A night straight from columns (synthetic nights, tests), checked like records.
 
         numpy only (no polars). Rows are numbered from 1 in the given order in errors; the
@@ -322,9 +322,10 @@ def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
-def night_features(job_id: Sequence[str], depends_on: Sequence[Any] | None = None,
-                   deadline: Sequence[Any] | None = None, slots: Sequence[Any] | None = None,
-                   locks: Sequence[Any] | None = None,
+def night_features(job_id: Sequence[str], depends_on: Sequence[Any] | np.ndarray | None = None,
+                   deadline: Sequence[Any] | np.ndarray | None = None,
+                   slots: Sequence[Any] | np.ndarray | None = None,
+                   locks: Sequence[Any] | np.ndarray | None = None,
                    batch_start: str = DEFAULT_BATCH_START,
                    outside: Collection[str] = (),
                    rows: Sequence[int] | None = None) -> NightFeatures:
