@@ -140,8 +140,8 @@ def test_histogram_bins_cover_every_finish_time():
         v = values[lo:lo + 500]
         m = v.size
         hist = np.zeros((m, K.HIST_BINS), np.uint32)
-        K.fold_per_job(v[:, None].copy(), np.zeros((m, 1)), np.zeros((m, 1)),
-                       np.zeros((m, 1), np.uint8), np.full(m, np.inf), 1,
+        K.fold_per_job(v[None, :].copy(), np.zeros((1, m)), np.zeros((1, m)),
+                       np.zeros((1, m), np.uint8), np.full(m, np.inf), 1,
                        np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m), np.zeros(m),
                        np.full(m, np.inf), np.full(m, -np.inf), hist)
         assert np.array_equal(hist.sum(axis=1), np.ones(m))

@@ -565,10 +565,9 @@ def stream_keys(job_hash, seed, purpose, out):
 # loop, and ``_dispatch`` is an overload that resolves to one policy's code at typing time.
 # ====================================================================================
 from numba import types  # noqa: E402
-from numba.extending import overload  # noqa: E402
-
 from numba.core import cgutils  # noqa: E402
-from numba.extending import intrinsic  # noqa: E402
+from numba.extending import intrinsic, overload  # noqa: E402
+
 
 
 @intrinsic
@@ -641,17 +640,30 @@ def hist_edges() -> np.ndarray:
     return edges
 
 
+@intrinsic
+def _float_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (a bit cast, no memory)."""
+    if not isinstance(x, types.Float) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(x), codegen
+
+
 @kernel(inline="always")
 def finish_bin(v):
-    """Histogram bin of a finish time v >= 0 (minutes)."""
-    if v < 1048576.0:  # 2**20 minutes: fine bins
-        u = np.int64(v * HIST_UNIT)
-        if u < HIST_LINEAR:
-            return u
-        e = math.frexp(np.float64(u))[1] - 1  # floor(log2 u), 10 <= e < 24
-        sub = (u >> np.int64(e - HIST_SUB_BITS)) - (np.int64(1) << np.int64(HIST_SUB_BITS))
-        return HIST_LINEAR + (e - 10) * (1 << HIST_SUB_BITS) + sub
-    e = math.frexp(v)[1] - 1  # v in [2**e, 2**(e+1)), e >= 20
+    """Histogram bin of a finish time v >= 0 (minutes): floor(16 v) below 64 minutes; from 64
+    minutes to 2**20 the power of two and the top 9 bits of the mantissa (relative width
+    <= 2**-9); above, one bin per power of two (the last takes everything from 2**59 on)."""
+    if v < 64.0:
+        return np.int64(v * HIST_UNIT)
+    bits = _float_bits(v)
+    e = (bits >> 52) - 1023  # floor(log2 v), >= 6
+    if e < HIST_FINE_TOP - 4:
+        return HIST_LINEAR + (e - 6) * (1 << HIST_SUB_BITS) + ((bits >> (52 - HIST_SUB_BITS))
+                                                                & ((1 << HIST_SUB_BITS) - 1))
     m = e - (HIST_FINE_TOP - 4)
     if m >= HIST_COARSE:
         m = HIST_COARSE - 1
@@ -1051,9 +1063,10 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     index), ``freed`` (smallest index retired at the event where a job that had waited
     started) and ``chain`` (1 on the critical chain of issue 12).
 
-    Per-job statistics (``pj_fin.shape[0] > 0``): job j of scenario s writes row
-    job_off[s] + j, column i of pj_fin (finish), pj_wait (start - ready), pj_dep (ready -
-    arrival) and pj_chain (on the critical chain); ``fold_per_job`` reduces them. Trace (one
+    Per-job statistics (``pj_fin.shape[1] > 0``): job j of scenario s writes column
+    job_off[s] + j, row i of pj_fin (finish), pj_wait (start - ready), pj_dep (ready -
+    arrival) and pj_chain (on the critical chain): one replication's jobs side by side, so the
+    writes are contiguous; ``fold_per_job`` reduces them. Trace (one
     scenario, one replication, ``tr_start`` of the night's length): every job's draws, ready,
     start, workers used, the predecessor that set its ready time (-1: its arrival), the job
     whose finish freed its workers (-1: none) and its chain membership.
@@ -1065,7 +1078,7 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
      cap_area) = SC
     out, extra, job_off, pj_fin, pj_wait, pj_dep, pj_chain = OUT
     tr_a, tr_r, tr_ready, tr_start, tr_used, tr_setter, tr_freed, tr_chain = TR
-    per_job = pj_fin.shape[0] > 0
+    per_job = pj_fin.shape[1] > 0
     g = scen_night[s]
     lo = night_start[g]
     hi = night_start[g + 1]
@@ -1348,10 +1361,10 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
         if per_job:
             row = job_off[s]
             for j in range(n):
-                pj_fin[row + j, i] = start[j] + r[j]
-                pj_wait[row + j, i] = start[j] - ready[j]
-                pj_dep[row + j, i] = ready[j] - a[j]
-                pj_chain[row + j, i] = chain[j]
+                pj_fin[i, row + j] = start[j] + r[j]
+                pj_wait[i, row + j] = start[j] - ready[j]
+                pj_dep[i, row + j] = ready[j] - a[j]
+                pj_chain[i, row + j] = chain[j]
         if trace:
             for j in range(n):
                 tr_a[j] = a[j]
@@ -1423,33 +1436,25 @@ GENERAL = {TUTORIAL: general_tutorial, STRICT: general_strict, BACKFILL: general
 @kernel(parallel=True)
 def fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, deadline_rows, m, late, on_chain, sum_wait,
                  sum_dep, fmin, fmax, hist):
-    """Add columns 0 .. m - 1 of the per-job buffers (one column per replication, in
-    replication order) to each row's totals: late count (finish > deadline), chain count, wait
-    and dependency-delay sums (added in replication order, so the totals do not depend on
-    block size, chunking or threads), finish min/max and histogram (``finish_bin``)."""
-    for row in prange(pj_fin.shape[0]):
-        d = deadline_rows[row]
-        nl = 0
-        nc = 0
-        sw = sum_wait[row]
-        sd = sum_dep[row]
-        lo = fmin[row]
-        hi = fmax[row]
+    """Add rows 0 .. m - 1 of the per-job buffers (one row per replication, in replication
+    order; one column per job and scenario) to each column's totals: late count (finish >
+    deadline), chain count, wait and dependency-delay sums (added in replication order, so the
+    totals do not depend on block size, chunking or threads), finish min/max and histogram
+    (``finish_bin``). Parallel over blocks of 256 columns, each read row by row (contiguous)."""
+    cols = pj_fin.shape[1]
+    for blk in prange((cols + 255) // 256):
+        j0 = blk * 256
+        j1 = min(j0 + 256, cols)
         for i in range(m):
-            f = pj_fin[row, i]
-            if f > d:
-                nl += 1
-            nc += pj_chain[row, i]
-            sw += pj_wait[row, i]
-            sd += pj_dep[row, i]
-            if f < lo:
-                lo = f
-            if f > hi:
-                hi = f
-            hist[row, finish_bin(f)] += 1
-        late[row] += nl
-        on_chain[row] += nc
-        sum_wait[row] = sw
-        sum_dep[row] = sd
-        fmin[row] = lo
-        fmax[row] = hi
+            for col in range(j0, j1):
+                f = pj_fin[i, col]
+                if f > deadline_rows[col]:
+                    late[col] += 1
+                on_chain[col] += pj_chain[i, col]
+                sum_wait[col] += pj_wait[i, col]
+                sum_dep[col] += pj_dep[i, col]
+                if f < fmin[col]:
+                    fmin[col] = f
+                if f > fmax[col]:
+                    fmax[col] = f
+                hist[col, finish_bin(f)] += 1

@@ -572,14 +572,14 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
             raise ScenarioError("per-job statistics count at most 4,294,967,295 replications")
         rows = totals.rows
         chunk = max(1, min(CALL_REPLICATIONS, PER_JOB_BUFFER // max(1, rows)))
-        pj_fin = np.empty((rows, min(chunk, replications)), np.float64)
+        pj_fin = np.empty((min(chunk, replications), rows), np.float64)
         pj_wait = np.empty_like(pj_fin)
         pj_dep = np.empty_like(pj_fin)
         pj_chain = np.empty(pj_fin.shape, np.uint8)
     else:
         chunk = CALL_REPLICATIONS
-        pj_fin = pj_wait = pj_dep = np.empty((0, 1), np.float64)
-        pj_chain = np.empty((0, 1), np.uint8)
+        pj_fin = pj_wait = pj_dep = np.empty((1, 0), np.float64)
+        pj_chain = np.empty((1, 0), np.uint8)
     no_f = np.empty(0, np.float64)
     no_i = np.empty(0, np.int64)
     no_trace = (no_f, no_f, no_f, no_f, no_i, no_i, no_i, np.empty(0, np.uint8))
@@ -671,8 +671,8 @@ def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation |
     extra = np.empty((1, K.N_EXTRA, 1))
     K.GENERAL[_POLICY_CODE[spec.policies[0]]](
         b.kernel_layout(), spec.kernel_scenarios([0]), int(rep), 1, 0, 1,
-        (out, extra, np.zeros(2, np.int64), np.empty((0, 1)), np.empty((0, 1)),
-         np.empty((0, 1)), np.empty((0, 1), np.uint8)),
+        (out, extra, np.zeros(2, np.int64), np.empty((1, 0)), np.empty((1, 0)),
+         np.empty((1, 0)), np.empty((1, 0), np.uint8)),
         (a, r, ready, start, used, setter, freed, chain))
     finish = start + r
     deadline = b.deadline.copy()
