@@ -80,9 +80,14 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                  target_halfwidth_p95: float | None = None,
                  target_halfwidth_overflow: float | None = None,
                  max_replications: int | None = None,
-                 hooks: Hooks | None = None) -> SimulateReport:
+                 hooks: Hooks | None = None, keep_samples: bool = False) -> SimulateReport:
     """``mcqueue simulate``: every night on every worker count in one engine call (common
-    random numbers), or one precision-targeted run per scenario when a target is given."""
+    random numbers), or one precision-targeted run per scenario when a target is given.
+
+    ``keep_samples`` keeps each scenario's per-replication metrics (8 x R floats, 640 KB per
+    scenario at 10,000 replications; the run holds them anyway until it is summarised) in
+    ``SimulationResult.samples``: the HTML report and the charts draw the drain-time curve from
+    them. Precision-targeted runs always keep them."""
     settings = settings or Settings()
     hooks = hooks or Hooks()
     targeted = target_halfwidth_p95 is not None or target_halfwidth_overflow is not None
@@ -125,7 +130,7 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                 scenarios, replications=settings.replications, seed=settings.seed,
                 runtime_cv=settings.runtime_cv, arrival_jitter=settings.arrival_jitter,
                 class_cv=settings.class_cv, confidence=settings.confidence, progress=advance,
-                keep_samples=False)
+                keep_samples=keep_samples)
     for r in results:
         if r.night.batch_date in loaded.query_stats:
             r.extra["dynamodb"] = dict(loaded.query_stats[r.night.batch_date])
