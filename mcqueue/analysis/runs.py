@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager, Iterator, Sequence
 
+from .._notebook import Notebook
 from ..engine import simulate as engine
 from ..engine.simulate import SimulationResult
 from ..errors import UsageError
@@ -44,7 +45,7 @@ class Hooks:
 
 
 @dataclass
-class SimulateReport:
+class SimulateReport(Notebook):
     """The scenarios of one ``simulate`` run, in the order they were asked for."""
 
     results: list[SimulationResult]
