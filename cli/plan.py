@@ -93,5 +93,5 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
         batch_date, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks())
+    write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output)
-    write_plots(result, plot_dir, plot_format)

@@ -126,5 +126,5 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
         workers or DEFAULT_WORKERS,
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"))
+    write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output)
-    write_plots(result, plot_dir, plot_format)

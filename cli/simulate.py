@@ -72,5 +72,5 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
         target_halfwidth_p95=target_halfwidth_p95,
         target_halfwidth_overflow=target_halfwidth_overflow, max_replications=max_replications,
         hooks=hooks("note"), keep_samples=charts)
+    write_plots(report, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(report, fmt, output)
-    write_plots(report, plot_dir, plot_format)
