@@ -296,7 +296,7 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     handles.append(cut)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
     what = g.label or "one replication"
-    ax.set_title(title or f"The night as a Gantt: {what} ({g.n_jobs:,} jobs on {c} workers)")
+    ax.set_title(title or f"Gantt of {what}: {g.n_jobs:,} jobs on {c} workers")
     return fig
 
 

@@ -9,7 +9,7 @@ produced for the result, or a replication the engine replays exactly.
   the replication at the nearest-rank P90 drain time (``p90_replication``), re-run from its
   keyed random numbers: its drain time is the sample's, to the last bit.
 - The queue length over the night comes from replications replayed one by one with ``trace``:
-  the first ``queue_traces(...)`` replications (200 for nights up to 2,000 jobs), each counted
+  the first ``queue_traces(...)`` replications (200 for nights up to 2,500 jobs), each counted
   exactly on a time grid; the chart and its caption say how many of how many.
 - The per-job chart appears only when the result holds per-job statistics (``per_job``, issue
   12); without them it is left out.
@@ -33,7 +33,7 @@ from .chart_data import (ChartSet, DrainTimes, GanttNight, JobRisk, PlanChart, P
 
 I_DRAIN = METRICS.index("queue_drained_minute")
 QUEUE_TRACES = 200  # replications replayed for the queue-length chart (at most)
-QUEUE_JOB_REPLAYS = 400_000  # ... and at most this many job replays in all (big nights)
+QUEUE_JOB_REPLAYS = 500_000  # ... and at most this many job replays in all (big nights)
 QUEUE_MIN_TRACES = 10
 QUEUE_GRID_POINTS = 600  # whole-minute grid steps: about this many points at most
 
@@ -197,13 +197,13 @@ def scenario_charts(r: SimulationResult, traces: int | None = None) -> ScenarioC
     from .chart_data import clock_label
 
     det = replay(r, None)
-    gantts = [gantt_of(r, det, "deterministic replay")]
+    gantts = [gantt_of(r, det, "the deterministic replay")]
     d = drain_times(r)
     rep = tr = None
     if d is not None:
         rep = p90_replication(d.drain_minutes)
         tr = replay(r, rep)
-        gantts.append(gantt_of(r, tr, f"replication {rep}, at the P90 drain time "
+        gantts.append(gantt_of(r, tr, f"replication {rep}, the P90 drain time "
                                       f"{clock_label(d.quantile(0.9), d.batch_start)}"))
     cs = ChartSet(drain=d, gantts=tuple(gantts), queue=queue_length(r, traces), jobs=job_risk(r))
     return ScenarioCharts(r, cs, rep, tr, det)
