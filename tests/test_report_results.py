@@ -447,3 +447,15 @@ def test_help_mentions_html_and_plot():
     for cmd in ("simulate", "score", "plan"):
         text = cli_run(cmd, "--help").stdout
         assert "html" in text and "--plot DIR" in text and "--plot-format" in text
+
+
+def test_the_report_modules_load_no_matplotlib_until_a_chart_is_drawn():
+    code = ("import sys, mcqueue.report.result_charts, mcqueue.report.pages, "
+            "mcqueue.report.notebook\n"
+            "from mcqueue.report import formats\n"
+            "from mcqueue.analysis.planning import ScoreResult, Settings\n"
+            "print(formats(ScoreResult([], Settings())), 'matplotlib' in sys.modules)\n")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "('table', 'csv', 'json', 'parquet', 'html') False"
