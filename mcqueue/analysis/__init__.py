@@ -1,0 +1,1 @@
+"""What mcqueue computes from nights and history: scores, plans, validation, calibration."""

@@ -1,0 +1,1 @@
+"""Files, DynamoDB, the built-in sample, record validation and run history."""
