@@ -49,6 +49,7 @@ MIN_DURATION_MINUTES = 1 / 120  # half a second: sysjobhistory writes 0 for sub-
 LOG_VAR_FLOOR = 1e-8  # runs with identical durations have s2 = 0; log needs a floor
 MULTIMODAL_MIN_RUNS = 20
 BIMODALITY_THRESHOLD = 5 / 9  # the coefficient of a uniform distribution
+MONTH_END_Z = 4.0  # month-end runs this many standard errors away from the others
 LATENESS_WRAP_MINUTES = 1440.0
 LEVELS = ("job", "class", "global")
 FITS = ("own", "pooled", "unpooled", "none")
@@ -122,6 +123,23 @@ def _bimodality(n, m2, m3, m4):
         kurt = ((n + 1.0) * g2 + 6.0) * (n - 1.0) / ((n - 2.0) * (n - 3.0))
         bc = (skew * skew + 1.0) / (kurt + 3.0 * (n - 1.0) ** 2 / ((n - 2.0) * (n - 3.0)))
     return np.where((n >= 4) & (m2 > 0), bc, np.nan)
+
+
+def _month_end_test(stats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Month-end runs against the others, on log durations: the ratio of their geometric means
+    and z = (mean_me - mean_rest) / (s_rest sqrt(1 / n_me + 1 / n_rest)), s_rest the standard
+    deviation of the other runs; NaN below 2 month-end runs or 10 other runs."""
+    n = stats["runs"].fill_null(0).to_numpy().astype(np.float64)
+    n_me = stats["month_end_runs"].fill_null(0).to_numpy().astype(np.float64)
+    s1, s2 = (stats[c].fill_null(np.nan).to_numpy() for c in ("S1", "S2"))
+    s1_me, s2_me = (stats[c].fill_null(0.0).to_numpy() for c in ("S1_me", "S2_me"))
+    n_r = n - n_me
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff = s1_me / n_me - (s1 - s1_me) / n_r
+        var_r = np.maximum((s2 - s2_me) - (s1 - s1_me) ** 2 / n_r, 0.0) / (n_r - 1)
+        z = diff / np.sqrt(var_r * (1 / n_me + 1 / n_r))
+    ok = (n_me >= 2) & (n_r >= 10) & np.isfinite(diff)
+    return np.where(ok, np.exp(diff), np.nan), np.where(ok & np.isfinite(z), z, np.nan)
 
 
 def _none_if_nan(x: Any) -> Any:
@@ -203,6 +221,7 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
         factor.log().alias("__y"),
         factor.alias("__v"),
         pl.col("batch_date").dt.weekday().cast(pl.Int8).alias("weekday"),
+        (pl.col("batch_date").dt.offset_by("1d").dt.day() == 1).alias("__me"),
     )
     # the job's class: its most recent non-null workload_class
     classes = (h.filter(pl.col("workload_class").is_not_null())
@@ -210,7 +229,7 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
                .agg(pl.col("workload_class").sort_by(_ORDER, nulls_last=True).last()
                     .alias("__class")))
     h = h.select("job_name", "batch_date", "duration_minutes", "success", "attempt",
-                 "ready_at", "requested_window", "__ok", "__w", "__y", "__v", "weekday",
+                 "ready_at", "requested_window", "__ok", "__w", "__y", "__v", "weekday", "__me",
                  *_ORDER[1:]).join(classes, on="job_name", how="left") \
         .rename({"__class": "workload_class"})
     return h, scale, newest
@@ -235,7 +254,10 @@ def _sum_exprs() -> list[pl.Expr]:
     return [pl.len().alias("runs"), w.sum().alias("W"), (w * w).sum().alias("W2"),
             (w * y).sum().alias("Swy"), (w * y * y).sum().alias("Swy2"),
             y.sum().alias("S1"), (y ** 2).sum().alias("S2"), (y ** 3).sum().alias("S3"),
-            (y ** 4).sum().alias("S4")]
+            (y ** 4).sum().alias("S4"),
+            pl.col("__me").sum().cast(pl.Int64).alias("month_end_runs"),
+            y.filter(pl.col("__me")).sum().alias("S1_me"),
+            (y ** 2).filter(pl.col("__me")).sum().alias("S2_me")]
 
 
 def _moments(shift: float) -> list[pl.Expr]:
@@ -397,7 +419,9 @@ def _fit_units(stats: pl.DataFrame, min_runs: int, night_var: float | None
     bc = _bimodality(nn, stats["m2"].fill_null(np.nan).to_numpy(),
                      stats["m3"].fill_null(np.nan).to_numpy(),
                      stats["m4"].fill_null(np.nan).to_numpy())
-    multimodal = (nn >= MULTIMODAL_MIN_RUNS) & (bc > BIMODALITY_THRESHOLD)
+    me_ratio, me_z = _month_end_test(stats)
+    multimodal = (nn >= MULTIMODAL_MIN_RUNS) & (
+        (bc > BIMODALITY_THRESHOLD) | (np.abs(np.nan_to_num(me_z)) > MONTH_END_Z))
     out = stats.with_columns(
         pl.Series("fit", fit.astype(str), dtype=pl.String),
         pl.Series("n_eff", m_eff),
@@ -411,6 +435,8 @@ def _fit_units(stats: pl.DataFrame, min_runs: int, night_var: float | None
         pl.Series("pool_weight_mean", w_mean).fill_nan(None),
         pl.Series("pool_weight_var", w_var).fill_nan(None),
         pl.Series("bimodality", bc).fill_nan(None),
+        pl.Series("month_end_ratio", me_ratio).fill_nan(None),
+        pl.Series("month_end_z", me_z).fill_nan(None),
         pl.Series("flag_multimodal", multimodal),
         pl.Series("flag_little_history", n < min_runs),
     )
@@ -548,7 +574,8 @@ MODEL_COLUMNS = (
     "level", "job_name", "weekday", "workload_class", "fit", "scale",
     "runs", "n_eff", "attempts", "failed_runs", "failed_share", "nights", "rerun_nights",
     "rerun_share", "log_mean", "log_var", "mean", "cv", "cv_within", "mean_se", "cv_se",
-    "pool_weight_mean", "pool_weight_var", "bimodality", "flag_multimodal",
+    "pool_weight_mean", "pool_weight_var", "bimodality", "month_end_runs", "month_end_ratio",
+    "month_end_z", "flag_multimodal",
     "flag_little_history", "lateness_runs", "lateness_mean_minutes", "lateness_p50_minutes",
     "lateness_p90_minutes", "recent_minutes", "recent_factors", "jobs", "hyper_units",
     "hyper_log_mean", "tau2", "hyper_log_var", "omega2",
@@ -562,7 +589,8 @@ MODEL_SCHEMA: dict[str, pl.DataType] = {
     "log_var": pl.Float64(), "mean": pl.Float64(), "cv": pl.Float64(),
     "cv_within": pl.Float64(), "mean_se": pl.Float64(), "cv_se": pl.Float64(),
     "pool_weight_mean": pl.Float64(), "pool_weight_var": pl.Float64(),
-    "bimodality": pl.Float64(), "flag_multimodal": pl.Boolean(),
+    "bimodality": pl.Float64(), "month_end_runs": pl.Int64(), "month_end_ratio": pl.Float64(),
+    "month_end_z": pl.Float64(), "flag_multimodal": pl.Boolean(),
     "flag_little_history": pl.Boolean(), "lateness_runs": pl.Int64(),
     "lateness_mean_minutes": pl.Float64(), "lateness_p50_minutes": pl.Float64(),
     "lateness_p90_minutes": pl.Float64(), "recent_minutes": pl.List(pl.Float64()),
