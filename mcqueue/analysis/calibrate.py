@@ -63,11 +63,11 @@ _ORDER = ["batch_date", "finished_at", "started_at", "source_row"]
 
 # ---------------------------------------------------------------- special functions
 def digamma(x: np.ndarray) -> np.ndarray:
-    """psi(x) for x > 0: recurrence up to x >= 6, then the asymptotic series (error < 1e-12)."""
+    """psi(x) for x > 0: recurrence up to x >= 10, then the asymptotic series (error < 1e-13)."""
     x = np.asarray(x, dtype=np.float64).copy()
     acc = np.zeros_like(x)
-    for _ in range(6):
-        small = x < 6.0
+    for _ in range(10):
+        small = x < 10.0
         acc = np.where(small, acc - 1.0 / np.where(small, x, 1.0), acc)
         x = np.where(small, x + 1.0, x)
     inv2 = 1.0 / (x * x)
@@ -77,11 +77,11 @@ def digamma(x: np.ndarray) -> np.ndarray:
 
 
 def trigamma(x: np.ndarray) -> np.ndarray:
-    """psi'(x) for x > 0: recurrence up to x >= 6, then the asymptotic series (error < 1e-12)."""
+    """psi'(x) for x > 0: recurrence up to x >= 10, then the asymptotic series (error < 1e-12)."""
     x = np.asarray(x, dtype=np.float64).copy()
     acc = np.zeros_like(x)
-    for _ in range(6):
-        small = x < 6.0
+    for _ in range(10):
+        small = x < 10.0
         acc = np.where(small, acc + 1.0 / np.where(small, x * x, 1.0), acc)
         x = np.where(small, x + 1.0, x)
     inv = 1.0 / x
@@ -142,14 +142,6 @@ def _month_end_test(stats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, np.exp(diff), np.nan), np.where(ok & np.isfinite(z), z, np.nan)
 
 
-def _none_if_nan(x: Any) -> Any:
-    if x is None:
-        return None
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 # ---------------------------------------------------------------- input
 def _check_options(half_life_days, min_runs, by, scale) -> None:
     if half_life_days is not None:
@@ -193,6 +185,8 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
             h = h.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias(name))
     if "requested_window" not in h.columns:
         h = h.with_columns(pl.lit(None, pl.String).alias("requested_window"))
+    h = h.with_columns(pl.col("duration_minutes", "estimated_runtime_minutes")
+                       .cast(pl.Float64).fill_nan(None))
     ok = pl.col("success") & pl.col("duration_minutes").is_not_null()
     n_ok = h.select(ok.sum()).item()
     if not n_ok:
@@ -239,9 +233,6 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
 # Fits use power sums per group (sum w, w^2, w y, w y^2, y .. y^4 with y shifted by the history's
 # mean log): one pass of plain sums in polars, the moments in closed form afterwards. Log
 # durations are bounded (|y| < 25), so the sums lose no precision that matters.
-_SUMS = ("W", "W2", "Swy", "Swy2", "S1", "S2", "S3", "S4")
-
-
 def _recent(col: str, k: int) -> pl.Expr:
     """The last k values of a group in run order (oldest first), nulls left out."""
     c = pl.col(col)
@@ -366,45 +357,47 @@ def _fit_units(stats: pl.DataFrame, min_runs: int, night_var: float | None
 
     hyper_all = _hyper(mu, s2, m_eff, nu)
     hypers: dict[str | None, Hyper | None] = {None: hyper_all}
-    hyper_of = []
-    cls_arr = np.array([c if c is not None else "\0none" for c in classes], dtype=object)
-    for c in dict.fromkeys(classes):
-        if c is None:
+    # each unit's pooling target: its class's spreads, else (no class, or a class with fewer
+    # than two units of >= 2 runs) those of all units; one loop over classes, not over units
+    codes = (stats["workload_class"].cast(pl.Categorical).to_physical().cast(pl.Int64)
+             .fill_null(-1).to_numpy())
+    names = stats["workload_class"].to_list()
+    target = np.full((n.size, 4), np.nan)  # m, tau2, lambda, omega2
+    valid = np.zeros(n.size, dtype=bool)
+    if hyper_all is not None:
+        target[:] = (hyper_all.log_mean, hyper_all.tau2, hyper_all.log_var, hyper_all.omega2)
+        valid[:] = True
+    order = np.argsort(codes, kind="stable")
+    for idx in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
+        if idx.size == 0 or codes[idx[0]] < 0:
             continue
-        sel = cls_arr == c
-        hypers[c] = _hyper(mu[sel], s2[sel], m_eff[sel], nu[sel])
-    for c in classes:
-        hc = hypers.get(c) if c is not None else None
-        hyper_of.append(hc if hc is not None else hyper_all)
+        hc = _hyper(mu[idx], s2[idx], m_eff[idx], nu[idx])
+        hypers[names[idx[0]]] = hc
+        if hc is not None:
+            target[idx] = (hc.log_mean, hc.tau2, hc.log_var, hc.omega2)
+            valid[idx] = True
+    t_m, t_tau2, t_lam, t_omega2 = target.T
 
-    log_mean = mu.copy()
-    log_var = s2.copy()
-    w_mean = np.full(n.shape, np.nan)
-    w_var = np.full(n.shape, np.nan)
     fit = np.where(n >= min_runs, "own", np.where(n >= 1, "unpooled", "none")).astype(object)
     small = (n >= 1) & (n < min_runs)
-    for i in np.flatnonzero(small):  # one iteration per small job, not per history row
-        hp = hyper_of[i]
-        if hp is None:
-            if n[i] < 2:  # one run and nothing to pool with: no variance, so no fit
-                fit[i] = "none"
-                log_mean[i] = np.nan
-                log_var[i] = np.nan
-            continue
-        if nu[i] > 0:
-            ell = math.log(max(s2[i], LOG_VAR_FLOOR)) - (
-                float(digamma(np.array([nu[i] / 2]))[0]) - math.log(nu[i] / 2))
-            v = float(trigamma(np.array([nu[i] / 2]))[0])
-            b_var = hp.omega2 / (hp.omega2 + v) if hp.omega2 > 0 else 0.0
-        else:
-            ell, b_var = hp.log_var, 0.0
-        lv = hp.log_var + b_var * (ell - hp.log_var)
-        var_i = math.exp(lv)
-        b_mean = hp.tau2 / (hp.tau2 + var_i / m_eff[i]) if hp.tau2 > 0 else 0.0
-        log_mean[i] = hp.log_mean + b_mean * (mu[i] - hp.log_mean)
-        log_var[i] = var_i
-        w_mean[i], w_var[i] = b_mean, b_var
-        fit[i] = "pooled"
+    pool = small & valid
+    alone = small & ~valid & (n < 2)  # one run and nothing to pool with: no variance, no fit
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(nu > 0, nu / 2, 1.0)
+        ell = np.log(np.maximum(np.nan_to_num(s2, nan=1.0), LOG_VAR_FLOOR)) - (
+            digamma(x) - np.log(x))
+        v = trigamma(x)
+        b_var = np.where((nu > 0) & (t_omega2 > 0), t_omega2 / (t_omega2 + v), 0.0)
+        lv = t_lam + b_var * (np.where(nu > 0, ell, t_lam) - t_lam)
+        var_p = np.exp(lv)
+        b_mean = np.where(t_tau2 > 0, t_tau2 / (t_tau2 + var_p / m_eff), 0.0)
+        mu_p = t_m + b_mean * (mu - t_m)
+    log_mean = np.where(pool, mu_p, np.where(alone, np.nan, mu))
+    log_var = np.where(pool, var_p, np.where(alone, np.nan, s2))
+    w_mean = np.where(pool, b_mean, np.nan)
+    w_var = np.where(pool, b_var, np.nan)
+    fit[pool] = "pooled"
+    fit[alone] = "none"
 
     has = np.isfinite(log_mean) & np.isfinite(log_var)
     mean = np.where(has, _lognormal_mean(log_mean, np.where(has, log_var, 0.0)), np.nan)
