@@ -266,7 +266,8 @@ def test_explicit_layout_forces_generic_on_catalog_columns(tmp_path):
 
 
 def test_columns_equal_but_for_case(tmp_path):
-    path = write(tmp_path, "x.csv", "job_name,JOB_NAME,batch_date,duration_minutes\na,b,2026-05-01,1\n")
+    path = write(tmp_path, "x.csv",
+                 "job_name,JOB_NAME,batch_date,duration_minutes\na,b,2026-05-01,1\n")
     with pytest.raises(DataError, match="columns 'job_name' and 'JOB_NAME' differ only in case"):
         read_history(path)
 
@@ -320,7 +321,8 @@ def test_error_value_with_control_characters_is_escaped_and_cut(tmp_path):
 
 
 def test_optional_column_errors(tmp_path):
-    head = "job_name,batch_date,duration_minutes,requested_window,estimated_runtime_minutes,attempt\n"
+    head = ("job_name,batch_date,duration_minutes,requested_window,estimated_runtime_minutes,"
+            "attempt\n")
     cases = [
         ("a,2026-05-01,3,25:00,10,1", "column 'requested_window' must be HH:MM (00:00 to 23:59), "
                                       "got '25:00'"),

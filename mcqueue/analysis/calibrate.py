@@ -57,8 +57,10 @@ SCALES = ("auto", "ratio", "absolute")
 BY = (None, "weekday")
 
 _REQUIRED = ("job_name", "batch_date", "duration_minutes", "success")
-# the order of runs ("recent", "most recent class"): night, then finish, start, file row
-_ORDER = ["batch_date", "finished_at", "started_at", "source_row"]
+# the order of runs ("recent", "most recent class"): night, then finish, start (missing times
+# last), then the row in the file
+_ORDER = ["batch_date", "__finish_order", "__start_order", "source_row"]
+_NEVER = _dt.datetime(9999, 12, 31, tzinfo=_dt.timezone.utc)
 
 
 # ---------------------------------------------------------------- special functions
@@ -216,15 +218,19 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
         factor.alias("__v"),
         pl.col("batch_date").dt.weekday().cast(pl.Int8).alias("weekday"),
         (pl.col("batch_date").dt.offset_by("1d").dt.day() == 1).alias("__me"),
+        pl.col("finished_at").fill_null(_NEVER).alias("__finish_order"),
+        pl.col("started_at").fill_null(_NEVER).alias("__start_order"),
+        pl.col("source_row").fill_null(0).alias("source_row"),
+        pl.when(pl.col("ready_at").is_not_null() & pl.col("requested_window").is_not_null())
+        .then(_lateness_expr()).alias("__late"),
     )
     # the job's class: its most recent non-null workload_class
     classes = (h.filter(pl.col("workload_class").is_not_null())
                .group_by("job_name")
-               .agg(pl.col("workload_class").sort_by(_ORDER, nulls_last=True).last()
-                    .alias("__class")))
-    h = h.select("job_name", "batch_date", "duration_minutes", "success", "attempt",
-                 "ready_at", "requested_window", "__ok", "__w", "__y", "__v", "weekday", "__me",
-                 *_ORDER[1:]).join(classes, on="job_name", how="left") \
+               .agg(pl.col("workload_class").sort_by(_ORDER).last().alias("__class")))
+    h = h.select("job_name", "batch_date", "duration_minutes", "success", "attempt", "__late",
+                 "__ok", "__w", "__y", "__v", "weekday", "__me", *_ORDER[1:]) \
+        .join(classes, on="job_name", how="left") \
         .rename({"__class": "workload_class"})
     return h, scale, newest
 
@@ -234,10 +240,8 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
 # mean log): one pass of plain sums in polars, the moments in closed form afterwards. Log
 # durations are bounded (|y| < 25), so the sums lose no precision that matters.
 def _recent(col: str, k: int) -> pl.Expr:
-    """The last k values of a group in run order (oldest first), nulls left out."""
-    c = pl.col(col)
-    return c.filter(c.is_not_null()).sort_by(
-        [pl.col(o).filter(c.is_not_null()) for o in _ORDER], nulls_last=True).tail(k)
+    """The last k values of a group in run order (oldest first); the column has no nulls."""
+    return pl.col(col).sort_by(_ORDER).tail(k)
 
 
 def _sum_exprs() -> list[pl.Expr]:
@@ -281,28 +285,32 @@ def _unit_stats(h: pl.DataFrame, ok: pl.DataFrame, keys: list[str], shift: float
         (~pl.col("success")).sum().cast(pl.Int64).alias("failed_runs"),
         pl.col("batch_date").n_unique().cast(pl.Int64).alias("nights"),
     )
-    per_night = h.group_by(keys + ["batch_date"]).agg(pl.len().alias("__rows"),
-                                                      pl.col("attempt").max().alias("__att"))
-    reran = per_night.group_by(keys).agg(
-        pl.when(pl.col("__att").is_not_null()).then(pl.col("__att") > 1)
-        .otherwise(pl.col("__rows") > 1).sum().cast(pl.Int64).alias("rerun_nights"))
+    if int(tries["nights"].sum()) == h.height:  # one row per unit and night: attempts decide
+        reran = h.group_by(keys).agg((pl.col("attempt") > 1).fill_null(False).sum()
+                                     .cast(pl.Int64).alias("rerun_nights"))
+    else:
+        per_night = h.group_by(keys + ["batch_date"]).agg(
+            pl.len().alias("__rows"), pl.col("attempt").max().alias("__att"))
+        reran = per_night.group_by(keys).agg(
+            pl.when(pl.col("__att").is_not_null()).then(pl.col("__att") > 1)
+            .otherwise(pl.col("__rows") > 1).sum().cast(pl.Int64).alias("rerun_nights"))
     out = tries.join(fits, on=keys, how="left").join(reran, on=keys, how="left")
     out = out.join(_lateness(h, keys), on=keys, how="left")
     return out.sort(keys, nulls_last=True)
 
 
 def _lateness_expr() -> pl.Expr:
+    window = pl.col("requested_window")
     req = (pl.col("batch_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-           + pl.duration(hours=pl.col("requested_window").str.slice(0, 2).cast(pl.Int64),
-                         minutes=pl.col("requested_window").str.slice(3, 2).cast(pl.Int64)))
+           + pl.duration(hours=window.str.slice(0, 2).cast(pl.Int64, strict=False),
+                         minutes=window.str.slice(3, 2).cast(pl.Int64, strict=False)))
     raw = (pl.col("ready_at") - req).dt.total_microseconds() / 60e6
     half = LATENESS_WRAP_MINUTES / 2
     return (raw + half) % LATENESS_WRAP_MINUTES - half
 
 
 def _lateness(h: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    lat = h.filter(pl.col("ready_at").is_not_null() & pl.col("requested_window").is_not_null()) \
-        .with_columns(_lateness_expr().alias("__late"))
+    lat = h.filter(pl.col("__late").is_not_null())
     x = pl.col("__late")
     return lat.group_by(keys).agg(
         pl.len().cast(pl.Int64).alias("lateness_runs"),
@@ -515,7 +523,8 @@ def _pooled_level(h: pl.DataFrame, ok: pl.DataFrame, keys: list[str], scale: str
         src = ok.join(jobs.select("job_name", pl.col("mean").alias("__jmean")), on="job_name",
                       how="left")
         rec = pl.col("duration_minutes") / pl.col("__jmean")
-    recent = src.with_columns(rec.alias("__rec")).group_by(gkeys).agg(
+    recent = src.with_columns(rec.alias("__rec")).filter(pl.col("__rec").is_not_null()) \
+        .group_by(gkeys).agg(
         _recent("__rec", RECENT_RUNS_POOLED).alias("recent_factors"))
     fit = fit.join(recent, on=gkeys, how="left").join(_lateness(h, gkeys), on=gkeys, how="left")
     if keys:
