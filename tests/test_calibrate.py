@@ -644,3 +644,12 @@ def test_sample_history_recovers_its_stated_truth():
         pl.read_csv(ROOT / "mcqueue" / "data" / "sample_jobs.csv",
                     infer_schema=False).to_dicts())
     assert set(names.values()) <= set(model.table["job_name"].drop_nulls())
+
+
+def test_history_frames_with_wrong_types_are_refused():
+    h = make_history(["a", "a"], [0, 1], [5.0, 6.0])
+    with pytest.raises(DataError, match="history column 'duration_minutes' must be numeric, "
+                                        "got type String"):
+        calibrate(h.with_columns(pl.col("duration_minutes").cast(pl.String)))
+    with pytest.raises(DataError, match="history lacks column 'success'"):
+        calibrate(h.drop("success"))

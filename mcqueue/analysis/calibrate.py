@@ -30,6 +30,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,11 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
     if missing:
         raise DataError(f"history lacks column {quote(missing[0])} (read it with "
                         f"mcqueue.io.history.read_history)")
+    for name, want in (("duration_minutes", "numeric"), ("success", "boolean")):
+        dtype = history.schema[name]
+        if not (dtype.is_numeric() if want == "numeric" else dtype == pl.Boolean):
+            raise DataError(f"history column {quote(name)} must be {want}, got type {dtype} "
+                            f"(read the history with mcqueue.io.history.read_history)")
     h = history
     bd = h.schema["batch_date"]
     if isinstance(bd, pl.Datetime):
@@ -762,27 +768,34 @@ class CalibrationModel:
     def _usable(self) -> pl.DataFrame:
         return self.table.filter(pl.col("mean").is_not_null() & pl.col("cv").is_not_null())
 
+    @cached_property
+    def _index(self) -> dict[tuple, int]:
+        """(level, job_name, weekday, workload_class) of every usable row -> its row number."""
+        t = self.table.with_row_index("__i").filter(pl.col("mean").is_not_null()
+                                                     & pl.col("cv").is_not_null())
+        keys = zip(t["level"], t["job_name"], t["weekday"], t["workload_class"], t["__i"])
+        index: dict[tuple, int] = {}
+        for level, job, wd, cls, i in keys:  # one entry per model row, built once
+            key = (level, job, wd) if level == "job" else (level, cls)
+            index.setdefault(key, i)
+        return index
+
     def lookup(self, job_name: str, workload_class: str | None = None,
                batch_date: _dt.date | str | None = None) -> RuntimeFit | None:
         """The fit tonight's job takes: its own (by weekday first when the model has weekday
         rows and ``batch_date`` is given), else its class's, else the whole history's; None when
         the model has none of them (the caller's own defaults apply)."""
-        usable = self._usable()
-        candidates: list[pl.Expr] = []
+        keys: list[tuple] = []
         if self.settings.get("by") == "weekday" and batch_date is not None:
-            wd = _weekday(batch_date)
-            candidates.append((pl.col("level") == "job") & (pl.col("job_name") == job_name)
-                              & (pl.col("weekday") == wd))
-        candidates.append((pl.col("level") == "job") & (pl.col("job_name") == job_name)
-                          & pl.col("weekday").is_null())
+            keys.append(("job", job_name, _weekday(batch_date)))
+        keys.append(("job", job_name, None))
         if workload_class is not None:
-            candidates.append((pl.col("level") == "class")
-                              & (pl.col("workload_class") == workload_class))
-        candidates.append(pl.col("level") == "global")
-        for cond in candidates:
-            row = usable.filter(cond).head(1)
-            if row.height:
-                return self._fit_of(row.row(0, named=True))
+            keys.append(("class", workload_class))
+        keys.append(("global", None))
+        for key in keys:
+            i = self._index.get(key)
+            if i is not None:
+                return self._fit_of(self.table.row(i, named=True))
         return None
 
     def _fit_of(self, r: dict) -> RuntimeFit:
