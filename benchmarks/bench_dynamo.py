@@ -30,8 +30,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
 def load_once(client, table, batch_date, n_jobs):
-    from mcqueue import dynamo
-    from mcqueue.schema import night_from_frame, validate_jobs
+    from mcqueue.io import dynamo as dynamo
+    from mcqueue.io.schema import night_from_frame, validate_jobs
 
     t0, c0 = time.perf_counter(), time.process_time()
     items, pages = [], 0
@@ -55,7 +55,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     from dynamo_server import big_night, dynamodb_endpoint
-    from mcqueue import dynamo
+    from mcqueue.io import dynamo as dynamo
 
     with dynamodb_endpoint() as endpoint:
         table = f"bench_{uuid.uuid4().hex[:8]}"

@@ -30,7 +30,7 @@ ROUNDS = 7
 
 def _check_samples(samples, night, workers, perturbation, reps):
     """The timed output is complete, in range, and replication 0 equals the traced replication."""
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     assert samples.shape == (1, len(engine.METRICS), reps)
     s = samples[0]
@@ -47,7 +47,7 @@ def _check_samples(samples, night, workers, perturbation, reps):
 @pytest.mark.parametrize("threads", [1, 2], indirect=True, ids=lambda k: f"{k}thr")
 @pytest.mark.parametrize("size", sorted(REPLICATIONS), ids=lambda n: f"{n}jobs")
 def test_engine_replications(benchmark, size, threads, perturbation):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     night = night_of(size)
     workers = workers_of(size)
@@ -74,7 +74,8 @@ def test_engine_replications(benchmark, size, threads, perturbation):
 MEMORY_SCRIPT = f"""
 import json, resource, time
 t0 = time.perf_counter()
-from mcqueue import load_sample, simulate
+from mcqueue import load_sample
+from mcqueue import simulate
 r = simulate(load_sample({SAMPLE_DATE!r}), {SAMPLE_WORKERS}, replications=10_000_000,
              seed={SEED}, runtime_cv={RUNTIME_CV}, arrival_jitter={ARRIVAL_JITTER})
 print(json.dumps({{"seconds": time.perf_counter() - t0,
@@ -113,8 +114,8 @@ t0 = time.perf_counter()
 import numba
 t1 = time.perf_counter()
 import numpy as np
-from mcqueue import engine
-from mcqueue.night import Night
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.night import Night
 t2 = time.perf_counter()
 ready = engine.kernel_cache_ready()
 night = Night("tiny", ("a", "b", "c"), ("etl",) * 3, np.array([0.0, 0.0, 5.0]),
@@ -145,7 +146,7 @@ def test_second_process_reaches_cached_kernel(benchmark):
     ``simulate`` (statistics). ``process_seconds`` is the whole process's wall time,
     ``to_kernel_seconds`` from the first line of the script to the kernel's first result
     (the target: under 1 s). Medians over the rounds. The night is built from numpy columns
-    (``mcqueue.night`` needs no polars). Note: with scipy installed (the test extra) numba
+    (``mcqueue.engine.night`` needs no polars). Note: with scipy installed (the test extra) numba
     imports scipy.linalg for its BLAS check, about 0.3 s more than a plain ``pip install .``."""
     benchmark.group = "process: start-up with a warm kernel cache"
     rounds = []

@@ -37,7 +37,7 @@ _DRAWS: dict = {}
 def draws(size, perturbation):
     """The engine's arrivals/runtimes for replications 0..R-1 and its metrics for them."""
     if size not in _DRAWS:
-        from mcqueue import engine
+        from mcqueue.engine import simulate as engine
 
         night = night_of(size)
         workers = workers_of(size)
@@ -59,7 +59,7 @@ SIZES = sorted(PEER_REPLICATIONS)
 @pytest.mark.parametrize("threads", [1, 2], indirect=True, ids=lambda k: f"{k}thr")
 @pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n}jobs")
 def test_peer_mcqueue(benchmark, size, threads, perturbation):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     _, _, expected, batch = draws(size, perturbation)
     reps = ENGINE_REPLICATIONS[size]
@@ -101,7 +101,7 @@ def _naive_all(arrivals, runtimes, night, workers):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n}jobs")
 def test_peer_naive_python(benchmark, size, perturbation):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
     from tests.naive import assert_metrics_match
 
     arrivals, runtimes, expected, _ = draws(size, perturbation)

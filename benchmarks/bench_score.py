@@ -27,7 +27,7 @@ TARGET_SECONDS = 15.0
 def thousand_nights_frame() -> pl.DataFrame:
     """1,000 nights shaped like the sample's 2026-05-13 (ten jobs, same windows, priorities and
     exclusive locks), each with its own runtimes drawn around the sample's (gamma, shape 4)."""
-    from mcqueue.sample import sample_frame
+    from mcqueue.io.sample import sample_frame
 
     base = sample_frame().filter(pl.col("batch_date") == "2026-05-13")
     rng = np.random.default_rng(SEED)
@@ -42,17 +42,17 @@ def thousand_nights_frame() -> pl.DataFrame:
 
 def score_file(raw: pl.DataFrame):
     """What `mcqueue score --file F --workers 3` does after reading the file."""
-    from mcqueue import planning
-    from mcqueue.schema import validate_jobs
+    from mcqueue.analysis import planning as planning
+    from mcqueue.io.schema import nights_from_frame, validate_jobs
 
-    nights = planning.nights_from_frame(validate_jobs(raw))
+    nights = nights_from_frame(validate_jobs(raw))
     return planning.score(nights, WORKERS, planning.Settings(replications=REPLICATIONS,
-                                                              seed=SEED))
+                                                              seed=SEED)).to_dicts()
 
 
 def test_score_1000_nights(benchmark):
-    from mcqueue import planning
-    from mcqueue.schema import validate_jobs
+    from mcqueue.analysis import planning as planning
+    from mcqueue.io.schema import nights_from_frame, validate_jobs
 
     raw = thousand_nights_frame()
     assert raw.height == NIGHTS * 10
@@ -66,10 +66,10 @@ def test_score_1000_nights(benchmark):
     keys = [(-r["overflow_probability"], -r["p95_wait_mean"]) for r in rows]
     assert keys == sorted(keys)
     assert all(r["jobs"] == 10 and 0.0 <= r["overflow_probability"] <= 1.0 for r in rows)
-    nights = planning.nights_from_frame(validate_jobs(raw), dates=[rows[0]["batch_date"],
+    nights = nights_from_frame(validate_jobs(raw), dates=[rows[0]["batch_date"],
                                                                    rows[-1]["batch_date"]])
     alone = planning.score(nights, WORKERS, planning.Settings(replications=REPLICATIONS,
-                                                               seed=SEED))
+                                                               seed=SEED)).to_dicts()
     assert alone == [rows[0], rows[-1]]
     row = record(benchmark, group=benchmark.group, implementation="mcqueue score",
                  replications=NIGHTS * REPLICATIONS, jobs=10,
@@ -80,8 +80,9 @@ def test_score_1000_nights(benchmark):
 
 def test_score_stages(benchmark):
     """Where the time of one 1,000-night score goes (recorded, one round): engine vs the rest."""
-    from mcqueue import engine, planning
-    from mcqueue.schema import validate_jobs
+    from mcqueue.engine import simulate as engine
+    from mcqueue.analysis import planning as planning
+    from mcqueue.io.schema import nights_from_frame, validate_jobs
 
     raw = thousand_nights_frame()
     settings = planning.Settings(replications=REPLICATIONS, seed=SEED)
@@ -89,7 +90,7 @@ def test_score_stages(benchmark):
 
     def run():
         t = time.perf_counter()
-        nights = planning.nights_from_frame(validate_jobs(raw))
+        nights = nights_from_frame(validate_jobs(raw))
         stages["validate_and_split_seconds"] = time.perf_counter() - t
         t = time.perf_counter()
         batch = engine.prepare(nights, settings.perturbation(), SEED)

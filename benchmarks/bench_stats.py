@@ -13,14 +13,14 @@ REPLICATIONS = 10_000_000
 
 @pytest.fixture(scope="module")
 def samples(perturbation):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     batch = engine.prepare([night_of(10)], perturbation, SEED)
     return engine.replicate(batch, [0], [SAMPLE_WORKERS], REPLICATIONS)[0]
 
 
 def test_summarize_10m_replications(benchmark, samples):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     horizon = night_of(10).horizon_minutes
     benchmark.group = "statistics: 10,000,000 replications"

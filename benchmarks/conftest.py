@@ -60,7 +60,7 @@ def pytest_addoption(parser):
 # ---------------------------------------------------------------- nights and noise
 @pytest.fixture(scope="session")
 def perturbation():
-    from mcqueue.perturbation import Perturbation
+    from mcqueue.engine.perturbation import Perturbation
 
     return Perturbation(runtime_cv=RUNTIME_CV, arrival_jitter=ARRIVAL_JITTER)
 
@@ -72,11 +72,11 @@ def night_of(size):
     """The sample night (size 10) or ``synthetic_night(size)``; cached for the session."""
     if size not in _NIGHTS:
         if size == 10:
-            from mcqueue.sample import load_sample
+            from mcqueue.io.sample import load_sample
 
             _NIGHTS[size] = load_sample(SAMPLE_DATE)
         else:
-            from mcqueue.synthetic import synthetic_night
+            from mcqueue.engine.synthetic import synthetic_night
 
             _NIGHTS[size] = synthetic_night(size, seed=SEED)
     return _NIGHTS[size]
@@ -94,8 +94,8 @@ def describe(size):
 @pytest.fixture(scope="session", autouse=True)
 def warm_engine():
     """Compile (or load from numba's cache) the kernels before anything is timed."""
-    from mcqueue import engine
-    from mcqueue.perturbation import Perturbation
+    from mcqueue.engine import simulate as engine
+    from mcqueue.engine.perturbation import Perturbation
 
     nt = night_of(10)
     batch = engine.prepare([nt], Perturbation(RUNTIME_CV, ARRIVAL_JITTER), SEED)

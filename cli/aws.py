@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from .options import aws_options, format_option, library_errors
-
-
-def _render(rows: dict, fmt: str, human: list[str]) -> str:
-    if fmt == "json":
-        return json.dumps(rows, indent=2) + "\n"
-    if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows), lineterminator="\n")
-        writer.writeheader()
-        writer.writerow(rows)
-        return buf.getvalue()
-    return "\n".join(human) + "\n"
+from .options import aws_options, format_option, library_errors, render_to
 
 
 @click.command(short_help="Create the DynamoDB table if needed and write job records to it.")
@@ -45,10 +28,10 @@ def seed(file, overwrite, table, region, profile, endpoint_url, max_attempts, fm
       mcqueue seed --endpoint-url http://127.0.0.1:8000
       mcqueue seed --file tonight.csv --table db_batch_window_requests --region eu-west-1
     """
-    from mcqueue.dynamo import seed_table
+    from mcqueue.io.dynamo import seed_table
 
     if file is None:
-        from mcqueue.sample import sample_frame
+        from mcqueue.io.sample import sample_frame
 
         data, label = sample_frame(), "the built-in sample"
     else:
@@ -56,16 +39,7 @@ def seed(file, overwrite, table, region, profile, endpoint_url, max_attempts, fm
     click.echo(f"mcqueue: seeding table {table!r} from {label}...", err=True)
     res = seed_table(data, table, region=region, profile=profile, endpoint_url=endpoint_url,
                      max_attempts=max_attempts, overwrite=overwrite)
-    human = [
-        f"table {res.table} ({res.region}, {res.endpoint})"
-        + (": created (on-demand)" if res.created_table else ""),
-        f"items: {res.items} in input, {res.written} written, {res.skipped} already present"
-        + (f", {res.overwritten} overwritten" if res.overwritten else "")
-        + (f", {res.conflicts} differing left alone (use --overwrite)" if res.conflicts else ""),
-        f"capacity: {res.consumed_write_units:g} write units, {res.consumed_read_units:g} read "
-        f"units, about ${res.cost_usd:.6f} on demand",
-    ]
-    click.echo(_render(res.to_dict(), fmt, human), nl=False)
+    render_to(res, fmt, None)
 
 
 @click.command(short_help="Delete the DynamoDB table, or a CloudFormation stack.")
@@ -87,7 +61,7 @@ def cleanup(stack_name, yes, table, region, profile, endpoint_url, max_attempts,
       mcqueue cleanup --endpoint-url http://127.0.0.1:8000 --yes
       mcqueue cleanup --stack-name mcqueue-catalog --region eu-west-1
     """
-    from mcqueue.dynamo import delete_stack, delete_table
+    from mcqueue.io.dynamo import delete_stack, delete_table
 
     what = (f"CloudFormation stack {stack_name!r}" if stack_name
             else f"DynamoDB table {table!r}")
@@ -98,5 +72,4 @@ def cleanup(stack_name, yes, table, region, profile, endpoint_url, max_attempts,
     kwargs = dict(region=region, profile=profile, endpoint_url=endpoint_url,
                   max_attempts=max_attempts)
     res = delete_stack(stack_name, **kwargs) if stack_name else delete_table(table, **kwargs)
-    human = [f"deleted {res.kind} {res.name} ({res.region}, {res.endpoint})"]
-    click.echo(_render({"deleted": True, **res.to_dict()}, fmt, human), nl=False)
+    render_to(res, fmt, None)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from mcqueue.benchmark import DEFAULT_SECONDS  # cheap: the library module imports no numba
+from mcqueue.analysis.benchmark import DEFAULT_SECONDS  # cheap: the library module imports no numba
 
-from .options import library_errors
+from .options import library_errors, render_to
 
 
 @click.command()
@@ -32,13 +30,9 @@ def bench(fmt, seconds, threads):
       mcqueue bench
       mcqueue bench --format json --seconds 3
     """
-    from mcqueue.benchmark import format_table, run_benchmark
+    from mcqueue.analysis.benchmark import run_benchmark
 
     from .progress import compiling_notice
 
     compiling_notice()
-    report = run_benchmark(seconds=seconds, threads=threads)
-    if fmt == "json":
-        click.echo(json.dumps(report, indent=2))
-    else:
-        click.echo(format_table(report), nl=False)
+    render_to(run_benchmark(seconds=seconds, threads=threads), fmt, None)

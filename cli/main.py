@@ -31,13 +31,13 @@ def cli():
 
 
 # commands, in the order --help lists them (each module imports only click at top level)
-from cli.simulate import simulate  # noqa: E402
-from cli.score import score  # noqa: E402
-from cli.plan import plan  # noqa: E402
-from cli.sample import sample  # noqa: E402
-from cli.aws import cleanup, seed  # noqa: E402
-from cli.validate import validate  # noqa: E402
-from cli.bench import bench  # noqa: E402
+from .simulate import simulate  # noqa: E402
+from .score import score  # noqa: E402
+from .plan import plan  # noqa: E402
+from .sample import sample  # noqa: E402
+from .aws import cleanup, seed  # noqa: E402
+from .validate import validate  # noqa: E402
+from .bench import bench  # noqa: E402
 
 for _command in (simulate, score, plan, sample, seed, cleanup, validate, bench):
     cli.add_command(_command)

@@ -61,10 +61,12 @@ def library_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from mcqueue.errors import McqueueError
+        from mcqueue.errors import McqueueError, UsageError
 
         try:
             return fn(*args, **kwargs)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
         except McqueueError as exc:
             raise click.ClickException(str(exc)) from None
         except MemoryError:
@@ -113,8 +115,8 @@ def nonnegative(ctx, param, value):
 
 def _at_most(value, which: str):
     """BadParameter when ``value`` exceeds the library's bound ``which`` (MAX_RUNTIME_CV or
-    MAX_ARRIVAL_JITTER of mcqueue.perturbation): past it drawn runtimes stop being finite."""
-    from mcqueue import perturbation
+    MAX_ARRIVAL_JITTER of mcqueue.engine.perturbation): past it drawn runtimes stop being finite."""
+    from mcqueue.engine import perturbation as perturbation
 
     most = getattr(perturbation, which)
     if value > most:
@@ -164,7 +166,7 @@ def job_file(ctx, param, value):
     if value is None:
         return None
     from mcqueue.errors import DataError
-    from mcqueue.sources import detect_format
+    from mcqueue.io.sources import detect_format
 
     try:
         detect_format(value)
@@ -201,25 +203,6 @@ source_options = compose(
 )
 
 
-def read_local_jobs(file):
-    """Validated records of a job file, or of the built-in sample when ``file`` is None,
-    with the words that name it in messages."""
-    from mcqueue.errors import DataError
-    from mcqueue.schema import validate_jobs
-
-    if file is None:
-        from mcqueue.sample import sample_frame
-
-        raw, where = sample_frame(), "the built-in sample"
-    else:
-        from mcqueue.sources import read_jobs
-
-        raw, where = read_jobs(file), repr(file)
-    if raw.height == 0:
-        raise DataError(f"{where} holds no job records")
-    return validate_jobs(raw), where
-
-
 workers_option = click.option(
     "--workers", multiple=True, type=click.IntRange(min=1), metavar="N",
     help="Worker count; repeat for several (every night runs on each, same random nights). "
@@ -242,6 +225,34 @@ simulation_options = compose(
     click.option("--confidence", type=float, default=0.95, show_default=True,
                  callback=open_unit, help="Confidence level of the intervals."),
 )
+
+
+def source_of(source, file, table, region, profile, endpoint_url, max_attempts):
+    """The library's Source for the --source/--file and AWS options."""
+    from mcqueue.io.loading import Source
+
+    return Source(source, file, table, region, profile, endpoint_url, max_attempts)
+
+
+def clock_of(window, batch_start, batch_end):
+    from mcqueue.io.loading import Clock
+
+    return Clock(window, batch_start, batch_end)
+
+
+def settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence):
+    """The library's Monte Carlo settings for the simulation options."""
+    from mcqueue.analysis.planning import Settings
+
+    return Settings(replications=replications, seed=seed, runtime_cv=runtime_cv,
+                    arrival_jitter=arrival_jitter, class_cv=class_cv, confidence=confidence)
+
+
+def render_to(result, fmt: str, output: str | None) -> None:
+    """Render a library result in ``fmt`` and write it (stdout or ``--output``)."""
+    from mcqueue.report import render
+
+    write_output(render(result, fmt), output)
 
 
 def write_output(data: str | bytes, output: str | None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import click
 
-from .options import (aws_options, file_option, library_errors, nonnegative,
-                      simulation_options, source_option, window_options, write_output)
+from .options import (aws_options, clock_of, file_option, library_errors, nonnegative,
+                      render_to, settings_of, simulation_options, source_of, source_option,
+                      window_options)
 from .score import iso_date
 
 
@@ -67,10 +68,9 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
       mcqueue plan --batch-date 2026-05-14 --max-workers 8 --format json
       mcqueue plan --file jobs.csv --batch-date 2026-05-13 --max-p95-wait 60
     """
-    from mcqueue import planning
+    from mcqueue.analysis.runs import run_plan
 
-    from .progress import compiling_notice, progress
-    from .simulate import dynamodb_nights, local_nights
+    from .progress import hooks
 
     if max_workers < min_workers:
         raise click.BadParameter(f"must be >= --min-workers ({min_workers}), got {max_workers}",
@@ -80,20 +80,9 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
                                  f"--min-workers {min_workers} to --max-workers {max_workers} "
                                  f"is {max_workers - min_workers + 1}",
                                  param_hint="'--max-workers'")
-    settings = planning.Settings(replications=replications, seed=seed, runtime_cv=runtime_cv,
-                                 arrival_jitter=arrival_jitter, class_cv=class_cv,
-                                 confidence=confidence)
-    if source == "dynamodb":
-        if file is not None:
-            raise click.UsageError("--file is for --source local; DynamoDB reads --table")
-        nights, _ = dynamodb_nights([batch_date], window, batch_start, batch_end, table,
-                                    region, profile, endpoint_url, max_attempts)
-    else:
-        nights = local_nights(file, [batch_date], window, batch_start, batch_end)
-    night = nights[batch_date]
-    compiling_notice()
-    counts = max_workers - min_workers + 1
-    with progress(counts * replications, "simulating") as advance:
-        result = planning.plan(night, settings, min_workers, max_workers, max_overflow,
-                               max_p95_wait, progress=advance)
-    write_output(planning.render_plan(result, fmt), output)
+    result = run_plan(
+        source_of(source, file, table, region, profile, endpoint_url, max_attempts),
+        batch_date, clock_of(window, batch_start, batch_end),
+        settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
+        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks())
+    render_to(result, fmt, output)

@@ -28,8 +28,19 @@ def progress(total: int, label: str = "simulating"):
 
 def compiling_notice() -> None:
     """One line on stderr when the engine is not in numba's cache yet (first run only)."""
-    from mcqueue.engine import kernel_cache_ready
+    from mcqueue.engine.simulate import kernel_cache_ready
 
     if not kernel_cache_ready():
         click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
                    "minute)...", err=True)
+
+
+def hooks(kind: str = "note"):
+    """The library's run hooks for the command line: notes on stderr as 'mcqueue: <kind>:',
+    a progress bar on a terminal, the compile notice before the first kernel call."""
+    from mcqueue.analysis.runs import Hooks
+
+    def note(message: str) -> None:
+        click.echo(f"mcqueue: {kind}: {message}", err=True)
+
+    return Hooks(note=note, progress=progress, starting=compiling_notice)

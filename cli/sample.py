@@ -29,8 +29,8 @@ def sample(output, fmt):
       mcqueue sample --format ndjson > jobs.ndjson
     """
     from mcqueue.errors import DataError
-    from mcqueue.sample import sample_frame
-    from mcqueue.sources import detect_format, render_jobs, write_jobs
+    from mcqueue.io.sample import sample_frame
+    from mcqueue.io.sources import detect_format, render_jobs, write_jobs
 
     if output is None:
         fmt = fmt or "csv"

@@ -8,12 +8,11 @@ import re
 
 import click
 
-from .options import (aws_options, file_option, library_errors, read_local_jobs,
-                      simulation_options, source_option, window_options, write_output)
+from .options import (aws_options, clock_of, file_option, library_errors, render_to,
+                      settings_of, simulation_options, source_of, source_option,
+                      window_options)
 
 DEFAULT_WORKERS = (3,)
-DYNAMODB_CONCURRENCY = 4
-MAX_RANGE_DAYS = 3660
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -44,18 +43,6 @@ def iso_date(ctx, param, value):
     return value
 
 
-def date_range(first: str, last: str) -> list[str]:
-    """Every date from ``first`` to ``last`` inclusive."""
-    a, b = _dt.date.fromisoformat(first), _dt.date.fromisoformat(last)
-    if b < a:
-        raise click.UsageError(f"--to {last} is before --from {first}")
-    days = (b - a).days + 1
-    if days > MAX_RANGE_DAYS:
-        raise click.UsageError(f"--from {first} --to {last} spans {days} days; at most "
-                               f"{MAX_RANGE_DAYS} per run")
-    return [(a + _dt.timedelta(days=i)).isoformat() for i in range(days)]
-
-
 def dask_option(fn):
     return click.option(
         "--dask-scheduler", default=None, metavar="ADDRESS",
@@ -83,59 +70,6 @@ def apply(options):
         return fn
 
     return deco
-
-
-def warn(message: str) -> None:
-    click.echo(f"mcqueue: warning: {message}", err=True)
-
-
-# ---------------------------------------------------------------- sources
-def file_nights(file, date_from, date_to, window, batch_start, batch_end):
-    """(nights, empty dates) of a job file or the built-in sample, optionally within a range."""
-    from mcqueue.errors import DataError
-    from mcqueue.planning import nights_from_frame
-    from mcqueue.schema import batch_dates
-
-    jobs, where = read_local_jobs(file)
-    dates = batch_dates(jobs)
-    if date_from is not None:
-        lo, hi = date_from, date_to or date_from
-        dates = [d for d in dates if lo <= d <= hi]
-        if not dates:
-            raise DataError(f"{where} has no nights from {lo} to {hi}")
-    nights = nights_from_frame(jobs, window, batch_start, batch_end, dates)
-    return [n for n in nights if n.n_jobs], [n.batch_date for n in nights if not n.n_jobs]
-
-
-def dynamodb_range_nights(dates, window, batch_start, batch_end, table, region, profile,
-                          endpoint_url, max_attempts, concurrency=DYNAMODB_CONCURRENCY,
-                          advance=None):
-    """(nights, empty dates): one Query per date, ``concurrency`` at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from mcqueue.schema import night_from_frame, validate_jobs
-
-    try:
-        from mcqueue.dynamo import query_jobs
-    except ImportError as exc:
-        raise click.ClickException(f"--source dynamodb is not available in this build "
-                                   f"({exc})") from None
-
-    def one(d):
-        res = query_jobs(d, window, table=table, session=None, region=region,
-                         profile=profile, endpoint_url=endpoint_url,
-                         max_attempts=max_attempts)
-        if advance is not None:
-            advance(1)
-        if res.frame.height == 0:
-            return d, None
-        return d, night_from_frame(validate_jobs(res.frame), d, window, batch_start, batch_end)
-
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        got = list(pool.map(one, dates))  # in date order; the first error propagates
-    nights = [n for _, n in got if n is not None and n.n_jobs]
-    empty = [d for d, n in got if n is None or not n.n_jobs]
-    return nights, empty
 
 
 # ---------------------------------------------------------------- command
@@ -171,51 +105,16 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
       mcqueue score --source dynamodb --from 2026-05-11 --to 2026-05-17 --workers 3
       mcqueue score --file year.parquet --dask-scheduler tcp://scheduler:8786
     """
-    from mcqueue import planning
+    from mcqueue.analysis.runs import run_score
 
-    from .progress import compiling_notice, progress
+    from .progress import hooks
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes binary: give --output FILE")
-    if date_to is not None and date_from is None:
-        raise click.UsageError("--to needs --from")
-    workers = workers or DEFAULT_WORKERS
-    settings = planning.Settings(replications=replications, seed=seed, runtime_cv=runtime_cv,
-                                 arrival_jitter=arrival_jitter, class_cv=class_cv,
-                                 confidence=confidence)
-    if source == "dynamodb":
-        if file is not None:
-            raise click.UsageError("--file is for --source local; DynamoDB reads --table")
-        if date_from is None:
-            raise click.UsageError("--source dynamodb needs --from (and --to) dates to query")
-        dates = date_range(date_from, date_to or date_from)
-        with progress(len(dates), "querying") as advance:
-            nights, empty = dynamodb_range_nights(
-                dates, window, batch_start, batch_end, table, region, profile, endpoint_url,
-                max_attempts, advance=advance)
-        where = f"table {table!r}"
-    else:
-        if date_from is not None:
-            date_range(date_from, date_to or date_from)  # checks the order and span
-        nights, empty = file_nights(file, date_from, date_to, window, batch_start, batch_end)
-        where = "the built-in sample" if file is None else repr(file)
-    win = f" in window {window}" if window else ""
-    for d in empty:
-        warn(f"no jobs for batch date {d}{win} in {where}: reported as 0 jobs")
-
-    from mcqueue.cluster import scheduler_address
-
-    address = scheduler_address(dask_scheduler)
-    if address is None:
-        compiling_notice()
-    with progress(len(nights), "simulating") as advance:
-        rows = planning.score(nights, workers, settings, progress=advance,
-                              dask_scheduler=address, nights_per_task=nights_per_task)
-    horizon = nights[0].horizon_minutes if nights else None
-    if horizon is None:
-        from mcqueue.schema import horizon_minutes
-
-        horizon = horizon_minutes(batch_start, batch_end)
-    for d in empty:
-        rows += planning.empty_rows(d, workers, horizon, window)
-    write_output(planning.render_score(rows, fmt, confidence), output)
+    result = run_score(
+        source_of(source, file, table, region, profile, endpoint_url, max_attempts),
+        date_from, date_to, clock_of(window, batch_start, batch_end),
+        workers or DEFAULT_WORKERS,
+        settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
+        dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"))
+    render_to(result, fmt, output)

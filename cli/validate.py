@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .options import library_errors, output_options, write_output
+from .options import library_errors, output_options, render_to
 
 
 @click.command()
@@ -28,18 +28,17 @@ def validate(full, fmt, output):
       mcqueue validate --format json
       mcqueue validate --full --output validation.txt
     """
-    from mcqueue.validation import render, run_checks
+    from mcqueue.analysis.validation import validate as run_validation
 
     from .progress import compiling_notice, stderr_is_tty
 
     compiling_notice()
     say = (lambda msg: click.echo(f"mcqueue: validating {msg}...", err=True)) \
         if stderr_is_tty() else None
-    checks = run_checks("full" if full else "quick", progress=say)
-    text = render(checks, fmt)
-    write_output(text, output)
-    failed = [c for c in checks if not c.passed]
+    result = run_validation("full" if full else "quick", progress=say)
+    render_to(result, fmt, output)
+    failed = result.failed
     if failed:
-        click.echo(f"mcqueue: {len(failed)} of {len(checks)} validation checks failed: "
+        click.echo(f"mcqueue: {len(failed)} of {len(result.checks)} validation checks failed: "
                    + "; ".join(c.check for c in failed), err=True)
         raise click.exceptions.Exit(1)

@@ -1,5 +1,5 @@
 """`python -m mcqueue` runs the command line."""
 
-from cli.main import main
+from mcqueue.cli.main import main
 
 main()

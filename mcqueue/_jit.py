@@ -1,4 +1,4 @@
-"""The one place numba compile options are decided (see STYLE.md: 'compile options decided once')."""
+"""The one place numba compile options are decided (docs/engine.md: compile options are decided once)."""
 
 from numba import njit
 

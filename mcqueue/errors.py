@@ -17,6 +17,15 @@ class ServiceError(McqueueError):
     """A storage service (DynamoDB) failed in a way retries did not fix."""
 
 
+class UsageError(McqueueError, ValueError):
+    """The request itself is incomplete or contradictory (e.g. a file with several nights and
+    no date chosen); the command line reports it as a usage error (exit 2)."""
+
+
+class FormatError(McqueueError, ValueError):
+    """A report format that the result type has no renderer for."""
+
+
 QUOTE_LIMIT = 200  # characters of a value kept in an error message
 
 

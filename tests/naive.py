@@ -1,6 +1,6 @@
 """A slow, obviously-correct twin of the engine's model of one night.
 
-Written straight from DESIGN.md, "The model of one night", without looking at the kernel's data
+Written straight from docs/model.md, section 3 "The event loop", without looking at the kernel's data
 structures: the waiting jobs are a plain list that is re-sorted before every dispatch decision,
 the running jobs a plain list scanned for the earliest finish. Clarity over speed. The tests
 compare the numba kernel with this function replication by replication (tests/test_twin.py) and
@@ -92,7 +92,7 @@ def naive_night(arrival, runtime, priority, exclusive, job_id, workers, horizon)
             used_by[job] = used
             running.append((finish[job], job, used))
         max_queue = max(max_queue, len(waiting))
-    if waiting and t_prev < H:  # as DESIGN.md says; unreachable with c >= 1
+    if waiting and t_prev < H:  # as docs/model.md says; unreachable with c >= 1
         queue_area_terms.append(len(waiting) * (H - t_prev))
 
     if n == 0:

@@ -13,8 +13,8 @@ import numba
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from mcqueue.benchmark import run_benchmark
+from mcqueue.cli.main import cli
+from mcqueue.analysis.benchmark import run_benchmark
 from mcqueue.errors import ScenarioError
 
 
@@ -93,3 +93,26 @@ def test_bench_too_many_threads_is_one_error_line(restore_threads):
 def test_run_benchmark_rejects_a_bad_budget(seconds):
     with pytest.raises(ScenarioError, match="seconds must be a number > 0"):
         run_benchmark(seconds=seconds)
+
+
+def test_measure_night_reports_the_median_of_the_timed_runs(monkeypatch, night_13):
+    """A scripted clock: the warm-up call (0.5 s), one calibration run of 1 s and three timed runs of
+    3 s, 1 s and 2 s. With a 0.2 s budget over 3 runs the calibration (2,000 replications in
+    1 s, 2,000/s) asks for 2,000/s x 0.05 s = 100 replications per timed run, so the median is
+    2 s, 50 replications/s and 500 jobs/s on the 10-job night."""
+    from mcqueue.analysis import benchmark
+
+    durations = iter([0.5, 1.0, 3.0, 1.0, 2.0])  # binary-exact sums
+    clock = {"now": 0.0, "started": False}
+
+    def perf_counter():
+        if clock["started"]:  # the end of a run: advance by its scripted duration
+            clock["now"] += next(durations)
+        clock["started"] = not clock["started"]
+        return clock["now"]
+
+    monkeypatch.setattr(benchmark.time, "perf_counter", perf_counter)
+    r = benchmark.measure_night(night_13, 3, seconds=0.2, runs=3)
+    assert (r.replications, r.runs) == (100, 3)
+    assert (r.seconds_median, r.seconds_min, r.seconds_max) == (2.0, 1.0, 3.0)
+    assert (r.replications_per_second, r.jobs_per_second) == (50.0, 500.0)

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from mcqueue.cli.main import cli
 
 FILES = ["jobs.csv", "jobs.csv.gz", "jobs.parquet", "jobs.ndjson", "jobs.jsonl",
          "jobs.ndjson.gz", "jobs.json", "jobs.json.gz", "jobs.ddb.json", "jobs.ddb.json.gz"]

@@ -10,31 +10,19 @@ import uuid
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from conftest import cli_error, cli_run
 
-from cli.main import cli
-from mcqueue import planning
-from mcqueue.sample import SAMPLE_DATES, sample_frame
-from mcqueue.schema import validate_jobs
+from mcqueue.cli.main import cli
+from mcqueue.analysis import planning as planning
+from mcqueue.io.sample import SAMPLE_DATES, sample_frame
+from mcqueue.io.schema import nights_from_frame, validate_jobs
 
 R = ["--replications", "500", "--seed", "3"]
 SETTINGS = planning.Settings(replications=500, seed=3)
 
 
-def run(*args, ok=True):
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    if ok:
-        assert res.exit_code == 0, res.output
-    return res
-
-
-def error_of(*args):
-    """(exit code, the one Error: line) of a failing run; never a traceback."""
-    res = CliRunner().invoke(cli, list(args))
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
-    assert "Traceback" not in res.output and res.stdout == ""
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error")]
-    assert len(errors) == 1, res.stderr
-    return res.exit_code, errors[0]
+run = cli_run
+error_of = cli_error
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +35,8 @@ def sample_csv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def expected():
     """The library's rows for the sample on 2 and 3 workers (what every source must give)."""
-    nights = planning.nights_from_frame(validate_jobs(sample_frame()))
-    return json.loads(json.dumps(planning.score(nights, [2, 3], SETTINGS)))
+    nights = nights_from_frame(validate_jobs(sample_frame()))
+    return json.loads(json.dumps(planning.score(nights, [2, 3], SETTINGS).to_dicts()))
 
 
 # ---------------------------------------------------------------- score on files
@@ -124,7 +112,7 @@ def seeded_table():
     """The sample seeded into a fresh table of the DynamoDB test server."""
     import dynamo_server
 
-    from mcqueue.dynamo import delete_table, seed_table
+    from mcqueue.io.dynamo import delete_table, seed_table
 
     mp = pytest.MonkeyPatch()
     for k, v in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
@@ -146,16 +134,16 @@ def seeded_table():
 def test_score_dynamodb_range_equals_file_and_reports_empty_dates(seeded_table, expected,
                                                                   monkeypatch):
     url, table = seeded_table
-    import cli.score as score_mod
+    import mcqueue.io.loading as loading_mod
 
     seen = []
-    real = score_mod.dynamodb_range_nights
+    real = loading_mod._dynamodb_range
 
-    def spy(dates, *a, **k):
+    def spy(source, dates, *a, **k):
         seen.append(list(dates))
-        return real(dates, *a, **k)
+        return real(source, dates, *a, **k)
 
-    monkeypatch.setattr(score_mod, "dynamodb_range_nights", spy)
+    monkeypatch.setattr(loading_mod, "_dynamodb_range", spy)
     res = run("score", "--source", "dynamodb", "--from", "2026-05-10", "--to", "2026-05-15",
               "--table", table, "--endpoint-url", url, "--region", "us-east-1",
               "--workers", "2,3", *R, "--format", "json")
@@ -185,7 +173,7 @@ def test_plan_from_dynamodb(seeded_table):
     data = json.loads(run("plan", "--source", "dynamodb", "--batch-date", "2026-05-13",
                           "--table", table, "--endpoint-url", url, "--region", "us-east-1",
                           "--max-workers", "4", *R, "--format", "json").stdout)
-    night = planning.nights_from_frame(validate_jobs(sample_frame()), dates=["2026-05-13"])[0]
+    night = nights_from_frame(validate_jobs(sample_frame()), dates=["2026-05-13"])[0]
     lib = planning.plan(night, SETTINGS, 1, 4)
     assert data["recommended_workers"] == lib.recommended
     assert data["sweep"] == json.loads(json.dumps(lib.to_dict()))["sweep"]
@@ -208,7 +196,7 @@ def test_plan_json_recommendation_matches_library(sample_csv):
     data = json.loads(run("plan", "--file", sample_csv, "--batch-date", "2026-05-13",
                           "--max-workers", "6", "--max-p95-wait", "80", *R,
                           "--format", "json").stdout)
-    night = planning.nights_from_frame(validate_jobs(sample_frame()), dates=["2026-05-13"])[0]
+    night = nights_from_frame(validate_jobs(sample_frame()), dates=["2026-05-13"])[0]
     lib = planning.plan(night, SETTINGS, 1, 6, 0.05, 80.0)
     assert data == json.loads(json.dumps(lib.to_dict()))
     assert data["recommended_workers"] == lib.recommended is not None

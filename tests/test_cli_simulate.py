@@ -11,8 +11,9 @@ import types
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli_error, cli_run
 
-from cli.main import cli
+from mcqueue.cli.main import cli
 
 R = ["--replications", "200"]  # small runs keep the file fast; the kernel is the same
 METRIC_NAMES = ("average_wait_minutes", "p95_wait_minutes", "average_queue_length",
@@ -22,9 +23,8 @@ SUMMARY_KEYS = {"mean", "ci_low", "ci_high", "p50", "p90", "p99"}
 
 
 def run(*args, ok=True):
-    res = CliRunner().invoke(cli, ["simulate", *args], catch_exceptions=False)
+    res = cli_run("simulate", *args, ok=ok)
     if ok:
-        assert res.exit_code == 0, res.stderr
         assert res.stderr == ""
     return res
 
@@ -34,14 +34,7 @@ def run_json(*args):
 
 
 def error_of(*args):
-    """(exit code, the one Error: line) of a failing run; never a traceback."""
-    res = CliRunner().invoke(cli, ["simulate", *args])
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
-    assert "Traceback" not in res.output
-    assert res.stdout == ""
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error")]
-    assert len(errors) == 1, res.stderr
-    return res.exit_code, errors[0]
+    return cli_error("simulate", *args)
 
 
 # ---------------------------------------------------------------- the default run
@@ -58,7 +51,7 @@ def test_default_run_is_the_tutorials_two_scenarios():
 
 
 def test_default_run_json_and_one_engine_call(monkeypatch):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     calls = []
     real = engine.simulate_scenarios
@@ -246,7 +239,7 @@ def test_output_to_an_unwritable_place(tmp_path):
 
 def test_source_local_file_with_one_night_needs_no_batch_date(tmp_path):
     path = tmp_path / "one.csv"
-    from mcqueue.sample import sample_frame
+    from mcqueue.io.sample import sample_frame
 
     sample_frame().filter(sample_frame()["batch_date"] == "2026-05-14").write_csv(path)
     (d,) = run_json("--source", "local", "--file", str(path), "--workers", "2", *R)
@@ -264,7 +257,7 @@ def test_table_lists_job_summary_and_queueing_parameters():
 
 
 def test_dynamodb_source_uses_query_jobs_and_reports_cost(monkeypatch):
-    from mcqueue.sample import sample_frame
+    from mcqueue.io.sample import sample_frame
 
     seen = {}
 
@@ -277,7 +270,7 @@ def test_dynamodb_source_uses_query_jobs_and_reports_cost(monkeypatch):
                                      consumed_read_units=1.5, cost_usd=0.0000004, pages=1,
                                      items=10)
 
-    monkeypatch.setitem(sys.modules, "mcqueue.dynamo",
+    monkeypatch.setitem(sys.modules, "mcqueue.io.dynamo",
                         types.SimpleNamespace(query_jobs=query_jobs))
     (d,) = run_json("--source", "dynamodb", "--batch-date", "2026-05-13", "--table", "t1",
                     "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:1",
@@ -306,8 +299,8 @@ def test_progress_bar_counts_every_replication(monkeypatch):
     seen = []
     with P.progress(600) as advance:
         assert advance is not None
-        from mcqueue import engine
-        from mcqueue.sample import load_sample
+        from mcqueue.engine import simulate as engine
+        from mcqueue.io.sample import load_sample
 
         n = load_sample("2026-05-13")
         engine.simulate_scenarios([engine.Scenario(n, 2), engine.Scenario(n, 3)],
@@ -320,7 +313,7 @@ def test_progress_bar_counts_every_replication(monkeypatch):
 
 
 def test_compiling_notice_goes_to_stderr(monkeypatch):
-    from mcqueue import engine
+    from mcqueue.engine import simulate as engine
 
     monkeypatch.setattr(engine, "kernel_cache_ready", lambda: False)
     res = CliRunner().invoke(cli, ["simulate", "--format", "json", *R])
@@ -435,7 +428,7 @@ def test_empty_night_is_a_plain_error():
 
 
 def test_file_with_several_nights_needs_a_batch_date(tmp_path):
-    from mcqueue.sample import sample_frame
+    from mcqueue.io.sample import sample_frame
 
     path = tmp_path / "all.csv"
     sample_frame().write_csv(path)

@@ -8,11 +8,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mcqueue import engine
-from mcqueue.perturbation import Perturbation
-from mcqueue.sample import SAMPLE_DATES, sample_frame
-from mcqueue.schema import night_from_frame, validate_jobs
-from mcqueue.synthetic import synthetic_night
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.io.sample import SAMPLE_DATES, sample_frame
+from mcqueue.io.schema import night_from_frame, validate_jobs
+from mcqueue.engine.synthetic import synthetic_night
 
 NOISE = dict(runtime_cv=0.4, arrival_jitter=20.0)
 
@@ -103,7 +103,7 @@ def test_replicate_with_rep_start_extends_exactly(busy_night):
 
 def test_job_ids_not_rows_key_the_draws():
     """Renaming one job changes that job's draws only."""
-    from mcqueue.schema import Night
+    from mcqueue.io.schema import Night
 
     pert = Perturbation(0.5, 10.0)
     a = Night.from_arrays([0, 5, 10], [10, 20, 30], job_id=["A", "B", "C"])

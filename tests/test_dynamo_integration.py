@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from dynamo_server import FaultProxy, big_night, dynamodb_endpoint, free_port
-from mcqueue import dynamo
+from mcqueue.io import dynamo as dynamo
 from mcqueue.errors import ServiceError
-from mcqueue.sample import sample_frame
-from mcqueue.schema import load_night
+from mcqueue.io.sample import sample_frame
+from mcqueue.io.schema import load_night
 
 pytestmark = pytest.mark.dynamodb
 KEY_ID = "integration-key-id"
@@ -75,7 +75,7 @@ def table(endpoint, session):
 
 
 def run(args, input=None):
-    from cli.main import cli
+    from mcqueue.cli.main import cli
 
     return CliRunner().invoke(cli, args, input=input)
 

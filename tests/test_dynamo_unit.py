@@ -1,4 +1,4 @@
-"""mcqueue.dynamo against moto's in-process mock (fast; the real server is in the integration
+"""mcqueue.io.dynamo against moto's in-process mock (fast; the real server is in the integration
 tests). AWS_ENDPOINT_URL_DYNAMODB is unset here, or botocore would bypass the mock."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcqueue import dynamo
+from mcqueue.io import dynamo as dynamo
 from mcqueue.errors import DataError, ServiceError
-from mcqueue.sample import load_sample, sample_frame
-from mcqueue.schema import load_night, validate_jobs
+from mcqueue.io.sample import load_sample, sample_frame
+from mcqueue.io.schema import load_night, validate_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "unit-secret-key-never-printed"
@@ -257,7 +257,7 @@ def test_bad_inputs_are_data_errors(aws_env):
 
 # ------------------------------------------------------------------------- CLI, in-process
 def run(args, input=None):
-    from cli.main import cli
+    from mcqueue.cli.main import cli
 
     return CliRunner().invoke(cli, args, input=input)
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mcqueue import dynamo
+from mcqueue.io import dynamo as dynamo
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "dynamodb_table.yaml"
 

@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcqueue import engine
-from mcqueue.perturbation import Perturbation
-from mcqueue.schema import Night
-from mcqueue.synthetic import synthetic_night
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.io.schema import Night
+from mcqueue.engine.synthetic import synthetic_night
 
 M = {m: i for i, m in enumerate(engine.METRICS)}
 
@@ -61,8 +61,7 @@ def check_invariants(night: Night, workers: int, tr: dict) -> None:
     assert m["queue_drained_minute"] == f.max()
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(night=nights(), workers=st.integers(1, 5), cv=st.sampled_from([0.0, 0.25, 1.0]),
        jitter=st.sampled_from([0.0, 15.0]), seed=st.integers(0, 2**64 - 1),
        rep=st.integers(0, 10**6))
@@ -100,3 +99,18 @@ def test_full_pool_all_night_is_exactly_full_utilisation():
     m = engine.trace(night, 1)["metrics"]
     assert m["worker_utilization"] == 1.0
     assert (m["overflow_jobs"], m["queue_drained_minute"]) == (1, 270.0)
+
+
+def test_a_saturated_night_reports_utilisation_of_exactly_one():
+    """A night found by a random search (1 in 20,000) on which the running busy-area sum
+    rounded to 1.0000000000000002 of the capacity: the pool is busy from start to cutoff
+    (runtime cv 1 makes the night overrun the 02:00 cutoff), so the utilisation is exactly 1."""
+    night = Night.from_arrays(
+        [30.76526543491633, 27.0, 27.879677675381625, 98.0, 84.0, 104.81223655053012, 98.0,
+         2.0, 91.0, 112.0, 64.0, 0.0],
+        [36.0, 55.0, 14.0, 48.0, 41.549639061812414, 61.348920004076106, 49.6413720382714,
+         51.0, 49.0, 30.0, 24.368171897067302, 13.0],
+        [3, 3, 0, 2, 2, 1, 2, 1, 0, 0, 2, 0], [False] * 11 + [True], batch_end="02:00")
+    tr = engine.trace(night, 3, 251794, Perturbation(1.0, 0.0), seed=7519428221368213277)
+    check_invariants(night, 3, tr)
+    assert tr["metrics"]["worker_utilization"] == 1.0

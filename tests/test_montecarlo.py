@@ -20,8 +20,8 @@ import math
 import numpy as np
 import pytest
 
-from mcqueue import engine
-from mcqueue.sample import load_sample
+from mcqueue.engine import simulate as engine
+from mcqueue.io.sample import load_sample
 from naive import naive_monte_carlo
 
 WORKERS = 3

@@ -1,6 +1,6 @@
 """The benchmark peers model the same night as the engine, so the speed comparison is fair.
 
-The SimPy peer (benchmarks/peers/simpy_model.py) must reproduce DESIGN.md's two published
+The SimPy peer (benchmarks/peers/simpy_model.py) must reproduce the two published
 reference results at zero noise, and match the engine replication by replication on noisy nights
 when it is fed the very arrivals and runtimes the engine drew (``engine.trace``).
 """
@@ -17,10 +17,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.peers import simpy_model  # noqa: E402
-from mcqueue import engine  # noqa: E402
-from mcqueue.perturbation import Perturbation  # noqa: E402
-from mcqueue.sample import load_sample  # noqa: E402
-from mcqueue.synthetic import synthetic_night  # noqa: E402
+from mcqueue.engine import simulate as engine  # noqa: E402
+from mcqueue.engine.perturbation import Perturbation  # noqa: E402
+from mcqueue.io.sample import load_sample  # noqa: E402
+from mcqueue.engine.synthetic import synthetic_night  # noqa: E402
 
 REFERENCE = {
     ("2026-05-13", 3): dict(average_wait_minutes=29.00, p95_wait_minutes=50,

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from mcqueue import engine
+from mcqueue.engine import simulate as engine
 from mcqueue.errors import ScenarioError
-from mcqueue.perturbation import LognormalFactor, Perturbation, UniformDelay
-from mcqueue.schema import Night
+from mcqueue.engine.perturbation import LognormalFactor, Perturbation, UniformDelay
+from mcqueue.io.schema import Night
 
 
 def lognormal_mu4(cv):
@@ -150,7 +150,7 @@ def test_bad_parameters_name_the_value(make, message):
 
 def test_cv_and_jitter_have_upper_bounds_that_keep_draws_finite():
     from mcqueue.errors import ScenarioError
-    from mcqueue.perturbation import LognormalFactor, Perturbation, UniformDelay
+    from mcqueue.engine.perturbation import LognormalFactor, Perturbation, UniformDelay
 
     with pytest.raises(ScenarioError, match=r"runtime cv must be at most 100, got 1e\+200"):
         LognormalFactor(1e200)

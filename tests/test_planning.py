@@ -1,4 +1,4 @@
-"""mcqueue.planning: score many nights, plan worker counts, paired intervals, drain bounds."""
+"""mcqueue.analysis.planning: score many nights, plan worker counts, paired intervals, drain bounds."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mcqueue import engine, planning
+from mcqueue.engine import simulate as engine
+from mcqueue.analysis import planning as planning
 from mcqueue.errors import DataError, ScenarioError
-from mcqueue.sample import SAMPLE_DATES, load_sample, sample_frame
-from mcqueue.schema import Night, night_from_frame, validate_jobs
-from mcqueue.synthetic import synthetic_night
+from mcqueue.io.sample import SAMPLE_DATES, load_sample, sample_frame
+from mcqueue.engine.synthetic import synthetic_night
+from mcqueue.io.schema import Night, nights_from_frame, validate_jobs
+from mcqueue.report import render
 
 R = 2000
 SETTINGS = planning.Settings(replications=R, seed=7)
@@ -27,7 +29,7 @@ def jobs():
 
 @pytest.fixture(scope="module")
 def sample_nights(jobs):
-    return planning.nights_from_frame(jobs)
+    return nights_from_frame(jobs)
 
 
 def same_night(a: Night, b: Night) -> None:
@@ -40,15 +42,45 @@ def same_night(a: Night, b: Night) -> None:
 
 
 # ---------------------------------------------------------------- nights
+def expected_night(validated, date, window=None, start="01:00", end="05:00"):
+    """The night a validated frame holds for ``date``, record by record in plain Python from
+    the documented rules (docs/model.md, "The clock"): sorted by job_id; arrival_minute when
+    given, else window - start, where a window before the start is the next day (crossing
+    batch) or already waiting (minute 0)."""
+    def minutes(hhmm):
+        return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+    s, e = minutes(start), minutes(end)
+    recs = sorted((r for r in validated.to_dicts() if r["batch_date"] == date
+                   and (window is None or r["requested_window"] == window)),
+                  key=lambda r: r["job_id"])
+    arrival = []
+    for r in recs:
+        if r["arrival_minute"] is not None:
+            arrival.append(float(r["arrival_minute"]))
+            continue
+        w = minutes(r["requested_window"])
+        arrival.append(float(w - s) if w >= s else (float(1440 - s + w) if e <= s else 0.0))
+    return Night(batch_date=date, job_id=tuple(r["job_id"] for r in recs),
+                 workload_class=tuple(r["workload_class"] for r in recs),
+                 arrival_minute=np.array(arrival, np.float64),
+                 runtime_minutes=np.array([r["estimated_runtime_minutes"] for r in recs],
+                                          np.float64),
+                 priority=np.array([r["priority"] for r in recs], np.int64),
+                 exclusive=np.array([r["requires_exclusive_lock"] for r in recs], bool),
+                 batch_start=start, batch_end=end, window=window,
+                 requested_window=tuple(r["requested_window"] for r in recs))
+
+
 @pytest.mark.parametrize("window, start, end", [(None, "01:00", "05:00"),
                                                 ("02:00", "01:00", "05:00"),
                                                 (None, "02:00", "01:30"),  # crosses midnight
                                                 (None, "23:00", "04:00")])
-def test_nights_from_frame_equals_night_from_frame(jobs, window, start, end):
-    got = planning.nights_from_frame(jobs, window, start, end)
+def test_nights_from_frame_follow_the_clock_rules(jobs, window, start, end):
+    got = nights_from_frame(jobs, window, start, end)
     assert [n.batch_date for n in got] == list(SAMPLE_DATES)
     for n in got:
-        same_night(n, night_from_frame(jobs, n.batch_date, window, start, end))
+        same_night(n, expected_night(jobs, n.batch_date, window, start, end))
 
 
 def test_nights_from_frame_explicit_arrivals_and_subset():
@@ -59,16 +91,18 @@ def test_nights_from_frame_explicit_arrivals_and_subset():
         "priority": ["1", "2", "3", "1"], "requires_exclusive_lock": ["0", "1", "false", "true"],
         "arrival_minute": [None, "7.5", None, None]})
     v = validate_jobs(frame)
-    got = planning.nights_from_frame(v, dates=["2026-01-02", "2026-01-01"])
+    got = nights_from_frame(v, dates=["2026-01-02", "2026-01-01"])
     assert [n.batch_date for n in got] == ["2026-01-02", "2026-01-01"]
     for n in got:
-        same_night(n, night_from_frame(v, n.batch_date))
+        same_night(n, expected_night(v, n.batch_date))
+    # by hand: z has arrival_minute 7.5, y's window 00:30 is before the 01:00 start
+    assert got[1].job_id == ("y", "z") and got[1].arrival_minute.tolist() == [0.0, 7.5]
 
 
 def test_nights_from_frame_missing_date_and_empty_window(jobs):
     with pytest.raises(DataError, match="2026-06-01.*dates present: 2026-05-11"):
-        planning.nights_from_frame(jobs, dates=["2026-05-11", "2026-06-01"])
-    (n,) = planning.nights_from_frame(jobs, window="23:59", dates=["2026-05-11"])
+        nights_from_frame(jobs, dates=["2026-05-11", "2026-06-01"])
+    (n,) = nights_from_frame(jobs, window="23:59", dates=["2026-05-11"])
     assert n.n_jobs == 0 and n.window == "23:59"
 
 
@@ -76,7 +110,7 @@ def test_nights_from_frame_missing_date_and_empty_window(jobs):
 def test_score_rows_match_engine_summaries(sample_nights):
     """Every number of a score row is what simulate_scenarios reports for that scenario."""
     workers = (2, 3)
-    rows = planning.score_chunk(sample_nights, workers, SETTINGS)
+    rows = [r.to_dict() for r in planning.score_chunk(sample_nights, workers, SETTINGS)]
     scen = [engine.Scenario(n, c) for n in sample_nights for c in workers]
     results = engine.simulate_scenarios(scen, replications=R, seed=7)
     assert len(rows) == len(results) == 8
@@ -102,11 +136,11 @@ def test_score_rows_match_engine_summaries(sample_nights):
 def test_score_is_independent_of_grouping_and_night_order(sample_nights):
     a = planning.score(sample_nights, [1, 3], SETTINGS, group=1)
     b = planning.score(sample_nights[::-1], [3, 1], SETTINGS, group=512)
-    assert a == b
+    assert a.rows == b.rows
 
 
 def test_score_sorted_by_risk_with_tutorial_nights(sample_nights):
-    rows = planning.score(sample_nights, [2, 3], SETTINGS)
+    rows = planning.score(sample_nights, [2, 3], SETTINGS).to_dicts()
     keys = [(-r["overflow_probability"], -r["p95_wait_mean"]) for r in rows]
     assert keys == sorted(keys)
     # 2026-05-14 overflows in the zero-noise replay on 2 workers (the tutorial: 9 jobs)
@@ -121,26 +155,27 @@ def test_score_progress_counts_nights(sample_nights):
     assert seen == [2, 2] and sum(seen) == len(sample_nights)
 
 
-def test_empty_rows_sort_last_and_render(sample_nights):
-    rows = planning.risk_order(planning.empty_rows("2026-05-20", [3], 240.0)
-                               + planning.score(sample_nights, [3], SETTINGS))
-    assert rows[-1]["batch_date"] == "2026-05-20" and rows[-1]["jobs"] == 0
-    table = planning.render_score(rows, "table", 0.95)
+def test_empty_nights_sort_last_and_render(sample_nights):
+    empty = Night.from_arrays([], [], batch_date="2026-05-20")
+    result = planning.score(sample_nights + [empty], [3], SETTINGS)
+    assert result.rows[-1].batch_date == "2026-05-20" and result.rows[-1].jobs == 0
+    table = render(result, "table")
     assert table.splitlines()[-1].split()[:6] == ["2026-05-20", "-", "3", "0", "-", "no"]
-    data = json.loads(planning.render_score(rows, "json"))
+    data = json.loads(render(result, "json"))
     assert data[-1]["overflow_probability"] is None and data[-1]["jobs"] == 0
 
 
 def test_render_formats_round_trip(sample_nights):
-    rows = planning.score(sample_nights, [3], SETTINGS)
-    from_csv = pl.read_csv(io.StringIO(planning.render_score(rows, "csv")))
-    from_parquet = pl.read_parquet(io.BytesIO(planning.render_score(rows, "parquet")))
+    result = planning.score(sample_nights, [3], SETTINGS)
+    rows = result.to_dicts()
+    from_csv = pl.read_csv(io.StringIO(render(result, "csv")))
+    from_parquet = pl.read_parquet(io.BytesIO(render(result, "parquet")))
     assert from_csv.columns == from_parquet.columns == list(planning.SCORE_COLUMNS)
     assert from_parquet.drop("window").to_dicts() == [
         {k: v for k, v in r.items() if k != "window"} for r in rows]
     assert from_csv["overflow_probability"].to_list() == [r["overflow_probability"]
                                                           for r in rows]
-    assert json.loads(planning.render_score(rows, "json")) == rows
+    assert json.loads(render(result, "json")) == rows
 
 
 def test_settings_validate():
@@ -171,26 +206,35 @@ def test_paired_and_unpaired_intervals_match_scipy():
     assert p["ci_high"] - p["ci_low"] < (u["ci_high"] - u["ci_low"]) / 3
 
 
-def test_vectorised_wilson_and_quantiles_match_stats():
-    from mcqueue.stats import nearest_rank, wilson
+def test_vectorised_wilson_and_quantiles_against_scipy_and_sorting():
+    """wilson_rows against scipy's Wilson score interval (tolerance: 1e-12 relative, two
+    independent float computations of the same closed form); nearest-rank quantiles against
+    the ceil(q n)-th value of the sorted row."""
+    from scipy import stats
 
-    k = np.array([0, 1, 17, 999, 1000])
+    k = np.array([1, 17, 500, 999])
     p, lo, hi = planning.wilson_rows(k, 1000, 0.95)
     for i, kk in enumerate(k):
-        assert (p[i], lo[i], hi[i]) == tuple(wilson(int(kk), 1000, 0.95).values())
+        ci = stats.binomtest(int(kk), 1000).proportion_ci(0.95, method="wilson")
+        assert p[i] == kk / 1000
+        assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    # at 0 and n successes the bound on that side is exactly 0 or 1
+    p, lo, hi = planning.wilson_rows(np.array([0, 1000]), 1000, 0.95)
+    assert (lo[0], hi[1]) == (0.0, 1.0)
     x = np.random.default_rng(1).normal(size=(3, 101))
-    assert planning.nearest_rank_rows(x, 0.9).tolist() == [nearest_rank(r, 0.9) for r in x]
+    k90 = math.ceil(0.9 * 101) - 1
+    assert planning.nearest_rank_rows(x, 0.9).tolist() == [sorted(r)[k90] for r in x]
 
 
 # ---------------------------------------------------------------- plan
 def test_plan_recommends_fewest_workers_meeting_target(night_13):
     p = planning.plan(night_13, SETTINGS, 1, 6, max_overflow=0.05)
-    counts = [r["workers"] for r in p.rows]
+    counts = [r.workers for r in p.rows]
     assert counts == [1, 2, 3, 4, 5, 6] and len(p.steps) == 5
     # independently: simulate each count on its own (same seed => the same random nights)
     ok = [engine.simulate(night_13, c, R, seed=7).overflow_probability["ci_high"] <= 0.05
           for c in counts]
-    assert [r["meets_target"] for r in p.rows] == ok
+    assert [r.meets_target for r in p.rows] == ok
     assert p.recommended == counts[ok.index(True)] == 2
     assert "2 workers is the fewest" in p.reason
 
@@ -198,24 +242,24 @@ def test_plan_recommends_fewest_workers_meeting_target(night_13):
 def test_plan_p95_target_can_raise_the_answer(night_13):
     p = planning.plan(night_13, SETTINGS, 1, 6, max_overflow=0.05, max_p95_wait=80.0)
     rec = p.rows[p.recommended - 1]
-    assert rec["p95_wait_ci_high"] <= 80 and rec["overflow_ci_high"] <= 0.05
+    assert rec.p95_wait_ci_high <= 80 and rec.overflow_ci_high <= 0.05
     below = p.rows[p.recommended - 2]
-    assert below["p95_wait_ci_high"] > 80 or below["overflow_ci_high"] > 0.05
+    assert below.p95_wait_ci_high > 80 or below.overflow_ci_high > 0.05
     assert p.recommended == 3
 
 
 def test_plan_none_when_exclusive_work_exceeds_window(night_14):
     p = planning.plan(night_14, SETTINGS, 1, 16)
     assert p.recommended is None
-    assert all(r["overflow_probability"] == 1.0 for r in p.rows)
+    assert all(r.overflow_probability == 1.0 for r in p.rows)
     assert p.bounds["exclusive_work_minutes"] == float(
         night_14.runtime_minutes[night_14.exclusive].sum()) == 355.0
     assert p.reason == ("no worker count meets the target: the exclusive-lock jobs alone run 355 "
                         "minutes (they hold the whole pool, whatever its size), longer than the "
                         "240-minute window")
-    text = planning.render_plan(p)
+    text = render(p)
     assert "Recommendation: none: no worker count meets the target" in text
-    assert json.loads(planning.render_plan(p, "json"))["recommended_workers"] is None
+    assert json.loads(render(p, "json"))["recommended_workers"] is None
 
 
 def test_plan_none_explanations_for_work_and_late_jobs():
@@ -253,20 +297,20 @@ def test_paired_steps_are_narrower_than_unpaired(night_13):
     of the p95-wait difference is far narrower than independent runs would give."""
     p = planning.plan(night_13, planning.Settings(replications=R, seed=7), 1, 5)
     for st in p.steps:
-        pw = st["p95_wait_paired_ci_high"] - st["p95_wait_paired_ci_low"]
-        uw = st["p95_wait_unpaired_ci_high"] - st["p95_wait_unpaired_ci_low"]
+        pw = st.p95_wait_paired_ci_high - st.p95_wait_paired_ci_low
+        uw = st.p95_wait_unpaired_ci_high - st.p95_wait_unpaired_ci_low
         assert pw < uw
-        assert st["p95_wait_paired_ci_low"] <= st["p95_wait_diff"] <= \
-            st["p95_wait_paired_ci_high"]
+        assert st.p95_wait_paired_ci_low <= st.p95_wait_diff <= \
+            st.p95_wait_paired_ci_high
     step = p.steps[2]  # 3 -> 4 workers: most nights are identical, the rest differ a little
-    assert (step["p95_wait_paired_ci_high"] - step["p95_wait_paired_ci_low"]) < 0.2 * (
-        step["p95_wait_unpaired_ci_high"] - step["p95_wait_unpaired_ci_low"])
+    assert (step.p95_wait_paired_ci_high - step.p95_wait_paired_ci_low) < 0.2 * (
+        step.p95_wait_unpaired_ci_high - step.p95_wait_unpaired_ci_low)
     # the step equals the difference of the per-count means (same replications)
-    rows = {r["workers"]: r for r in p.rows}
-    assert step["p95_wait_diff"] == pytest.approx(rows[4]["p95_wait_mean"]
-                                                  - rows[3]["p95_wait_mean"], abs=1e-9)
-    assert step["overflow_diff"] == pytest.approx(rows[4]["overflow_probability"]
-                                                  - rows[3]["overflow_probability"], abs=1e-12)
+    rows = {r.workers: r for r in p.rows}
+    assert step.p95_wait_diff == pytest.approx(rows[4].p95_wait_mean
+                                                  - rows[3].p95_wait_mean, abs=1e-9)
+    assert step.overflow_diff == pytest.approx(rows[4].overflow_probability
+                                                  - rows[3].overflow_probability, abs=1e-12)
 
 
 def test_paired_interval_covers_the_difference_of_a_much_longer_run(night_13):
@@ -277,10 +321,10 @@ def test_paired_interval_covers_the_difference_of_a_much_longer_run(night_13):
     short = planning.plan(night_13, planning.Settings(replications=2000, seed=11,
                                                       confidence=0.999), 2, 3).steps[0]
     long = planning.plan(night_13, planning.Settings(replications=40000, seed=12), 2, 3).steps[0]
-    assert short["p95_wait_paired_ci_low"] <= long["p95_wait_diff"] <= \
-        short["p95_wait_paired_ci_high"]
-    assert short["overflow_paired_ci_low"] <= long["overflow_diff"] <= \
-        short["overflow_paired_ci_high"]
+    assert short.p95_wait_paired_ci_low <= long.p95_wait_diff <= \
+        short.p95_wait_paired_ci_high
+    assert short.overflow_paired_ci_low <= long.overflow_diff <= \
+        short.overflow_paired_ci_high
 
 
 def test_plan_rejects_bad_parameters(night_13):
@@ -292,8 +336,8 @@ def test_plan_rejects_bad_parameters(night_13):
 
 def test_plan_csv_has_one_row_per_count(night_13):
     p = planning.plan(night_13, SETTINGS, 1, 4)
-    df = pl.read_csv(io.StringIO(planning.render_plan(p, "csv")))
+    df = pl.read_csv(io.StringIO(render(p, "csv")))
     assert df["workers"].to_list() == [1, 2, 3, 4]
     assert df["recommended"].to_list() == [False, True, False, False]
     assert df["p95_wait_diff"][0] is None
-    assert math.isclose(df["p95_wait_diff"][1], p.steps[0]["p95_wait_diff"], rel_tol=1e-15)
+    assert math.isclose(df["p95_wait_diff"][1], p.steps[0].p95_wait_diff, rel_tol=1e-15)

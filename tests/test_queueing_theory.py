@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcqueue import queueing_theory as Q
+from mcqueue.stats import queueing_theory as Q
 from mcqueue.errors import ScenarioError
 
 

@@ -8,9 +8,15 @@ import json
 
 import pytest
 
-from mcqueue import engine
-from mcqueue.report import _pct, csv_rows, night_summary, render, render_csv, render_table
-from mcqueue.schema import Night
+import math
+
+import numpy as np
+
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.night import Night
+from mcqueue.errors import FormatError
+from mcqueue.report import render
+from mcqueue.report.simulation import _pct, csv_rows, night_summary, render_csv, render_table
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +75,23 @@ def test_table_row_values(results):
                    f"{'[%.2f, %.2f]' % (mc['ci_low'], mc['ci_high']):<22}{mc['p90']:>9.2f}")
 
 
-def test_json_is_the_list_of_contract_dicts(results):
-    assert json.loads(render(results, "json")) == [r.to_dict() for r in results]
+def test_json_numbers_are_the_replications_statistics(results):
+    """Each scenario's JSON block against values computed here from its per-replication samples
+    (numpy mean: equal to 1e-12 relative, a different summation order; nearest-rank quantiles
+    from a full sort: exact) and against the tutorial's published zero-noise numbers."""
+    data = json.loads(render(results, "json"))
+    assert [d["scenario"] for d in data] == ["2026-05-13 on 3 workers", "2026-05-14 on 2 workers"]
+    assert data[0]["deterministic"]["average_wait_minutes"] == 29.0
+    assert data[1]["deterministic"]["queue_drained_minute"] == 490
+    for d, r in zip(data, results):
+        for i, m in enumerate(engine.METRICS):
+            x = np.sort(r.samples[i])
+            got = d["monte_carlo"][m]
+            assert got["mean"] == pytest.approx(float(np.mean(x)), rel=1e-12, abs=1e-12)
+            for q in (50, 90, 99):
+                assert got[f"p{q}"] == x[math.ceil(q / 100 * len(x)) - 1]
+        overflowed = int(np.sum(r.samples[engine.METRICS.index("queue_drained_minute")] > 240))
+        assert d["monte_carlo"]["overflow_probability"]["estimate"] == overflowed / 200
 
 
 def test_csv_matches_rows(results):
@@ -81,5 +102,6 @@ def test_csv_matches_rows(results):
 
 
 def test_unknown_format(results):
-    with pytest.raises(ValueError, match="unknown report format 'xml'"):
+    with pytest.raises(FormatError, match="unknown report format 'xml' for SimulateReport; "
+                                          "choose one of table, json, csv"):
         render(results, "xml")

@@ -1,6 +1,6 @@
 """Job records: every bad record gives one DataError naming row, field and value; the accepted
 shapes (DynamoDB Decimals, 0/1 booleans, strings, fractional runtimes, explicit arrivals,
-windows crossing midnight) load to the arrivals DESIGN.md describes."""
+windows crossing midnight) load to the arrivals docs/model.md describes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from mcqueue.errors import DataError, McqueueError
-from mcqueue.sample import sample_frame
-from mcqueue.schema import load_night, night_from_frame, validate_jobs
+from mcqueue.io.sample import sample_frame
+from mcqueue.io.schema import load_night, night_from_frame, validate_jobs
 
 BASE = {"batch_date": "2026-05-13", "job_id": "J1", "requested_window": "01:00",
         "workload_class": "etl", "estimated_runtime_minutes": 25, "priority": 2,

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from mcqueue import engine as E
-from mcqueue import validation as V
+from mcqueue.engine import simulate as E
+from mcqueue.analysis import validation as V
 from mcqueue.errors import ScenarioError
-from mcqueue.sample import load_sample
-from mcqueue.sequential import STOP_CAP, STOP_TARGET, simulate_to_precision
+from mcqueue.io.sample import load_sample
+from mcqueue.analysis.sequential import STOP_CAP, STOP_TARGET, simulate_to_precision
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,8 @@ def test_achieved_halfwidths_are_the_reported_intervals(night):
 
 @pytest.mark.parametrize("n", [2, 10, 1000, 3333])
 def test_running_wilson_halfwidth_is_stats_wilson(n):
-    from mcqueue.sequential import _Running
-    from mcqueue.stats import wilson
+    from mcqueue.analysis.sequential import _Running
+    from mcqueue.stats.intervals import wilson
 
     run = _Running(100.0, 0.95)
     for k in sorted({0, 1, n // 3, n - 1, n}):

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from mcqueue.errors import DataError
-from mcqueue.sample import sample_frame
-from mcqueue.schema import night_from_frame, validate_jobs
-from mcqueue.sources import (detect_format, parse_dynamodb_json, read_jobs, render_jobs,
+from mcqueue.io.sample import sample_frame
+from mcqueue.io.schema import night_from_frame, validate_jobs
+from mcqueue.io.sources import (detect_format, parse_dynamodb_json, read_jobs, render_jobs,
                              write_jobs)
 
 NAMES = ["s.csv", "s.csv.gz", "s.parquet", "s.pq", "s.ndjson", "s.jsonl", "s.jsonl.gz",

@@ -10,7 +10,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcqueue.stats import nearest_rank, summarize, t_interval, wilson
+from mcqueue.stats.intervals import nearest_rank, summarize, t_interval, wilson
 
 Z95 = 1.959963984540054  # standard normal 0.975 quantile
 
@@ -117,7 +117,7 @@ def test_t_quantile_matches_scipy_on_both_branches(confidence):
     # 1e-11 relative: both branches measured at <= 2.2e-12 over df 1..10^7.
     from scipy.special import ndtri, stdtrit
 
-    from mcqueue.stats import t_quantile, z_quantile
+    from mcqueue.stats.intervals import t_quantile, z_quantile
 
     for df in [1, 2, 3, 4, 7, 30, 99, 100, 500, 998, 999, 1000, 1001, 9999, 10**6]:
         want = float(stdtrit(df, 0.5 + confidence / 2.0))
@@ -132,7 +132,7 @@ def test_t_and_z_quantiles_at_extreme_confidence(confidence):
     # the tail itself, so it is an exact reference at both ends.
     import scipy.stats
 
-    from mcqueue.stats import t_quantile, z_quantile
+    from mcqueue.stats.intervals import t_quantile, z_quantile
 
     tail = (1.0 - confidence) / 2.0
     for df in [1, 2, 3, 30, 999, 1000, 10**6]:
@@ -142,7 +142,7 @@ def test_t_and_z_quantiles_at_extreme_confidence(confidence):
 
 
 def test_nearest_rank_with_non_finite_values_matches_sorting():
-    from mcqueue.stats import nearest_rank
+    from mcqueue.stats.intervals import nearest_rank
 
     x = np.array([3.0, np.inf, 1.0, -np.inf, 2.0, 5.0])
     for q in (0.1, 0.5, 0.9, 1.0):

@@ -18,9 +18,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcqueue import engine
-from mcqueue.perturbation import Perturbation
-from mcqueue.schema import Night, night_from_frame, validate_jobs
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.io.schema import Night, night_from_frame, validate_jobs
 from naive import METRICS, assert_metrics_match, naive_of_night
 
 SETTINGS = settings(max_examples=500, deadline=None, derandomize=True,

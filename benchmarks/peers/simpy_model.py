@@ -1,6 +1,6 @@
 """The mcqueue night model written in SimPy: one process per job, a dispatcher per event time.
 
-This is the peer the benchmarks compare the numba engine against. It follows DESIGN.md's event
+This is the peer the benchmarks compare the numba engine against. It follows docs/model.md's event
 loop exactly, using SimPy's own event ordering to get the "retire, admit, then dispatch" rule:
 
 - every job is a process: ``timeout(arrival)``, join the waiting line, wait for its start event,

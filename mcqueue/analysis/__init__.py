@@ -1,1 +1,2 @@
-"""What mcqueue computes from nights and history: scores, plans, validation, calibration."""
+"""Applications of the engine: score many nights, plan worker counts, precision-targeted runs,
+validation against queueing theory, benchmarks, Dask distribution."""

@@ -184,8 +184,9 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
     if h["batch_date"].null_count():
         raise DataError("history column 'batch_date' has a missing or unreadable date (read "
                         "the history with mcqueue.io.history.read_history, which names the row)")
-    for name, dtype in (("workload_class", pl.String), ("estimated_runtime_minutes", pl.Float64),
-                        ("attempt", pl.Int64), ("source_row", pl.Int64)):
+    for name, dtype in (("workload_class", pl.String()),
+                        ("estimated_runtime_minutes", pl.Float64()),
+                        ("attempt", pl.Int64()), ("source_row", pl.Int64())):
         if name not in h.columns:
             h = h.with_columns(pl.lit(None, dtype).alias(name))
     for name in ("ready_at", "finished_at", "started_at"):
@@ -212,6 +213,7 @@ def _prepare(history: pl.DataFrame, half_life_days, scale: str) -> tuple[pl.Data
                             f"'estimated_runtime_minutes' is missing, and scale 'ratio' needs "
                             f"it on every successful run, got null")
     newest = h["batch_date"].max()
+    assert isinstance(newest, _dt.date)  # a Date column without nulls, checked above
     age = (pl.lit(newest) - pl.col("batch_date")).dt.total_days().cast(pl.Float64)
     weight = (pl.lit(0.5) ** (age / float(half_life_days)) if half_life_days is not None
               else pl.lit(1.0))
@@ -723,7 +725,7 @@ class CalibrationModel:
         """Read a model written by `write`; one DataError for anything that is not one."""
         name = quote(str(path))
         try:
-            meta = pl.read_parquet_metadata(path)
+            meta = pl.read_parquet_metadata(Path(path))
         except FileNotFoundError:
             raise DataError(f"cannot read {name}: no such file") from None
         except OSError as exc:
@@ -749,7 +751,7 @@ class CalibrationModel:
             raise DataError(f"{name} is a version {version} model; this mcqueue reads up to "
                             f"version {MODEL_VERSION}: upgrade mcqueue or calibrate again")
         try:
-            table = pl.read_parquet(path)
+            table = pl.read_parquet(Path(path))
         except Exception as exc:
             raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from None
         missing = [c for c in MODEL_COLUMNS if c not in table.columns]
@@ -937,7 +939,7 @@ def calibrate(history: pl.DataFrame, half_life_days: float | None = None,
     _check_options(half_life_days, min_runs, by, scale)
     h, scale, newest = _prepare(history, half_life_days, scale)
     ok = h.filter(pl.col("__ok"))
-    shift = float(ok["__y"].mean())
+    shift = float(ok.select(pl.col("__y").mean()).item())
     ok = ok.with_columns((pl.col("__y") - shift).alias("__yc"))
 
     job_stats = _unit_stats(h, ok, ["job_name"], shift)
@@ -967,7 +969,8 @@ def calibrate(history: pl.DataFrame, half_life_days: float | None = None,
         "by": by,
         "recent_runs": RECENT_RUNS,
         "newest_batch_date": newest.isoformat(),
-        "oldest_batch_date": h["batch_date"].min().isoformat(),
+        "oldest_batch_date": h.select(pl.col("batch_date").min().dt.to_string("%Y-%m-%d"))
+        .item(),
         "nights": int(h["batch_date"].n_unique()),
         "runs": int(ok.height),
         "attempts": int(h.height),

@@ -1,1 +1,2 @@
-"""Files, DynamoDB, the built-in sample, record validation and run history."""
+"""Where nights come from: job files, the built-in sample, the DynamoDB catalog, and the record
+validation that turns records into a Night."""

@@ -1,6 +1,6 @@
 """Run history: past runs of jobs, read in any layout and normalised to one polars frame.
 
-Files are read by `mcqueue.sources.read_jobs` (every local format mcqueue reads: CSV, Parquet,
+Files are read by `mcqueue.io.sources.read_jobs` (every local format mcqueue reads: CSV, Parquet,
 NDJSON/JSONL, JSON, DynamoDB JSON lines, each text format optionally gzipped); this module only
 maps a layout's columns onto one schema and checks every value, vectorised with polars.
 
@@ -38,8 +38,8 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import DataError, quote
-from ..schema import MAX_MINUTES
-from ..sources import read_jobs
+from .schema import MAX_MINUTES
+from .sources import read_jobs
 
 LAYOUTS = ("generic", "airflow", "sqlserver", "dynamodb")
 _DETECT_ORDER = ("sqlserver", "airflow", "dynamodb", "generic")
@@ -377,7 +377,7 @@ def _sqlserver(df: pl.DataFrame, check: _Checker) -> tuple[pl.DataFrame, dict]:
     df = df.with_columns(step.alias("__step"))
     check.fail(df, pl.col("__step").is_null(), "step_id", "is missing")
     df = df.filter(pl.col("__step") == 0)  # the job-outcome rows; steps are parts of a run
-    name_col = _first(df, "job_name", "name", "job_id")
+    name_col = _first(df, "job_name", "name", "job_id") or "job_id"  # the layout needs one
     df = df.with_columns(_text(df, name_col).alias(_JOB))
     check.fail(df, pl.col(_JOB).is_null(), name_col, "is missing")
     ints = {c: _integer(df, c, check) for c in ("run_date", "run_time", "run_duration",

@@ -7,17 +7,21 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import kernel as K
-from .errors import ScenarioError
+from .._plain import plain
+from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import Night
-from .stats import summarize, wilson
+from ..stats.intervals import summarize, wilson
 
 METRICS = K.METRICS
+# every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
+METRIC_RANGE = {"worker_utilization": (0.0, 1.0), "overflow_risk": (0.0, 1.0)}
 DEFAULT_REPLICATIONS = 10_000
 DEFAULT_RUNTIME_CV = 0.25
 DEFAULT_ARRIVAL_JITTER = 15.0
@@ -143,7 +147,7 @@ def default_block(replications: int, scenarios: int = 1) -> int:
     return int(min(4096, max(32, per)))
 
 
-def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[int],
+def replicate(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
               replications: int, rep_start: int = 0, block: int | None = None,
               progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-replication metrics, shape (scenarios, 8, replications), columns ``METRICS``.
@@ -152,25 +156,26 @@ def replicate(batch: Batch, scen_night: Sequence[int], scen_workers: Sequence[in
     two calls with different ``rep_start`` extend one another exactly.
     """
     replications = check_replications(replications)
-    scen_night = np.asarray(scen_night, dtype=np.int64)
-    scen_workers = np.array([check_workers(int(w)) for w in scen_workers], dtype=np.int64)
+    nights_of = np.asarray(scen_night, dtype=np.int64).reshape(-1)
+    workers_of = np.array([check_workers(int(w)) for w in np.asarray(scen_workers).reshape(-1)],
+                          dtype=np.int64)
     if block is None:
-        block = default_block(min(replications, CALL_REPLICATIONS), len(scen_night))
+        block = default_block(min(replications, CALL_REPLICATIONS), len(nights_of))
     if block < 1:
         raise ScenarioError(f"block must be >= 1, got {block!r}")
-    _check_memory(len(scen_night), replications)
-    out = np.empty((len(scen_night), K.N_METRICS, replications), dtype=np.float64)
+    _check_memory(len(nights_of), replications)
+    out = np.empty((len(nights_of), K.N_METRICS, replications), dtype=np.float64)
     done = 0
     while done < replications:
         m = min(CALL_REPLICATIONS, replications - done)
         K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
                          batch.level, batch.excl, batch.key_arr, batch.key_rt,
                          batch.base_order, batch.night_levels, batch.night_jitter,
-                         batch.night_horizon, scen_night, scen_workers,
+                         batch.night_horizon, nights_of, workers_of,
                          rep_start + done, block, out[:, :, done:done + m])
         done += m
         if progress is not None:
-            progress(m * len(scen_night))
+            progress(m * len(nights_of))
     return out
 
 
@@ -191,7 +196,7 @@ def _check_memory(scenarios: int, replications: int) -> None:
 
 
 def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation | None = None,
-          seed: int = DEFAULT_SEED) -> dict[str, np.ndarray]:
+          seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """One replication in full: drawn arrivals, runtimes, start times and the eight metrics."""
     b = prepare([night], perturbation, seed)
     n = night.n_jobs
@@ -235,7 +240,7 @@ class SimulationResult:
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired
-    comparisons; ``to_dict()`` gives the JSON contract of DESIGN.md.
+    comparisons; ``to_dict()`` gives the JSON contract of docs/model.md.
     """
 
     scenario: str
@@ -277,22 +282,13 @@ class SimulationResult:
             "monte_carlo": {k: dict(v) for k, v in self.monte_carlo.items()},
         }
         d.update(self.extra)
-        return _json_safe(d)
-
-
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+        return plain(d)
 
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
     """Monte Carlo block of the contract from one scenario's (8, R) metrics."""
-    mc = {m: summarize(samples[i], confidence) for i, m in enumerate(METRICS)}
+    mc = {m: summarize(samples[i], confidence, *METRIC_RANGE.get(m, (0.0, math.inf)))
+          for i, m in enumerate(METRICS)}
     drained = samples[METRICS.index("queue_drained_minute")]
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.shape[1], confidence)

@@ -31,16 +31,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
 
-from . import engine as E
-from . import queueing_theory as Q
-from .errors import ScenarioError
-from .perturbation import Perturbation
-from .night import Night
-from .synthetic import poisson_night
+from ..engine import simulate as E
+from ..stats import queueing_theory as Q
+from ..errors import ScenarioError
+from ..engine.perturbation import Perturbation
+from ..engine.night import Night
+from ..engine.synthetic import poisson_night
 
 WARMUP_FRACTION = 0.10
 BATCHES_PER_NIGHT = 25
@@ -91,6 +92,26 @@ class Check:
         d = asdict(self)
         d["pass"] = self.passed
         return d
+
+
+def _exceeds(waits: np.ndarray, groups: np.ndarray, t: float) -> np.ndarray:
+    return (waits > t).astype(np.float64)
+
+
+def _waits(waits: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    return waits
+
+
+def _is_level(groups: np.ndarray, level: int) -> np.ndarray:
+    return groups == level
+
+
+def _columns(block: np.ndarray, start: int, count: int) -> np.ndarray:
+    return block[:, start:start + count]
+
+
+def _sequential_row(sc: "CoverageScenario", t_p95: float, t_ovf: float) -> list[Check]:
+    return sequential_coverage_checks(sc, t_p95, t_ovf)[0]
 
 
 def _tolerance(fixed: float, se: float, rule: str, quick: bool) -> tuple[float, str]:
@@ -178,7 +199,7 @@ def mmc_checks(rho: float, workers: int, n_jobs: int = NIGHT_JOBS, nights: int =
     for m in TAIL_MULTIPLIERS:
         t = m * decay
         expected = Q.mmc_wait_exceeds(t, workers, lam, mu)
-        measured, se = run.batches(lambda w, g, t=t: (w > t).astype(np.float64))
+        measured, se = run.batches(partial(_exceeds, t=t))
         tol, rule = _tolerance(PROB_TOLERANCE, se, f"{PROB_TOLERANCE:g} absolute", quick)
         out.append(Check(f"{name} P(W > {t:.4g} min)",
                          "Erlang C: P(W > t) = C(c,a) exp(-(c mu - lambda) t)",
@@ -213,7 +234,7 @@ def priority_checks(rho: float = 0.8, share_high: float = 0.5, n_jobs: int = NIG
     out = []
     for k, label in enumerate(("high", "low")):
         level = len(shares) - k
-        measured, se = run.batches(lambda w, g: w, select=lambda g, level=level: g == level)
+        measured, se = run.batches(_waits, select=partial(_is_level, level=level))
         tol, rule = _tolerance(MEAN_TOLERANCE * expected[k], se,
                                f"{MEAN_TOLERANCE:.0%} of expected", quick)
         out.append(Check(f"M/M/1 priority rho={rho:g} {label} class mean wait (min)",
@@ -234,7 +255,7 @@ class CoverageScenario:
     arrival_jitter: float = E.DEFAULT_ARRIVAL_JITTER
 
     def night(self) -> Night:
-        from .sample import load_sample
+        from ..io.sample import load_sample
 
         return load_sample(self.batch_date, batch_end=self.batch_end)
 
@@ -272,7 +293,7 @@ def coverage_of(samples: np.ndarray, horizon: float, tru: dict, runs: int, per_r
     same for every slice up to sd; tests/test_validation.py checks it against
     ``engine.summarize_samples`` slice by slice).
     """
-    from .stats import t_interval, wilson
+    from ..stats.intervals import t_interval, wilson
 
     p95 = samples[E.METRICS.index("p95_wait_minutes"), :runs * per_run].reshape(runs, per_run)
     ovf = samples[E.METRICS.index("queue_drained_minute"), :runs * per_run] > horizon
@@ -341,7 +362,7 @@ def sequential_coverage_checks(sc: CoverageScenario, target_halfwidth_p95: float
     Returns the checks and a summary (replications used; mean of the estimates vs the truth).
     """
     from .sequential import run_until
-    from .stats import t_interval, wilson
+    from ..stats.intervals import t_interval, wilson
 
     tru = truth(sc, truth_replications)
     night = sc.night()
@@ -357,8 +378,7 @@ def sequential_coverage_checks(sc: CoverageScenario, target_halfwidth_p95: float
         block = E.replicate(prepared, [0], [sc.workers], m * cap, rep_start=g0 * cap)[0]
         for j in range(m):
             region = block[:, j * cap:(j + 1) * cap]
-            samples, prec = run_until(lambda start, count, region=region:
-                                      region[:, start:start + count], horizon,
+            samples, prec = run_until(partial(_columns, region), horizon,
                                       target_halfwidth_p95, target_halfwidth_overflow, cap,
                                       batch, confidence=confidence)
             n = samples.shape[1]
@@ -423,78 +443,39 @@ def run_checks(level: str = "quick",
         ]
     else:
         plan = [(f"M/M/{c} rho={rho:g}",
-                 lambda rho=rho, c=c, k=k: mmc_checks(rho, c, NIGHT_JOBS, k,
-                                                      seed=10_000 * c + 100 * round(rho * 100)))
+                 partial(mmc_checks, rho, c, NIGHT_JOBS, k,
+                         seed=10_000 * c + 100 * round(rho * 100)))
                 for (rho, c), k in MMC_NIGHTS.items()]
         plan.append(("M/D/1 rho=0.8", lambda: md1_check(0.8)))
         plan.append(("priority rho=0.8", lambda: priority_checks(0.8)))
         for spec in COVERAGE_SCENARIOS:
             plan.append((f"coverage {spec[0]}",
-                         lambda spec=spec: coverage_checks(CoverageScenario(*spec))))
+                         partial(coverage_checks, CoverageScenario(*spec))))
         for spec, t_p95, t_ovf in SEQUENTIAL_SCENARIOS:
             plan.append((f"sequential coverage {spec[0]}",
-                         lambda spec=spec, t_p95=t_p95, t_ovf=t_ovf: sequential_coverage_checks(
-                             CoverageScenario(*spec), t_p95, t_ovf)[0]))
+                         partial(_sequential_row, CoverageScenario(*spec), t_p95, t_ovf)))
     for label, fn in plan:
         say(label)
         rows.extend(fn())
     return rows
 
 
-# ---------------------------------------------------------------- rendering
-COLUMNS = ("check", "formula", "expected", "measured", "tolerance", "pass")
+@dataclass
+class ValidationResult:
+    """The checks of one ``validate`` run (``level`` "quick" or "full")."""
+
+    level: str
+    checks: list[Check]
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_dicts(self) -> list[dict]:
+        return [c.as_row() for c in self.checks]
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def table_rows(checks: Sequence[Check]) -> list[dict[str, str]]:
-    """The table's cells as text: tolerance as '+-value (rule)', pass as 'pass'/'FAIL'."""
-    return [{"check": c.check, "formula": c.formula, "expected": _fmt(c.expected),
-             "measured": _fmt(c.measured), "tolerance": f"+-{_fmt(c.tolerance)} ({c.rule})",
-             "pass": "pass" if c.passed else "FAIL"} for c in checks]
-
-
-def render_table(checks: Sequence[Check]) -> str:
-    rows = table_rows(checks)
-    widths = {k: max([len(k)] + [len(r[k]) for r in rows]) for k in COLUMNS}
-    right = {"expected", "measured"}
-
-    def line(cells: dict) -> str:
-        return "  ".join(cells[k].rjust(widths[k]) if k in right else cells[k].ljust(widths[k])
-                         for k in COLUMNS).rstrip()
-
-    out = [line({k: k for k in COLUMNS}), line({k: "-" * widths[k] for k in COLUMNS})]
-    out += [line(r) for r in rows]
-    failed = sum(not c.passed for c in checks)
-    out.append("")
-    out.append(f"{len(checks) - failed} of {len(checks)} checks passed"
-               + (f"; {failed} FAILED" if failed else ""))
-    return "\n".join(out) + "\n"
-
-
-def render_json(checks: Sequence[Check]) -> str:
-    import json
-
-    return json.dumps([c.as_row() for c in checks], indent=2) + "\n"
-
-
-def render_csv(checks: Sequence[Check]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    fields = list(Check.__dataclass_fields__) + ["pass"]
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    for c in checks:
-        w.writerow(c.as_row())
-    return buf.getvalue()
-
-
-def render(checks: Sequence[Check], fmt: str = "table") -> str:
-    renderers = {"table": render_table, "json": render_json, "csv": render_csv}
-    if fmt not in renderers:
-        raise ScenarioError(f"format must be table, json or csv, got {fmt!r}")
-    return renderers[fmt](checks)
+def validate(level: str = "quick",
+             progress: Callable[[str], None] | None = None) -> ValidationResult:
+    """``run_checks`` as a result object (what ``mcqueue validate`` renders)."""
+    return ValidationResult(level, run_checks(level, progress))

@@ -16,7 +16,10 @@ import math
 import os
 import time
 
-from .errors import ScenarioError
+from dataclasses import asdict, dataclass, field
+
+from .._plain import plain
+from ..errors import ScenarioError
 
 # platform and statistics load inside the functions: the CLI imports this module for its defaults
 
@@ -27,6 +30,44 @@ SAMPLE_WORKERS = 3
 LARGE_JOBS = 2000
 LARGE_WORKERS = 16
 MAX_REPLICATIONS = 4_000_000  # 8 metrics x 8 bytes x 4 M = 256 MB of output per run
+
+
+@dataclass
+class NightThroughput:
+    """The median of ``runs`` timed runs of one night."""
+
+    night: str
+    jobs: int
+    workers: int
+    replications: int
+    runs: int
+    seconds_median: float
+    seconds_min: float
+    seconds_max: float
+    replications_per_second: float
+    jobs_per_second: float
+
+
+@dataclass
+class BenchResult:
+    """What ``mcqueue bench`` measured, with the machine and versions that decide the speed."""
+
+    cpu_count: int | None
+    usable_cpus: int | None
+    cpu_model: str | None
+    numba_threads: int
+    versions: dict[str, str]
+    numba_threading_layer: str | None
+    runtime_cv: float
+    arrival_jitter_minutes: float
+    seed: int
+    budget_seconds: float
+    startup_seconds: float
+    measuring_seconds: float
+    results: list[NightThroughput] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return plain(asdict(self))
 
 
 def cpu_model() -> str | None:
@@ -50,8 +91,9 @@ def environment() -> dict:
     import numpy
     import polars
 
-    from . import __version__
+    from .. import __version__
 
+    usable: int | None
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -76,12 +118,12 @@ def _block(replications: int) -> int:
 
 def measure_night(night, workers: int, seconds: float, runs: int = DEFAULT_RUNS,
                   seed: int = 0, runtime_cv: float = 0.25, arrival_jitter: float = 15.0,
-                  name: str | None = None) -> dict:
+                  name: str | None = None) -> NightThroughput:
     """Median throughput of ``runs`` timed runs of about seconds / (runs + 1) each."""
     import statistics
 
-    from . import engine
-    from .perturbation import Perturbation
+    from ..engine import simulate as engine
+    from ..engine.perturbation import Perturbation
 
     batch = engine.prepare([night], Perturbation(runtime_cv, arrival_jitter), seed)
 
@@ -108,22 +150,15 @@ def measure_night(night, workers: int, seconds: float, runs: int = DEFAULT_RUNS,
             raise RuntimeError("the engine returned incomplete metrics")  # never expected
         times.append(elapsed)
     median = statistics.median(times)
-    return {
-        "night": name or night.batch_date,
-        "jobs": night.n_jobs,
-        "workers": workers,
-        "replications": reps,
-        "runs": runs,
-        "seconds_median": median,
-        "seconds_min": min(times),
-        "seconds_max": max(times),
-        "replications_per_second": reps / median,
-        "jobs_per_second": reps * night.n_jobs / median,
-    }
+    return NightThroughput(
+        night=name or night.batch_date, jobs=night.n_jobs, workers=workers,
+        replications=reps, runs=runs, seconds_median=median, seconds_min=min(times),
+        seconds_max=max(times), replications_per_second=reps / median,
+        jobs_per_second=reps * night.n_jobs / median)
 
 
 def run_benchmark(seconds: float = DEFAULT_SECONDS, runs: int = DEFAULT_RUNS,
-                  threads: int | None = None) -> dict:
+                  threads: int | None = None) -> BenchResult:
     """Throughput on the built-in night and a synthetic large night, with the environment.
 
     ``seconds`` is the measuring budget, shared by the two nights; loading the nights and the
@@ -140,14 +175,14 @@ def run_benchmark(seconds: float = DEFAULT_SECONDS, runs: int = DEFAULT_RUNS,
     import numba
 
     if threads is not None:
-        limit = numba.config.NUMBA_NUM_THREADS
+        limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
         if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= limit:
             raise ScenarioError(f"threads must be an integer from 1 to {limit} (numba's "
                                 f"NUMBA_NUM_THREADS), got {threads!r}")
         numba.set_num_threads(threads)
-    from . import engine
-    from .sample import load_sample
-    from .synthetic import synthetic_night
+    from ..engine import simulate as engine
+    from ..io.sample import load_sample
+    from ..engine.synthetic import synthetic_night
 
     t0 = time.perf_counter()
     sample = load_sample(SAMPLE_DATE)
@@ -162,45 +197,10 @@ def run_benchmark(seconds: float = DEFAULT_SECONDS, runs: int = DEFAULT_RUNS,
     ]
     env = environment()
     try:
-        env["numba_threading_layer"] = numba.threading_layer()
+        layer = numba.threading_layer()
     except ValueError:  # no parallel region ran (cannot happen after measuring)
-        env["numba_threading_layer"] = None
-    return {
-        **env,
-        "runtime_cv": 0.25,
-        "arrival_jitter_minutes": 15.0,
-        "seed": 0,
-        "budget_seconds": seconds,
-        "startup_seconds": t1 - t0,
-        "measuring_seconds": time.perf_counter() - t1,
-        "results": results,
-    }
-
-
-def format_table(report: dict) -> str:
-    """The report for people: one header line, one row per night."""
-    v = report["versions"]
-    lines = [
-        f"mcqueue {v['mcqueue']} engine throughput: {report['usable_cpus']} usable of "
-        f"{report['cpu_count']} cores ({report['cpu_model'] or 'unknown CPU'}), numba "
-        f"{v['numba']} with {report['numba_threads']} threads "
-        f"({report['numba_threading_layer']}); python {v['python']}, numpy {v['numpy']}, "
-        f"polars {v['polars']}",
-        f"noise: runtime cv {report['runtime_cv']:g}, arrival jitter "
-        f"{report['arrival_jitter_minutes']:g} min; median of {report['results'][0]['runs']} "
-        f"runs each",
-        "",
-    ]
-    header = ("night", "jobs", "workers", "replications/s", "jobs/s", "reps/run",
-              "median s", "min-max s")
-    rows = [header]
-    for r in report["results"]:
-        rows.append((r["night"], f"{r['jobs']:,}", str(r["workers"]),
-                     f"{r['replications_per_second']:,.0f}", f"{r['jobs_per_second']:,.0f}",
-                     f"{r['replications']:,}", f"{r['seconds_median']:.3f}",
-                     f"{r['seconds_min']:.3f}-{r['seconds_max']:.3f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+        layer = None
+    return BenchResult(**env, numba_threading_layer=layer, runtime_cv=0.25,
+                       arrival_jitter_minutes=15.0, seed=0, budget_seconds=seconds,
+                       startup_seconds=t1 - t0, measuring_seconds=time.perf_counter() - t1,
+                       results=results)

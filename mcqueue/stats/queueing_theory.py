@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 
 def _positive(name: str, value: float) -> float:

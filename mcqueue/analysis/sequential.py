@@ -28,11 +28,11 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import engine as E
-from .errors import ScenarioError
-from .perturbation import Perturbation
-from .night import Night
-from .stats import t_quantile, wilson_bounds, z_quantile
+from ..engine import simulate as E
+from ..errors import ScenarioError
+from ..engine.perturbation import Perturbation
+from ..engine.night import Night
+from ..stats.intervals import t_quantile, wilson_bounds, z_quantile
 
 DEFAULT_MAX_REPLICATIONS = 1_000_000
 DEFAULT_BATCH = 10_000

@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 
 # Upper bounds keep every drawn runtime and arrival finite (cv 100 already makes a job's

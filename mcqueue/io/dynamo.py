@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import polars as pl
 
-from .errors import DataError, ServiceError
+from ..errors import DataError, ServiceError
 from .schema import ALL_FIELDS, parse_hhmm, validate_jobs
 
 DEFAULT_TABLE = "db_batch_window_requests"
@@ -160,7 +160,10 @@ def make_client(service: str = "dynamodb", *, session=None, region: str | None =
     except ValueError as exc:  # botocore: "Invalid endpoint: ..."
         raise ServiceError(f"invalid endpoint URL {endpoint_url!r}: {exc}") from None
     except BotoCoreError as exc:
-        raise _botocore_error(exc, None, "connect to", None) from None
+        err = _botocore_error(exc, None, "connect to", None)
+        if err is None:
+            raise
+        raise err from None
 
 
 def _where(client) -> str:

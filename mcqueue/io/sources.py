@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import DataError
+from ..errors import DataError
 from .schema import frame_from_records, validate_jobs
 
 FORMATS = ("csv", "parquet", "ndjson", "json", "ddb")
@@ -108,7 +108,7 @@ def parse_dynamodb_json(text: str, name: str = "input") -> pl.DataFrame:
             continue
         try:
             rec = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise DataError(f"{name!r} line {i}: not valid JSON ({exc.msg})") from None
         if not _is_ddb_record(rec):
             raise DataError(f"{name!r} line {i}: expected a DynamoDB item "

@@ -20,11 +20,12 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import engine
-from .errors import ScenarioError
-from .perturbation import Perturbation
-from .night import Night
-from .stats import t_quantile
+from .._plain import plain
+from ..engine import simulate as engine
+from ..errors import ScenarioError
+from ..engine.perturbation import Perturbation
+from ..engine.night import Night
+from ..stats.intervals import t_quantile
 
 METRIC = {m: i for i, m in enumerate(engine.METRICS)}
 I_P95 = METRIC["p95_wait_minutes"]
@@ -73,75 +74,12 @@ def check_worker_list(workers: Iterable[int]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))  # unique, in the given order
 
 
-# ---------------------------------------------------------------- nights
-def nights_from_frame(validated, window: str | None = None, batch_start: str = "01:00",
-                      batch_end: str = "05:00", dates: Sequence[str] | None = None
-                      ) -> list[Night]:
-    """Every night (or the given dates) of a validated frame, in date order.
-
-    The same nights as ``schema.night_from_frame`` date by date (a test pins this), computed
-    for all dates in one pass: one sort and one arrival expression over the whole frame, then
-    numpy slices per date (per-date polars calls cost about 2 ms each, 2 s for 1,000 nights).
-    A date with no job in ``window`` gives an empty night; a date absent from the frame raises
-    ``night_from_frame``'s DataError listing the dates present.
-    """
-    import polars as pl
-
-    from .schema import MINUTES_PER_DAY, batch_dates, night_from_frame, parse_hhmm
-
-    present = batch_dates(validated)
-    wanted = list(dates) if dates is not None else present
-    missing = sorted(set(wanted) - set(present))
-    if missing:
-        night_from_frame(validated, missing[0], window, batch_start, batch_end)  # raises
-    s = parse_hhmm(batch_start, "batch start")
-    e = parse_hhmm(batch_end, "batch end")
-    if window is not None:
-        parse_hhmm(window, "window")
-    jobs = validated.filter(pl.col("batch_date").is_in(wanted))
-    if window is not None:
-        jobs = jobs.filter(pl.col("requested_window") == window)
-    jobs = jobs.sort(["batch_date", "job_id"])
-    w = pl.col("requested_window")
-    wmin = (w.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
-            + w.str.slice(3, 2).cast(pl.Int64, strict=False)).cast(pl.Float64)
-    late = pl.lit(float(MINUTES_PER_DAY - s)) + wmin if e <= s else pl.lit(0.0)
-    jobs = jobs.with_columns(
-        pl.col("arrival_minute").fill_null(pl.when(wmin < s).then(late).otherwise(wmin - s))
-        .alias("__arrival"))
-    day = jobs["batch_date"].to_list()
-    job_id = jobs["job_id"].to_list()
-    wclass = jobs["workload_class"].to_list()
-    reqw = jobs["requested_window"].to_list()
-    arrival = jobs["__arrival"].to_numpy().astype(np.float64, copy=True)
-    runtime = jobs["estimated_runtime_minutes"].to_numpy().astype(np.float64, copy=True)
-    priority = jobs["priority"].to_numpy().astype(np.int64, copy=True)
-    exclusive = jobs["requires_exclusive_lock"].to_numpy().astype(bool, copy=True)
-    bounds: dict[str, tuple[int, int]] = {}
-    lo = 0
-    for i in range(1, len(day) + 1):
-        if i == len(day) or day[i] != day[lo]:
-            bounds[day[lo]] = (lo, i)
-            lo = i
-    nights = []
-    for d in wanted:
-        a, b = bounds.get(d, (0, 0))
-        nights.append(Night(batch_date=d, job_id=tuple(job_id[a:b]),
-                            workload_class=tuple(wclass[a:b]),
-                            arrival_minute=arrival[a:b].copy(),
-                            runtime_minutes=runtime[a:b].copy(),
-                            priority=priority[a:b].copy(), exclusive=exclusive[a:b].copy(),
-                            batch_start=batch_start, batch_end=batch_end, window=window,
-                            requested_window=tuple(reqw[a:b])))
-    return nights
-
-
 # ---------------------------------------------------------------- vectorised statistics
 def wilson_rows(successes: np.ndarray, n: int, confidence: float):
     """``stats.wilson`` of each count (estimate, low, high arrays): the very function the
     single-scenario results use, so a score row and ``simulate`` agree to the last bit
     (about 20 us a call: 20 ms for 1,000 nights)."""
-    from .stats import wilson
+    from ..stats.intervals import wilson
 
     out = np.empty((3, len(successes)))
     for i, k in enumerate(np.asarray(successes, dtype=np.int64)):
@@ -150,8 +88,9 @@ def wilson_rows(successes: np.ndarray, n: int, confidence: float):
     return out[0], out[1], out[2]
 
 
-def mean_rows(x: np.ndarray, confidence: float):
-    """Row means of (S, R) with Student-t intervals (``stats.summarize``'s mean/ci)."""
+def mean_rows(x: np.ndarray, confidence: float, lower: float = 0.0):
+    """Row means of (S, R) with Student-t intervals (``stats.summarize``'s mean/ci), cut below
+    at ``lower`` (every metric is >= 0)."""
     n = x.shape[1]
     mean = x.mean(axis=1)
     if n < 2:
@@ -159,7 +98,7 @@ def mean_rows(x: np.ndarray, confidence: float):
         return mean, nan, nan.copy()
     sd = x.std(axis=1, ddof=1)
     half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
+    return mean, np.maximum(lower, mean - half), mean + half
 
 
 def nearest_rank_rows(x: np.ndarray, q: float) -> np.ndarray:
@@ -205,7 +144,7 @@ def _zero_noise(batch: engine.Batch) -> engine.Batch:
 
 def score_chunk(nights: Sequence[Night], workers: Sequence[int], settings: Settings,
                 group: int = DEFAULT_GROUP,
-                progress: Callable[[int], None] | None = None) -> list[dict]:
+                progress: Callable[[int], None] | None = None) -> list[ScoreRow]:
     """Score rows of ``nights`` x ``workers`` in input order (the unit of work of a Dask task).
 
     ``progress`` is called with the number of nights finished after each group.
@@ -249,48 +188,87 @@ def _sample_stats(samples: np.ndarray, horizon: np.ndarray, confidence: float) -
     return out
 
 
-def _rows(nights, scen_night, scen_workers, cols, horizon, det) -> list[dict]:
+@dataclass
+class ScoreRow:
+    """One night on one worker count: risk with intervals (fields in ``SCORE_COLUMNS`` order).
+
+    NaN (no jobs) becomes null in JSON and an empty cell in CSV.
+    """
+
+    batch_date: str
+    window: str | None
+    workers: int
+    jobs: int
+    rho: float
+    overflow_probability: float
+    overflow_ci_low: float
+    overflow_ci_high: float
+    p95_wait_mean: float
+    p95_wait_ci_low: float
+    p95_wait_ci_high: float
+    drained_p90_minute: float
+    horizon_minutes: float
+    deterministic_overflow_jobs: int
+
+    def to_dict(self) -> dict:
+        return plain({c: getattr(self, c) for c in SCORE_COLUMNS})
+
+
+@dataclass
+class ScoreResult:
+    """Score rows, highest risk first, with the settings that made them and the notes (dates
+    without jobs) a reader should see."""
+
+    rows: list[ScoreRow]
+    settings: Settings
+    notes: list[str] = field(default_factory=list)
+
+    def to_dicts(self) -> list[dict]:
+        return [r.to_dict() for r in self.rows]
+
+
+def _rows(nights, scen_night, scen_workers, cols, horizon, det) -> list[ScoreRow]:
     rows = []
     for s in range(len(scen_night)):
         nt = nights[int(scen_night[s])]
         c = int(scen_workers[s])
-        rows.append({
-            "batch_date": nt.batch_date, "window": nt.window, "workers": c,
-            "jobs": nt.n_jobs, "rho": engine.queueing(nt, c)["rho"],
-            "overflow_probability": float(cols["p"][s]),
-            "overflow_ci_low": float(cols["p_lo"][s]),
-            "overflow_ci_high": float(cols["p_hi"][s]),
-            "p95_wait_mean": float(cols["m"][s]),
-            "p95_wait_ci_low": float(cols["m_lo"][s]),
-            "p95_wait_ci_high": float(cols["m_hi"][s]),
-            "drained_p90_minute": float(cols["d90"][s]),
-            "horizon_minutes": float(horizon[s]),
-            "deterministic_overflow_jobs": int(det[s, I_OVERFLOW_JOBS]),
-        })
+        rows.append(ScoreRow(
+            batch_date=nt.batch_date, window=nt.window, workers=c,
+            jobs=nt.n_jobs, rho=engine.queueing(nt, c)["rho"],
+            overflow_probability=float(cols["p"][s]),
+            overflow_ci_low=float(cols["p_lo"][s]),
+            overflow_ci_high=float(cols["p_hi"][s]),
+            p95_wait_mean=float(cols["m"][s]),
+            p95_wait_ci_low=float(cols["m_lo"][s]),
+            p95_wait_ci_high=float(cols["m_hi"][s]),
+            drained_p90_minute=float(cols["d90"][s]),
+            horizon_minutes=float(horizon[s]),
+            deterministic_overflow_jobs=int(det[s, I_OVERFLOW_JOBS]),
+        ))
     return rows
 
 
 def empty_rows(batch_date: str, workers: Sequence[int], horizon: float,
-               window: str | None = None) -> list[dict]:
+               window: str | None = None) -> list[ScoreRow]:
     """Rows for a date with no jobs at all (e.g. an empty DynamoDB partition): 0 jobs, no risk."""
     nan = math.nan
-    return [{"batch_date": batch_date, "window": window, "workers": int(c), "jobs": 0,
-             "rho": nan, "overflow_probability": nan, "overflow_ci_low": nan,
-             "overflow_ci_high": nan, "p95_wait_mean": nan, "p95_wait_ci_low": nan,
-             "p95_wait_ci_high": nan, "drained_p90_minute": nan, "horizon_minutes": horizon,
-             "deterministic_overflow_jobs": 0} for c in check_worker_list(workers)]
+    return [ScoreRow(batch_date=batch_date, window=window, workers=int(c), jobs=0, rho=nan,
+                     overflow_probability=nan, overflow_ci_low=nan, overflow_ci_high=nan,
+                     p95_wait_mean=nan, p95_wait_ci_low=nan, p95_wait_ci_high=nan,
+                     drained_p90_minute=nan, horizon_minutes=horizon,
+                     deterministic_overflow_jobs=0) for c in check_worker_list(workers)]
 
 
 def _nan_last(x: float) -> float:
     return -math.inf if x is None or math.isnan(x) else x
 
 
-def risk_order(rows: Iterable[dict]) -> list[dict]:
+def risk_order(rows: Iterable[ScoreRow]) -> list[ScoreRow]:
     """Highest risk first: overflow probability desc, then mean p95 wait desc; ties by date,
     window, workers. Rows without a risk (no jobs) go last."""
-    return sorted(rows, key=lambda r: (-_nan_last(r["overflow_probability"]),
-                                       -_nan_last(r["p95_wait_mean"]),
-                                       r["batch_date"], r["window"] or "", r["workers"]))
+    return sorted(rows, key=lambda r: (-_nan_last(r.overflow_probability),
+                                       -_nan_last(r.p95_wait_mean),
+                                       r.batch_date, r.window or "", r.workers))
 
 
 def chunks(items: Sequence, size: int) -> list[list]:
@@ -302,8 +280,10 @@ def chunks(items: Sequence, size: int) -> list[list]:
 def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
           settings: Settings | None = None, group: int = DEFAULT_GROUP,
           progress: Callable[[int], None] | None = None, dask_scheduler: str | None = None,
-          nights_per_task: int | None = None) -> list[dict]:
-    """One row per night and worker count (``SCORE_COLUMNS``), highest risk first.
+          nights_per_task: int | None = None,
+          empty: Sequence[Night] = (), notes: Sequence[str] = ()) -> ScoreResult:
+    """One row per night and worker count (``SCORE_COLUMNS``), highest risk first; the nights
+    without jobs (in ``empty`` or in ``nights``) get rows with 0 jobs and no risk, listed last.
 
     With ``dask_scheduler`` the nights go to that Dask distributed cluster in chunks of
     ``nights_per_task`` (each task runs ``score_chunk``); the numbers are the in-process ones,
@@ -311,7 +291,8 @@ def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
     """
     settings = settings or Settings()
     workers = check_worker_list(workers)
-    nights = list(nights)
+    empty = [*empty, *(nt for nt in nights if not nt.n_jobs)]
+    nights = [nt for nt in nights if nt.n_jobs]
     if dask_scheduler:
         from .cluster import DEFAULT_NIGHTS_PER_TASK, map_chunks
 
@@ -321,10 +302,46 @@ def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
         rows = [r for part in results for r in part]
     else:
         rows = score_chunk(nights, workers, settings, group, progress)
-    return risk_order(rows)
+    rows = risk_order(rows)
+    for nt in empty:
+        rows += empty_rows(nt.batch_date, workers, nt.horizon_minutes, nt.window)
+    return ScoreResult(rows, settings, list(notes))
 
 
 # ---------------------------------------------------------------- plan
+@dataclass
+class PlanRow(ScoreRow):
+    """A worker count of the sweep: its score row and whether it meets the target."""
+
+    meets_target: bool = False
+
+    def to_dict(self) -> dict:
+        return plain(dataclasses.asdict(self))
+
+
+@dataclass
+class PlanStep:
+    """From one worker count to the next on the same random nights: the paired difference of
+    the overflow indicator and of the p95 wait (paired t interval) and the unpaired (Welch)
+    interval independent runs would give."""
+
+    from_workers: int
+    to_workers: int
+    overflow_diff: float
+    overflow_paired_ci_low: float
+    overflow_paired_ci_high: float
+    overflow_unpaired_ci_low: float
+    overflow_unpaired_ci_high: float
+    p95_wait_diff: float
+    p95_wait_paired_ci_low: float
+    p95_wait_paired_ci_high: float
+    p95_wait_unpaired_ci_low: float
+    p95_wait_unpaired_ci_high: float
+
+    def to_dict(self) -> dict:
+        return plain(dataclasses.asdict(self))
+
+
 @dataclass
 class Plan:
     """A worker sweep of one night and its recommendation.
@@ -340,14 +357,14 @@ class Plan:
     settings: Settings
     max_overflow: float
     max_p95_wait: float | None
-    rows: list[dict]
-    steps: list[dict]
+    rows: list[PlanRow]
+    steps: list[PlanStep]
     recommended: int | None
     reason: str
     bounds: dict
 
     def to_dict(self) -> dict:
-        return engine._json_safe({
+        return plain({
             "batch_date": self.night.batch_date, "window": self.night.window,
             "jobs": self.night.n_jobs, "horizon_minutes": self.night.horizon_minutes,
             "replications": self.settings.replications, "seed": self.settings.seed,
@@ -356,8 +373,8 @@ class Plan:
             "arrival_jitter_minutes": self.settings.arrival_jitter,
             "max_overflow": self.max_overflow, "max_p95_wait": self.max_p95_wait,
             "recommended_workers": self.recommended, "reason": self.reason,
-            "bounds": dict(self.bounds), "sweep": [dict(r) for r in self.rows],
-            "steps": [dict(s) for s in self.steps],
+            "bounds": dict(self.bounds), "sweep": [r.to_dict() for r in self.rows],
+            "steps": [s.to_dict() for s in self.steps],
         })
 
 
@@ -390,7 +407,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.0f}"
 
 
-def _explain_none(night: Night, rows: list[dict], max_overflow: float,
+def _explain_none(night: Night, rows: list[PlanRow], max_overflow: float,
                   max_p95_wait: float | None, bounds: dict) -> str:
     h = night.horizon_minutes
     c = bounds["workers"]
@@ -408,17 +425,17 @@ def _explain_none(night: Night, rows: list[dict], max_overflow: float,
                 f"needs at least {_fmt(e)} + ({_fmt(w)} - {_fmt(e)}) / {c} = "
                 f"{_fmt(bounds['work_bound_minutes'])} minutes (exclusive runtime plus the rest "
                 f"shared by {c} workers), longer than the {_fmt(h)}-minute window")
-    best = min(rows, key=lambda r: (r["overflow_ci_high"], r["p95_wait_ci_high"]))
+    best = min(rows, key=lambda r: (r.overflow_ci_high, r.p95_wait_ci_high))
     why = []
-    if best["overflow_ci_high"] > max_overflow:
-        why.append(f"overflow probability upper bound {_fmt(best['overflow_ci_high'])} > "
+    if best.overflow_ci_high > max_overflow:
+        why.append(f"overflow probability upper bound {_fmt(best.overflow_ci_high)} > "
                    f"{_fmt(max_overflow)}")
-    if max_p95_wait is not None and best["p95_wait_ci_high"] > max_p95_wait:
-        why.append(f"p95 wait upper bound {_fmt(best['p95_wait_ci_high'])} > "
+    if max_p95_wait is not None and best.p95_wait_ci_high > max_p95_wait:
+        why.append(f"p95 wait upper bound {_fmt(best.p95_wait_ci_high)} > "
                    f"{_fmt(max_p95_wait)} minutes")
     return (f"no worker count up to {c} meets the target (the drain time is at least "
             f"{_fmt(bounds['drain_lower_bound_minutes'])} of {_fmt(h)} minutes); the best, "
-            f"{best['workers']} workers, has " + " and ".join(why)
+            f"{best.workers} workers, has " + " and ".join(why)
             + "; try more workers (--max-workers) or a looser target")
 
 
@@ -452,13 +469,13 @@ def plan(night: Night, settings: Settings | None = None, min_workers: int = 1,
                                progress=progress)
     h = night.horizon_minutes
     horizon = np.full(len(counts), h)
-    rows = _rows([night], scen_night, scen_workers, _sample_stats(samples, horizon, q),
-                 horizon, det)
+    score_rows = _rows([night], scen_night, scen_workers, _sample_stats(samples, horizon, q),
+                       horizon, det)
     overflowed = (samples[:, I_DRAIN, :] > h).astype(np.float64)
     p95 = samples[:, I_P95, :]
     steps = []
     for i in range(len(counts) - 1):
-        step = {"from_workers": counts[i], "to_workers": counts[i + 1]}
+        step: dict = {"from_workers": counts[i], "to_workers": counts[i + 1]}
         for name, x in (("overflow", overflowed), ("p95_wait", p95)):
             pi = paired_interval(x[i], x[i + 1], q)
             ui = unpaired_interval(x[i], x[i + 1], q)
@@ -467,21 +484,22 @@ def plan(night: Night, settings: Settings | None = None, min_workers: int = 1,
             step[f"{name}_paired_ci_high"] = pi["ci_high"]
             step[f"{name}_unpaired_ci_low"] = ui["ci_low"]
             step[f"{name}_unpaired_ci_high"] = ui["ci_high"]
-        steps.append(step)
-    for r in rows:
-        ok = r["overflow_ci_high"] <= max_overflow
+        steps.append(PlanStep(**step))
+    rows = []
+    for sr in score_rows:
+        ok = sr.overflow_ci_high <= max_overflow
         if max_p95_wait is not None:
-            ok = ok and r["p95_wait_ci_high"] <= max_p95_wait
-        r["meets_target"] = bool(ok)
-    good = [r["workers"] for r in rows if r["meets_target"]]
+            ok = ok and sr.p95_wait_ci_high <= max_p95_wait
+        rows.append(PlanRow(**dataclasses.asdict(sr), meets_target=bool(ok)))
+    good = [r.workers for r in rows if r.meets_target]
     bounds = drain_bounds(night, hi)
     if good:
         rec = good[0]
         r = rows[counts.index(rec)]
-        target = f"overflow probability upper bound {_fmt(r['overflow_ci_high'])} <= " \
+        target = f"overflow probability upper bound {_fmt(r.overflow_ci_high)} <= " \
                  f"{_fmt(max_overflow)}"
         if max_p95_wait is not None:
-            target += (f" and p95 wait upper bound {_fmt(r['p95_wait_ci_high'])} <= "
+            target += (f" and p95 wait upper bound {_fmt(r.p95_wait_ci_high)} <= "
                        f"{_fmt(max_p95_wait)} minutes")
         reason = f"{rec} workers is the fewest with {target}"
     else:
@@ -490,182 +508,3 @@ def plan(night: Night, settings: Settings | None = None, min_workers: int = 1,
     return Plan(night, settings, float(max_overflow),
                 None if max_p95_wait is None else float(max_p95_wait), rows, steps, rec,
                 reason, bounds)
-
-
-# ---------------------------------------------------------------- reports
-SCORE_FORMATS = ("table", "csv", "json", "parquet")
-PLAN_FORMATS = ("table", "csv", "json")
-
-
-def _pct(x: float) -> str:
-    return "-" if x is None or math.isnan(x) else f"{100 * x:.2f}%"
-
-
-def _num(x: float, digits: int = 1) -> str:
-    return "-" if x is None or math.isnan(x) else f"{x:.{digits}f}"
-
-
-def _ci_pct(lo: float, hi: float) -> str:
-    return "" if lo is None or math.isnan(lo) else f"[{100 * lo:.2f}, {100 * hi:.2f}]"
-
-
-def _ci(lo: float, hi: float, digits: int = 1) -> str:
-    return "" if lo is None or math.isnan(lo) else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
-def _table(header: Sequence[str], body: Sequence[Sequence[str]],
-           right: Sequence[bool]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
-              for i, h in enumerate(header)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if rj else c.ljust(w)
-                         for c, w, rj in zip(cells, widths, right)).rstrip()
-
-    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in body)]
-
-
-def score_frame(rows: Sequence[dict]):
-    """Score rows as a polars frame with ``SCORE_COLUMNS`` (NaN kept as null)."""
-    import polars as pl
-
-    schema = {"batch_date": pl.String, "window": pl.String, "workers": pl.Int64,
-              "jobs": pl.Int64, "deterministic_overflow_jobs": pl.Int64}
-    data = {c: [None if isinstance(r[c], float) and math.isnan(r[c]) else r[c] for r in rows]
-            for c in SCORE_COLUMNS}
-    return pl.DataFrame(data, schema={c: schema.get(c, pl.Float64) for c in SCORE_COLUMNS})
-
-
-def render_score(rows: Sequence[dict], fmt: str = "table", confidence: float | None = None
-                 ) -> str | bytes:
-    """Score rows as a table, CSV, JSON (text) or Parquet (bytes)."""
-    if fmt == "json":
-        import json
-
-        return json.dumps([engine._json_safe({c: r[c] for c in SCORE_COLUMNS}) for r in rows],
-                          indent=1) + "\n"
-    if fmt == "csv":
-        return score_frame(rows).write_csv()
-    if fmt == "parquet":
-        import io
-
-        buf = io.BytesIO()
-        score_frame(rows).write_parquet(buf)
-        return buf.getvalue()
-    if fmt != "table":
-        raise ScenarioError(f"format must be one of {', '.join(SCORE_FORMATS)}, got {fmt!r}")
-    level = "" if confidence is None else f"{100 * confidence:g}% "
-    header = ["batch_date", "window", "workers", "jobs", "rho", "P(overflow)",
-              f"{level}CI", "p95 wait (min)", f"{level}CI", "drain P90 (min)", "det. overflow"]
-    body = []
-    for r in rows:
-        if r["jobs"] == 0:
-            body.append([r["batch_date"], r["window"] or "-", str(r["workers"]), "0",
-                         "-", "no jobs", "", "-", "", "-", "-"])
-            continue
-        body.append([r["batch_date"], r["window"] or "-", str(r["workers"]), str(r["jobs"]),
-                     _num(r["rho"], 2), _pct(r["overflow_probability"]),
-                     _ci_pct(r["overflow_ci_low"], r["overflow_ci_high"]),
-                     _num(r["p95_wait_mean"]), _ci(r["p95_wait_ci_low"], r["p95_wait_ci_high"]),
-                     _num(r["drained_p90_minute"]), str(r["deterministic_overflow_jobs"])])
-    right = [False, False, True, True, True, True, False, True, False, True, True]
-    return "\n".join(_table(header, body, right)) + "\n"
-
-
-PLAN_CSV_COLUMNS = (
-    "workers", "overflow_probability", "overflow_ci_low", "overflow_ci_high",
-    "p95_wait_mean", "p95_wait_ci_low", "p95_wait_ci_high", "drained_p90_minute",
-    "deterministic_overflow_jobs", "meets_target", "recommended",
-    "overflow_diff", "overflow_paired_ci_low", "overflow_paired_ci_high",
-    "overflow_unpaired_ci_low", "overflow_unpaired_ci_high",
-    "p95_wait_diff", "p95_wait_paired_ci_low", "p95_wait_paired_ci_high",
-    "p95_wait_unpaired_ci_low", "p95_wait_unpaired_ci_high",
-)
-
-
-def plan_csv_rows(p: Plan) -> list[dict]:
-    """One row per worker count; the diff columns are the step from the previous count."""
-    prev = {s["to_workers"]: s for s in p.steps}
-    out = []
-    for r in p.rows:
-        row = {c: r.get(c) for c in PLAN_CSV_COLUMNS}
-        row["recommended"] = r["workers"] == p.recommended
-        step = prev.get(r["workers"], {})
-        for c in PLAN_CSV_COLUMNS[11:]:
-            row[c] = step.get(c)
-        out.append(row)
-    return out
-
-
-def _width(lo: float, hi: float) -> float:
-    return hi - lo
-
-
-def render_plan(p: Plan, fmt: str = "table") -> str:
-    """A plan as a table (sweep, neighbouring steps, recommendation), CSV or JSON."""
-    if fmt == "json":
-        import json
-
-        return json.dumps(p.to_dict(), indent=1) + "\n"
-    if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, PLAN_CSV_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        for row in plan_csv_rows(p):
-            w.writerow({k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
-                        for k, v in row.items()})
-        return buf.getvalue()
-    if fmt != "table":
-        raise ScenarioError(f"format must be one of {', '.join(PLAN_FORMATS)}, got {fmt!r}")
-    nt, s = p.night, p.settings
-    level = f"{100 * s.confidence:g}%"
-    win = f" window {nt.window}," if nt.window else ""
-    lines = [f"Plan for {nt.batch_date}:{win} {nt.n_jobs} jobs, batch {nt.batch_start}-"
-             f"{nt.batch_end} ({nt.horizon_minutes:g} min), {s.replications} replications, "
-             f"seed {s.seed}, {level} intervals",
-             f"target: overflow probability upper bound <= {_pct(p.max_overflow)}"
-             + (f", p95 wait upper bound <= {p.max_p95_wait:g} min"
-                if p.max_p95_wait is not None else ""), ""]
-    body = [[str(r["workers"]), _pct(r["overflow_probability"]),
-             _ci_pct(r["overflow_ci_low"], r["overflow_ci_high"]), _num(r["p95_wait_mean"]),
-             _ci(r["p95_wait_ci_low"], r["p95_wait_ci_high"]), _num(r["drained_p90_minute"]),
-             str(r["deterministic_overflow_jobs"]),
-             ("<- recommended" if r["workers"] == p.recommended
-              else "yes" if r["meets_target"] else "no")] for r in p.rows]
-    lines += _table(["workers", "P(overflow)", f"{level} CI", "p95 wait (min)", f"{level} CI",
-                     "drain P90", "det. overflow", "meets target"], body,
-                    [True, True, False, True, False, True, True, False])
-    if p.steps:
-        lines += ["", "Neighbouring counts (paired differences over the same random nights; "
-                      "the unpaired width is what independent runs would give):"]
-        body = [[f"{st['from_workers']} -> {st['to_workers']}",
-                 f"{100 * st['overflow_diff']:+.2f} pp",
-                 _ci_pct(st["overflow_paired_ci_low"], st["overflow_paired_ci_high"]),
-                 _num(100 * _width(st["overflow_paired_ci_low"], st["overflow_paired_ci_high"]),
-                      2),
-                 _num(100 * _width(st["overflow_unpaired_ci_low"],
-                                   st["overflow_unpaired_ci_high"]), 2),
-                 f"{st['p95_wait_diff']:+.2f}",
-                 _ci(st["p95_wait_paired_ci_low"], st["p95_wait_paired_ci_high"], 2),
-                 _num(_width(st["p95_wait_paired_ci_low"], st["p95_wait_paired_ci_high"]), 2),
-                 _num(_width(st["p95_wait_unpaired_ci_low"], st["p95_wait_unpaired_ci_high"]),
-                      2)]
-                for st in p.steps]
-        lines += _table(["workers", "d P(overflow)", f"paired {level} CI", "width pp",
-                         "unpaired pp", "d p95 wait", f"paired {level} CI", "width",
-                         "unpaired"], body,
-                        [False, True, False, True, True, True, False, True, True])
-    b = p.bounds
-    lines += ["", f"drain lower bound on {b['workers']} workers: "
-                  f"{b['drain_lower_bound_minutes']:g} min (exclusive work "
-                  f"{b['exclusive_work_minutes']:g} + other work "
-                  f"{b['total_work_minutes'] - b['exclusive_work_minutes']:g} / {b['workers']}"
-                  f" = {b['work_bound_minutes']:.4g}; latest arrival + runtime "
-                  f"{b['latest_arrival_plus_runtime_minutes']:g}) vs window "
-                  f"{b['horizon_minutes']:g} min"]
-    rec = f"{p.recommended} workers" if p.recommended is not None else "none"
-    lines.append(f"Recommendation: {rec}: {p.reason}")
-    return "\n".join(lines) + "\n"

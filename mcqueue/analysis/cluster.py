@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
-from .errors import ServiceError
+from ..errors import ServiceError
 
 ENV_SCHEDULER = "MCQUEUE_DASK_SCHEDULER"
 DEFAULT_NIGHTS_PER_TASK = 100

@@ -1,7 +1,8 @@
-"""Reports of simulation results: a table for people, JSON and CSV for machines.
+"""Renderers of ``simulate`` results: a table for people, JSON and CSV for machines.
 
-Every renderer takes a list of `SimulationResult` and returns the text to print; the JSON
-renderer emits exactly the contract of DESIGN.md (one object per scenario).
+Every renderer takes a list of `SimulationResult` (or the `SimulateReport` holding them) and
+returns the text to print; the JSON renderer emits exactly the contract of docs/model.md (one
+object per scenario).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import textwrap
 from collections import Counter
 from typing import Sequence
 
-from .engine import METRICS, SimulationResult
-from .schema import Night, parse_hhmm
+from ..analysis.runs import SimulateReport
+from ..engine.night import Night, parse_hhmm
+from ..engine.simulate import METRICS, SimulationResult
+from .tables import WIDTH, wrap_items
 
-FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("scenario", "metric", "deterministic", "mean", "ci_low", "ci_high", "p50", "p90",
                "p99")
-WIDTH = 80
 
 # label, unit kind: "min" minutes, "n" count/length, "pct" share shown as percent
 _LABELS = {
@@ -84,7 +85,7 @@ def _pct(x) -> str:
     """A share as a percentage; never shows 0.0% or 100.0% for a value strictly between."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    if x < 0:  # a Student-t bound of a mean share can dip below 0: show it as it is
+    if x < 0:  # not produced by the engine (intervals are cut to [0, 1]); kept for other callers
         return "-" + _pct(-x)
     p = 100.0 * x
     if x == 0 or x >= 1 or 1.0 <= p <= 99.0:
@@ -114,9 +115,9 @@ def _scenario_table(r: SimulationResult) -> list[str]:
                  f"{s['priority_3_plus_jobs']}")
     demand = ", ".join(f"{w} {d['jobs']} jobs/{d['runtime_minutes']:g} min"
                        for w, d in s["demand_by_window"].items())
-    lines += _wrap_items("demand by window: ", demand)
+    lines += wrap_items("demand by window: ", demand)
     mix = ", ".join(f"{k} {v}" for k, v in s["workload_mix"].items())
-    lines += _wrap_items("workload mix: ", mix)
+    lines += wrap_items("workload mix: ", mix)
     lines.append(f"lambda {_num(q['lambda_per_hour'], 'n')} jobs/h   mu "
                  f"{_num(q['mu_per_hour'], 'n')} jobs/h per worker   c {q['workers']}   rho "
                  f"{_num(q['rho'], 'n', 3)}")
@@ -174,13 +175,6 @@ def _scenario_table(r: SimulationResult) -> list[str]:
     return lines
 
 
-def _wrap_items(head: str, items: str) -> list[str]:
-    """Wrap a ', '-separated list at item boundaries only."""
-    glued = items.replace(" ", "\u00a0").replace(",\u00a0", ", ")
-    return [ln.replace("\u00a0", " ") for ln in
-            textwrap.wrap(head + glued, WIDTH, subsequent_indent="  ")]
-
-
 def render_table(results: Sequence[SimulationResult]) -> str:
     blocks = ["\n".join(ln.rstrip() for ln in _scenario_table(r)) for r in results]
     notes = ("determ. = one replay without noise (the tutorial's numbers); MC = Monte Carlo "
@@ -221,12 +215,8 @@ def render_csv(results: Sequence[SimulationResult]) -> str:
     return buf.getvalue()
 
 
-def render(results: Sequence[SimulationResult], fmt: str = "table") -> str:
-    """The report in ``fmt`` (table, json or csv)."""
-    if fmt == "table":
-        return render_table(results)
-    if fmt == "json":
-        return render_json(results)
-    if fmt == "csv":
-        return render_csv(results)
-    raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+RENDERERS = {
+    SimulateReport: {"table": lambda rep: render_table(rep.results),
+                     "json": lambda rep: render_json(rep.results),
+                     "csv": lambda rep: render_csv(rep.results)},
+}

@@ -113,32 +113,40 @@ def t_quantile(confidence: float, df: int) -> float:
     return t
 
 
-def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
-    """Student-t interval for a mean; (nan, nan) when n < 2 (no spread to estimate)."""
+def t_interval(mean: float, sd: float, n: int, confidence: float,
+               lower: float = -math.inf, upper: float = math.inf) -> tuple[float, float]:
+    """Student-t interval for a mean; (nan, nan) when n < 2 (no spread to estimate).
+
+    ``lower``/``upper`` are the bounds every value (hence the mean) obeys, e.g. 0 and 1 for a
+    share: the interval is cut to them. The cut part cannot hold the mean, so coverage is
+    unchanged and a reported interval never leaves the metric's own range.
+    """
     if n < 2:
         return (math.nan, math.nan)
     half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
-    return (mean - half, mean + half)
+    return (max(lower, mean - half), min(upper, mean + half))
 
 
 def nearest_rank(x: np.ndarray, q: float) -> float:
     """The ceil(q n)-th smallest value (nearest rank, the same rule as the per-night p95),
     found without copying x (10 M replications must fit in 1 GiB)."""
-    from .kernel import select_rank
+    from .kernels import select_rank
 
     n = x.shape[0]
     return float(select_rank(x, max(0, math.ceil(q * n) - 1)))
 
 
-def summarize(x: np.ndarray, confidence: float) -> dict[str, float]:
-    """mean, Student-t interval, and the P50/P90/P99 (nearest rank) of one metric."""
-    from .kernel import sum_sq_dev
+def summarize(x: np.ndarray, confidence: float, lower: float = -math.inf,
+              upper: float = math.inf) -> dict[str, float]:
+    """mean, Student-t interval (cut to [lower, upper], the metric's own range), and the
+    P50/P90/P99 (nearest rank) of one metric."""
+    from .kernels import sum_sq_dev
 
     x = np.ascontiguousarray(x, dtype=np.float64)
     n = x.shape[0]
     mean = float(x.mean())
     sd = math.sqrt(sum_sq_dev(x, mean) / (n - 1)) if n > 1 else math.nan
-    lo, hi = t_interval(mean, sd, n, confidence)
+    lo, hi = t_interval(mean, sd, n, confidence, lower, upper)
     p50, p90, p99 = (nearest_rank(x, q) for q in QUANTILES)
     return {"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90, "p99": p99}
 

@@ -1,0 +1,181 @@
+"""One library call per command: read the nights a request names, run the analysis, return a
+typed result for ``mcqueue.report`` to render.
+
+The command line only parses options, calls one of ``run_simulate``, ``run_score`` or
+``run_plan`` and renders what comes back; notebooks and schedulers can make the same calls.
+``Hooks`` lets a caller see progress, notes and the moment before the first kernel call (the
+command line prints numba's one-time compile notice there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Callable, ContextManager, Iterator, Sequence
+
+from ..engine import simulate as engine
+from ..engine.simulate import SimulationResult
+from ..errors import UsageError
+from ..io.sample import TUTORIAL_SCENARIOS
+from ..io.loading import Clock, Source, date_range, load_nights, load_range
+from .planning import Plan, ScoreResult, Settings, plan, score
+
+DEFAULT_WORKERS = 3
+
+
+@contextlib.contextmanager
+def _no_progress(total: int, label: str) -> Iterator[None]:
+    yield None
+
+
+def _ignore(*args: object) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """Callbacks of a long run: ``note(message)`` for remarks a reader should see (stderr on
+    the command line); ``progress(total, label)`` a context manager yielding ``advance(n)`` or
+    None; ``starting()`` right before the first kernel call."""
+
+    note: Callable[[str], None] = _ignore
+    progress: Callable[[int, str], ContextManager] = _no_progress
+    starting: Callable[[], None] = _ignore
+
+
+@dataclass
+class SimulateReport:
+    """The scenarios of one ``simulate`` run, in the order they were asked for."""
+
+    results: list[SimulationResult]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dicts(self) -> list[dict]:
+        return [r.to_dict() for r in self.results]
+
+
+def scenario_dates(source: Source, dates: Sequence[str], workers: Sequence[int]
+                   ) -> list[tuple[str | None, int]]:
+    """[(batch_date, workers), ...] before any data is read; a None date means "the file's
+    only night".
+
+    No date on the built-in sample: the tutorial's two scenarios (each on ``workers`` when
+    given). Otherwise every night runs on every worker count (nights outer, workers inner).
+    """
+    counts = list(dict.fromkeys(workers)) or [DEFAULT_WORKERS]
+    if not dates:
+        if source.kind == "dynamodb":
+            raise UsageError("--source dynamodb needs --batch-date (the partition key to "
+                             "query)")
+        if source.file is None:
+            if not workers:
+                return list(TUTORIAL_SCENARIOS)
+            return [(d, c) for d, _ in TUTORIAL_SCENARIOS for c in counts]
+        return [(None, c) for c in counts]
+    return [(d, c) for d in dict.fromkeys(dates) for c in counts]
+
+
+def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[int] = (),
+                 clock: Clock = Clock(), settings: Settings | None = None, *,
+                 target_halfwidth_p95: float | None = None,
+                 target_halfwidth_overflow: float | None = None,
+                 max_replications: int | None = None,
+                 hooks: Hooks | None = None) -> SimulateReport:
+    """``mcqueue simulate``: every night on every worker count in one engine call (common
+    random numbers), or one precision-targeted run per scenario when a target is given."""
+    settings = settings or Settings()
+    hooks = hooks or Hooks()
+    targeted = target_halfwidth_p95 is not None or target_halfwidth_overflow is not None
+    if max_replications is not None and not targeted:
+        raise UsageError("--max-replications caps a precision-targeted run: give "
+                         "--target-halfwidth-p95 and/or --target-halfwidth-overflow")
+    plan_ = scenario_dates(source, dates, workers)
+    loaded = load_nights(source, [d for d, _ in plan_], clock)
+    by_date = {nt.batch_date: nt for nt in loaded.nights}
+    if any(d is None for d, _ in plan_):  # the file's only night
+        (only,) = by_date
+        plan_ = [(only, c) for _, c in plan_]
+    scenarios = [engine.Scenario(by_date[d], c) for d, c in plan_ if d is not None]
+
+    notes = []
+    classes = {k for nt in loaded.nights for k in nt.workload_class}
+    for name in sorted(set(settings.class_cv) - classes):
+        notes.append(f"--class-cv {name}=...: no job of class {name!r} in the simulated nights "
+                     f"(classes: {', '.join(sorted(classes))})")
+    for n in notes:
+        hooks.note(n)
+
+    hooks.starting()
+    if targeted:
+        from .sequential import DEFAULT_MAX_REPLICATIONS, simulate_to_precision
+
+        cap = max_replications or DEFAULT_MAX_REPLICATIONS
+        with hooks.progress(cap * len(scenarios), "simulating") as advance:
+            # the total is an upper bound: a run may stop early
+            results = [simulate_to_precision(
+                sc.night, sc.workers, target_halfwidth_p95=target_halfwidth_p95,
+                target_halfwidth_overflow=target_halfwidth_overflow, max_replications=cap,
+                seed=settings.seed, runtime_cv=settings.runtime_cv,
+                arrival_jitter=settings.arrival_jitter, class_cv=settings.class_cv,
+                confidence=settings.confidence, progress=advance)
+                for sc in scenarios]
+    else:
+        with hooks.progress(settings.replications * len(scenarios), "simulating") as advance:
+            results = engine.simulate_scenarios(
+                scenarios, replications=settings.replications, seed=settings.seed,
+                runtime_cv=settings.runtime_cv, arrival_jitter=settings.arrival_jitter,
+                class_cv=settings.class_cv, confidence=settings.confidence, progress=advance,
+                keep_samples=False)
+    for r in results:
+        if r.night.batch_date in loaded.query_stats:
+            r.extra["dynamodb"] = dict(loaded.query_stats[r.night.batch_date])
+    return SimulateReport(results, notes)
+
+
+def run_score(source: Source, date_from: str | None = None, date_to: str | None = None,
+              clock: Clock = Clock(), workers: Sequence[int] = (DEFAULT_WORKERS,),
+              settings: Settings | None = None, *, dask_scheduler: str | None = None,
+              nights_per_task: int | None = None, hooks: Hooks | None = None) -> ScoreResult:
+    """``mcqueue score``: every night of a file (or of a DynamoDB date range) on every worker
+    count, highest risk first; dates without jobs are noted and listed last."""
+    from .cluster import scheduler_address
+
+    settings = settings or Settings()
+    hooks = hooks or Hooks()
+    if date_to is not None and date_from is None:
+        raise UsageError("--to needs --from")
+    if source.kind == "dynamodb":
+        if date_from is None:
+            raise UsageError("--source dynamodb needs --from (and --to) dates to query")
+        days = len(date_range(date_from, date_to))
+        with hooks.progress(days, "querying") as advance:
+            loaded = load_range(source, date_from, date_to, clock, progress=advance)
+    else:
+        loaded = load_range(source, date_from, date_to, clock)
+    win = f" in window {clock.window}" if clock.window else ""
+    notes = [f"no jobs for batch date {nt.batch_date}{win} in {source.label}: reported as 0 "
+             f"jobs" for nt in loaded.empty]
+    for n in notes:
+        hooks.note(n)
+    address = scheduler_address(dask_scheduler)
+    if address is None:
+        hooks.starting()
+    with hooks.progress(len(loaded.nights), "simulating") as advance:
+        return score(loaded.nights, workers, settings, progress=advance,
+                     dask_scheduler=address, nights_per_task=nights_per_task,
+                     empty=loaded.empty, notes=notes)
+
+
+def run_plan(source: Source, batch_date: str, clock: Clock = Clock(),
+             settings: Settings | None = None, min_workers: int = 1, max_workers: int = 16,
+             max_overflow: float = 0.05, max_p95_wait: float | None = None, *,
+             hooks: Hooks | None = None) -> Plan:
+    """``mcqueue plan``: one night on every worker count of the sweep and a recommendation."""
+    settings = settings or Settings()
+    hooks = hooks or Hooks()
+    (night,) = load_nights(source, [batch_date], clock).nights
+    hooks.starting()
+    counts = max(0, max_workers - min_workers + 1)
+    with hooks.progress(counts * settings.replications, "simulating") as advance:
+        return plan(night, settings, min_workers, max_workers, max_overflow, max_p95_wait,
+                    progress=advance)

@@ -1,0 +1,215 @@
+"""Nights from where they live: a job file, the built-in sample or the DynamoDB catalog.
+
+The one place that turns "these dates from this source" into validated nights, for every
+command: ``load_nights`` for named nights (simulate, plan), ``load_range`` for every night of a
+file or a date range (score).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import polars as pl
+
+from ..engine.night import DEFAULT_BATCH_END, DEFAULT_BATCH_START, Night
+from ..errors import DataError, UsageError
+from .dynamo import DEFAULT_TABLE
+from .schema import batch_dates, night_from_frame, nights_from_frame, validate_jobs
+
+DYNAMODB_CONCURRENCY = 4  # concurrent Queries when reading a date range
+MAX_RANGE_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where jobs come from: ``kind`` "local" (``file``, or the built-in sample when None) or
+    "dynamodb" (``table`` and the AWS access settings)."""
+
+    kind: str = "local"
+    file: str | None = None
+    table: str = DEFAULT_TABLE
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("local", "dynamodb"):
+            raise UsageError(f"source must be 'local' or 'dynamodb', got {self.kind!r}")
+        if self.kind == "dynamodb" and self.file is not None:
+            raise UsageError("--file is for --source local; DynamoDB reads the table given "
+                             "by --table")
+
+    @property
+    def label(self) -> str:
+        """How messages name the source."""
+        if self.kind == "dynamodb":
+            return f"table {self.table!r}"
+        return "the built-in sample" if self.file is None else repr(self.file)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The batch window: start, cutoff and an optional requested window to select."""
+
+    window: str | None = None
+    batch_start: str = DEFAULT_BATCH_START
+    batch_end: str = DEFAULT_BATCH_END
+
+
+@dataclass
+class Loaded:
+    """Nights read from a source, in the order asked for.
+
+    ``empty``: nights without a job (in the window), where that is not an error (score);
+    ``query_stats``: per date, what the DynamoDB Query read and cost.
+    """
+
+    nights: list[Night]
+    empty: list[Night] = field(default_factory=list)
+    query_stats: dict[str, dict] = field(default_factory=dict)
+
+
+def empty_night(batch_date: str, clock: Clock) -> Night:
+    """A night without jobs (a date with nothing queued), on the clock of the others."""
+    night = Night.from_arrays([], [], batch_date=batch_date, batch_start=clock.batch_start,
+                              batch_end=clock.batch_end)
+    return dataclasses.replace(night, window=clock.window)
+
+
+def read_local(file: str | None) -> pl.DataFrame:
+    """Validated records of a job file, or of the built-in sample when ``file`` is None."""
+    if file is None:
+        from .sample import sample_frame
+
+        raw = sample_frame()
+    else:
+        from .sources import read_jobs
+
+        raw = read_jobs(file)
+    if raw.height == 0:
+        where = "the built-in sample" if file is None else repr(file)
+        raise DataError(f"{where} holds no job records")
+    return validate_jobs(raw)
+
+
+def _query(source: Source, date: str, window: str | None):
+    try:
+        from .dynamo import query_jobs
+    except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
+        raise DataError(f"--source dynamodb is not available in this build ({exc})") from None
+    return query_jobs(date, window, table=source.table, session=None, region=source.region,
+                      profile=source.profile, endpoint_url=source.endpoint_url,
+                      max_attempts=source.max_attempts)
+
+
+def _stats(source: Source, res) -> dict:
+    return {"table": source.table, "items": res.items, "pages": res.pages,
+            "consumed_read_units": res.consumed_read_units, "cost_usd": res.cost_usd}
+
+
+def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Clock()) -> Loaded:
+    """The named nights, each with at least one job (else DataError). ``[None]`` asks for the
+    only night of a local file (UsageError when it holds several)."""
+    asked = list(dict.fromkeys(dates))
+    named = [d for d in asked if d is not None]
+    if source.kind == "dynamodb":
+        if len(named) < len(asked) or not named:
+            raise UsageError("--source dynamodb needs --batch-date (the partition key to "
+                             "query)")
+        nights, stats = [], {}
+        where = f"window {clock.window} of " if clock.window else ""
+        for d in named:
+            res = _query(source, d, clock.window)
+            night = None
+            if res.frame.height:
+                night = night_from_frame(validate_jobs(res.frame), d, clock.window,
+                                         clock.batch_start, clock.batch_end)
+            if night is None or night.n_jobs == 0:
+                raise DataError(f"table {source.table!r} has no jobs for {where}batch date "
+                                f"{d!r}: nothing to simulate")
+            nights.append(night)
+            stats[d] = _stats(source, res)
+        return Loaded(nights, query_stats=stats)
+    jobs = read_local(source.file)
+    if len(named) < len(asked):
+        found = batch_dates(jobs)
+        if len(found) != 1:
+            raise UsageError(
+                f"{source.label} holds {len(found)} nights ({', '.join(found[:10])}"
+                f"{' ...' if len(found) > 10 else ''}); choose with --batch-date")
+        named = found
+    nights = []
+    for d in named:
+        night = night_from_frame(jobs, d, clock.window, clock.batch_start, clock.batch_end)
+        if night.n_jobs == 0:
+            present = sorted(set(jobs.filter(jobs["batch_date"] == d)["requested_window"]
+                                 .drop_nulls().to_list()))
+            raise DataError(f"night {d} has no jobs in window {clock.window} (windows present: "
+                            f"{', '.join(present) or 'none'}): nothing to simulate")
+        nights.append(night)
+    return Loaded(nights)
+
+
+def date_range(first: str, last: str | None = None) -> list[str]:
+    """Every date from ``first`` to ``last`` (default: ``first``) inclusive."""
+    last = last or first
+    a, b = _dt.date.fromisoformat(first), _dt.date.fromisoformat(last)
+    if b < a:
+        raise UsageError(f"--to {last} is before --from {first}")
+    days = (b - a).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise UsageError(f"--from {first} --to {last} spans {days} days; at most "
+                         f"{MAX_RANGE_DAYS} per run")
+    return [(a + _dt.timedelta(days=i)).isoformat() for i in range(days)]
+
+
+def load_range(source: Source, date_from: str | None = None, date_to: str | None = None,
+               clock: Clock = Clock(), concurrency: int = DYNAMODB_CONCURRENCY,
+               progress: Callable[[int], None] | None = None) -> Loaded:
+    """Every night of a file (optionally within [date_from, date_to]) or every date of a
+    DynamoDB range, in date order; dates without jobs go to ``empty_dates``.
+
+    DynamoDB: one Query per date, ``concurrency`` at a time; ``progress(1)`` after each.
+    """
+    if date_to is not None and date_from is None:
+        raise UsageError("--to needs --from")
+    if source.kind == "dynamodb":
+        if date_from is None:
+            raise UsageError("--source dynamodb needs --from (and --to) dates to query")
+        dates = date_range(date_from, date_to)
+        return _dynamodb_range(source, dates, clock, concurrency, progress)
+    if date_from is not None:
+        date_range(date_from, date_to)  # checks the order and span
+    jobs = read_local(source.file)
+    present = batch_dates(jobs)
+    if date_from is not None:
+        lo, hi = date_from, date_to or date_from
+        present = [d for d in present if lo <= d <= hi]
+        if not present:
+            raise DataError(f"{source.label} has no nights from {lo} to {hi}")
+    nights = nights_from_frame(jobs, clock.window, clock.batch_start, clock.batch_end, present)
+    return Loaded([n for n in nights if n.n_jobs], empty=[n for n in nights if not n.n_jobs])
+
+
+def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency: int,
+                    progress: Callable[[int], None] | None) -> Loaded:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(d):
+        res = _query(source, d, clock.window)
+        if progress is not None:
+            progress(1)
+        if res.frame.height == 0:
+            return d, None, res
+        return d, night_from_frame(validate_jobs(res.frame), d, clock.window,
+                                   clock.batch_start, clock.batch_end), res
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        got = list(pool.map(one, dates))  # in date order; the first error propagates
+    return Loaded([n for _, n, _ in got if n is not None and n.n_jobs],
+                  empty=[empty_night(d, clock) for d, n, _ in got if n is None or not n.n_jobs],
+                  query_stats={d: _stats(source, res) for d, _, res in got})

@@ -1,0 +1,1 @@
+"""Statistics across replications (intervals, quantiles) and closed-form queueing results."""
