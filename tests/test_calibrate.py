@@ -25,7 +25,7 @@ from scipy import special, stats
 from mcqueue.analysis import calibrate as cal
 from mcqueue.analysis.calibrate import CalibrationModel, calibrate
 from mcqueue.errors import DataError, ScenarioError
-from mcqueue.io.history import read_history
+from mcqueue.io.history import read_history, sample_history_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY0 = dt.date(2026, 1, 1)
@@ -612,6 +612,7 @@ def _make_history_module():
 def test_sample_history_is_the_generator_output():
     mh = _make_history_module()
     shipped = ROOT / "mcqueue" / "data" / "sample_history.csv.gz"
+    assert sample_history_path().read_bytes() == shipped.read_bytes()
     data = mh.render(mh.generate())
     assert shipped.read_bytes() == data
     assert len(data) < 200_000

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from importlib.resources import files
 from pathlib import Path
 
 import polars as pl
@@ -480,6 +481,12 @@ def _complete(df: pl.DataFrame, cols: dict, check: _Checker, layout: str,
 
 
 # ---------------------------------------------------------------- public API
+def sample_history_path() -> Path:
+    """The shipped history of the built-in sample's jobs (90 nights, generic layout; written by
+    scripts/make_history.py)."""
+    return Path(str(files("mcqueue") / "data" / "sample_history.csv.gz"))
+
+
 def empty_history() -> pl.DataFrame:
     """A history frame with no runs (the schema of `normalise_history`'s result)."""
     return pl.DataFrame(schema=HISTORY_SCHEMA)
