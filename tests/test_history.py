@@ -351,6 +351,8 @@ SQL_HEAD = "job_name,step_id,run_status,run_date,run_time,run_duration\n"
     ("j,0,1,20260501,10000,-5", "column 'run_duration' must be >= 0 (a negative duration), "
                                 "got '-5'"),
     ("j,0,1,20260501,10000,170", "column 'run_duration' must be a duration HHMMSS, got '170'"),
+    ("j,0,1,20260501,10000,9007199254740000", "column 'run_duration' gives a duration above "
+                                              "1,000,000,000 minutes, got '9007199254740000'"),
     ("j,0,7,20260501,10000,100", "column 'run_status' must be 0 to 4 (failed, succeeded, "
                                  "retry, canceled, in progress), got '7'"),
     ("j,0,1,20260501,1e4x,100", "column 'run_time' must be an integer, got '1e4x'"),

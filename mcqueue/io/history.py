@@ -398,6 +398,8 @@ def _sqlserver(df: pl.DataFrame, check: _Checker) -> tuple[pl.DataFrame, dict]:
     check.fail(df, dur < 0, "run_duration", "must be >= 0 (a negative duration)")
     dh, dm, ds = _hhmmss(dur)
     check.fail(df, (dm > 59) | (ds > 59), "run_duration", "must be a duration HHMMSS")
+    check.fail(df, dh * 60 > MAX_MINUTES, "run_duration",
+               f"gives a duration above {MAX_MINUTES:,.0f} minutes")
     code = pl.col("__run_status")
     check.fail(df, ~code.is_in(list(SQLSERVER_STATUS)), "run_status",
                "must be 0 to 4 (failed, succeeded, retry, canceled, in progress)")
