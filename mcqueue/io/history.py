@@ -269,15 +269,17 @@ def _time(df: pl.DataFrame, col: str | None, check: _Checker) -> pl.Series:
         return pl.Series(col, [None] * df.height, dtype=UTC)
     text = s.cast(pl.String).str.strip_chars()
     parsed = _TIME_PARSERS[0](text)
-    for attempt in _TIME_PARSERS[1:]:
+    todo = pl.Series([], dtype=pl.UInt32)
+    for attempt in _TIME_PARSERS[1:]:  # each on the rows the ones before left unparsed
         todo = (parsed.is_null() & text.is_not_null() & (text != "")).arg_true()
         if todo.len() == 0:
             break
-        redo = attempt(text.gather(todo))
-        parsed = parsed.scatter(todo, redo)
+        parsed = parsed.scatter(todo, attempt(text.gather(todo)))
+    else:
+        todo = (parsed.is_null() & text.is_not_null() & (text != "")).arg_true()
+    if todo.len():
+        check.fail(df.slice(int(todo[0]), 1), pl.lit(True), col, _TIME_PROBLEM)
     parsed = parsed.alias(col)
-    tmp = df.with_columns(parsed.alias("__t"))
-    check.fail(tmp, ~_blank(col) & pl.col("__t").is_null(), col, _TIME_PROBLEM)
     return parsed
 
 
