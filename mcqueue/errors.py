@@ -24,3 +24,25 @@ class UsageError(McqueueError, ValueError):
 
 class FormatError(McqueueError, ValueError):
     """A report format that the result type has no renderer for."""
+
+
+QUOTE_LIMIT = 200  # characters of a value kept in an error message
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value as an error message shows it: quoted, control characters escaped, long values cut.
+
+    Strings (and anything that is not a number or a boolean, by its ``str``) are cut to ``limit``
+    characters and then written with ``repr``, which escapes newlines, tabs, ANSI escapes and every
+    other non-printable character, so a message stays one line and cannot repaint a terminal.
+    A cut value ends in ``...`` after the closing quote and says how long it was. Numbers and
+    booleans appear as Python writes them; a missing value (None) as ``null``.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, int, float)):
+        return repr(value)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return f"{text[:limit]!r}... ({len(text):,} characters)"
+    return repr(text)
