@@ -418,8 +418,7 @@ def test_data_errors_exit_1(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2, 3]")
     assert error_of("--file", str(bad), "--batch-date", "2026-05-13") == (
-        1, f"Error: cannot read '{bad}' as a JSON array of objects: can only deserialize json "
-           "objects")
+        1, f"Error: cannot read '{bad}' as a JSON array of objects: element 1 is integer 1")
 
 
 def test_missing_batch_date_lists_the_dates_present():
