@@ -32,7 +32,7 @@ def compiling_notice() -> None:
 
     if not kernel_cache_ready():
         click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
-                   "minute)...", err=True)
+                   "minute; Ctrl-C takes effect only when the compile is done)...", err=True)
 
 
 def hooks(kind: str = "note"):

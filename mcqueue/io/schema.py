@@ -185,7 +185,7 @@ def frame_from_records(records: Iterable[Mapping[str, Any]], native: bool = Fals
 def _column(name: str, values: list, native: bool) -> pl.Series:
     if native:
         kinds = {value_kind(v) for v in values if v is not None}
-        dtype = None
+        dtype: Any = None
         if kinds == {"integer"} and all(-2**63 <= v < 2**63 for v in values if v is not None):
             dtype = pl.Int64
         elif kinds and kinds <= {"integer", "float"} and all(

@@ -103,7 +103,7 @@ def _json_number(text: str, convert):
     return convert(text)
 
 
-def _no_duplicates(pairs):
+def _no_duplicates(pairs: list) -> dict:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set = set()
