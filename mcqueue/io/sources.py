@@ -107,7 +107,12 @@ def _no_duplicates(pairs: list) -> dict:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        dup = None
+        for k, _ in pairs:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
         raise _JsonProblem(f"key {quote(dup)} appears twice in one record; each field may "
                            "appear once")
     return obj
