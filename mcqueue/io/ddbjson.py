@@ -28,6 +28,12 @@ TYPES = ("S", "N", "BOOL", "NULL", "L", "M", "SS", "NS", "BS", "B")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
+def significant_digits(d: Decimal) -> int:
+    """Digits of ``d`` without leading and trailing zeros (exact: no context rounding)."""
+    digits = "".join(map(str, d.as_tuple().digits)).strip("0")
+    return max(1, len(digits))
+
+
 def number_problem(text: Any) -> str | None:
     """Why ``text`` is not a DynamoDB number (a string), or None when it is one."""
     if not isinstance(text, str):
@@ -42,9 +48,9 @@ def number_problem(text: Any) -> str | None:
         return "must be a decimal number"
     if d.is_zero():
         return None
-    digits = d.normalize().as_tuple().digits
-    if len(digits) > MAX_DIGITS:
-        return f"has {len(digits)} significant digits (DynamoDB keeps at most {MAX_DIGITS})"
+    digits = significant_digits(d)
+    if digits > MAX_DIGITS:
+        return f"has {digits} significant digits (DynamoDB keeps at most {MAX_DIGITS})"
     if not MIN_EXPONENT <= d.adjusted() <= MAX_EXPONENT:
         return "is out of DynamoDB's number range (1e-130 to 9.99e125 in magnitude)"
     return None

@@ -36,7 +36,7 @@ import polars as pl
 
 from ..errors import (DataError, McqueueError, ServiceError, UsageError, first_line, plain,
                       quote, redact)
-from .ddbjson import attribute_value, number_problem
+from .ddbjson import attribute_value, number_problem, significant_digits
 from .schema import ALL_FIELDS, parse_hhmm, validate_jobs
 
 DEFAULT_TABLE = "db_batch_window_requests"
@@ -507,7 +507,7 @@ def _value_bytes(av: Mapping[str, Any]) -> int:
     if kind == "S":
         return len(value.encode("utf-8"))
     if kind == "N":
-        digits = len(Decimal(value).normalize().as_tuple().digits)
+        digits = significant_digits(Decimal(value))
         return (digits + 1) // 2 + 1
     if kind in ("BOOL", "NULL"):
         return 1

@@ -178,6 +178,8 @@ def frame_from_records(records: Iterable[Mapping[str, Any]], native: bool = Fals
                 if kind not in FIELD_TYPES[k]:
                     raise _type_error(k, kind, f"row {i + 1}: ")
             col.append(v)
+    if not columns:  # records without a single field: nothing to read
+        return pl.DataFrame()
     return pl.DataFrame([_column(k, v, native) for k, v in columns.items()],
                         height=len(records))
 
