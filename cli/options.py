@@ -57,7 +57,7 @@ def table_name(ctx, param, value):
     in a script must not address some other table)."""
     if value is None:
         return None
-    if not _TABLE.match(value):
+    if not _TABLE.fullmatch(value):
         raise click.BadParameter(f"must be a DynamoDB table name (1 to 255 letters, digits, "
                                  f"'_', '-' or '.'), got {_q(value)}")
     return value
@@ -68,7 +68,7 @@ def stack_name(ctx, param, value):
     never fall back to deleting the table)."""
     if value is None:
         return None
-    if not _STACK.match(value):
+    if not _STACK.fullmatch(value):
         raise click.BadParameter(f"must be a CloudFormation stack name (a letter, then letters, "
                                  f"digits or '-', at most 128), got {_q(value)}")
     return value
@@ -114,7 +114,7 @@ def hhmm(ctx, param, value):
     """click callback: HH:MM or a usage error (exit 2) naming the option and value."""
     if value is None:
         return None
-    if not _HHMM.match(value):
+    if not _HHMM.fullmatch(value):
         raise click.BadParameter(f"must be HH:MM (00:00 to 23:59), got {value!r}")
     return value
 
@@ -194,7 +194,7 @@ def batch_dates(ctx, param, value):
 
     for v in value or ():
         try:
-            ok = bool(_DATE.match(v)) and datetime.date.fromisoformat(v).isoformat() == v
+            ok = bool(_DATE.fullmatch(v)) and datetime.date.fromisoformat(v).isoformat() == v
         except ValueError:
             ok = False
         if not ok:

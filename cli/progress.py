@@ -41,6 +41,8 @@ def hooks(kind: str = "note"):
     from mcqueue.analysis.runs import Hooks
 
     def note(message: str) -> None:
-        click.echo(f"mcqueue: {kind}: {message}", err=True)
+        from mcqueue.errors import one_line
+
+        click.echo(f"mcqueue: {kind}: {one_line(message)}", err=True)
 
     return Hooks(note=note, progress=progress, starting=compiling_notice)

@@ -38,7 +38,7 @@ def iso_date(ctx, param, value):
     if value is None:
         return None
     try:
-        if not _DATE.match(value):
+        if not _DATE.fullmatch(value):
             raise ValueError
         _dt.date.fromisoformat(value)
     except ValueError:

@@ -15,7 +15,7 @@ from typing import Callable, ContextManager, Iterator, Sequence
 
 from ..engine import simulate as engine
 from ..engine.simulate import SimulationResult
-from ..errors import UsageError
+from ..errors import UsageError, plain, quote
 from ..io.sample import TUTORIAL_SCENARIOS
 from ..io.loading import Clock, Source, date_range, load_nights, load_range
 from .planning import Plan, ScoreResult, Settings, plan, score
@@ -100,8 +100,8 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     notes = []
     classes = {k for nt in loaded.nights for k in nt.workload_class}
     for name in sorted(set(settings.class_cv) - classes):
-        notes.append(f"--class-cv {name}=...: no job of class {name!r} in the simulated nights "
-                     f"(classes: {', '.join(sorted(classes))})")
+        notes.append(f"--class-cv {plain(name)}=...: no job of class {quote(name)} in the "
+                     f"simulated nights (classes: {', '.join(map(plain, sorted(classes)))})")
     for n in notes:
         hooks.note(n)
 

@@ -466,7 +466,7 @@ _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9\-]{0,127}$")
 def check_table_name(table: Any) -> str:
     """UsageError unless ``table`` is a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -): an
     empty or blank name never reaches the service."""
-    if not isinstance(table, str) or not _TABLE_NAME.match(table):
+    if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
         raise UsageError(f"table name must be 1 to 255 letters, digits, '_', '-' or '.', got "
                          f"{quote(table)}")
     return table
@@ -474,7 +474,7 @@ def check_table_name(table: Any) -> str:
 
 def check_stack_name(name: Any) -> str:
     """UsageError unless ``name`` is a CloudFormation stack name."""
-    if not isinstance(name, str) or not _STACK_NAME.match(name):
+    if not isinstance(name, str) or not _STACK_NAME.fullmatch(name):
         raise UsageError(f"stack name must be a letter followed by letters, digits or '-' (at "
                          f"most 128), got {quote(name)}")
     return name
@@ -654,7 +654,7 @@ def _query_pages(client, table: str, batch_date: str, window: str | None, *,
 
 
 def _check_date(batch_date: str) -> None:
-    if not isinstance(batch_date, str) or not _DATE.match(batch_date):
+    if not isinstance(batch_date, str) or not _DATE.fullmatch(batch_date):
         raise DataError(f"batch date must be YYYY-MM-DD, got {quote(batch_date)}")
 
 
