@@ -63,6 +63,18 @@ def table_name(ctx, param, value):
     return value
 
 
+_REGION = re.compile(r"[a-z0-9][a-z0-9\-]{0,62}")
+
+
+def region_name(ctx, param, value):
+    """click callback: an AWS region like eu-west-1 (lower-case letters, digits, hyphens)."""
+    if value is None:
+        return None
+    if not _REGION.fullmatch(value):
+        raise click.BadParameter(f"must be an AWS region like eu-west-1, got {_q(value)}")
+    return value
+
+
 def stack_name(ctx, param, value):
     """click callback: a CloudFormation stack name; blank or empty is a usage error (it must
     never fall back to deleting the table)."""
@@ -146,7 +158,7 @@ timeout_option = click.option(
 aws_options = compose(
     click.option("--table", default=DEFAULT_TABLE, show_default=True, callback=table_name,
                  help="DynamoDB table of the workload catalog."),
-    click.option("--region", default=None,
+    click.option("--region", default=None, callback=region_name,
                  help="AWS region (default: the standard AWS configuration chain)."),
     click.option("--profile", default=None, help="AWS profile name from ~/.aws/config."),
     click.option("--endpoint-url", default=None,

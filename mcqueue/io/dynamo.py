@@ -59,6 +59,7 @@ BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 LOCAL_DEFAULT_REGION = "us-east-1"  # used only for an explicit/local endpoint with no region set
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REGION = re.compile(r"[a-z0-9][a-z0-9\-]{0,62}")
 _THROTTLING = {"ThrottlingException", "ProvisionedThroughputExceededException",
                "RequestLimitExceeded", "TooManyRequestsException", "LimitExceededException"}
 _ACCESS = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
@@ -221,6 +222,9 @@ def make_client(service: str = "dynamodb", *, session=None, region: str | None =
     if max_attempts is not None and int(max_attempts) < 1:
         raise ServiceError(f"max attempts must be at least 1, got {quote(max_attempts)}")
     seconds = _check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+    if region is not None and not (isinstance(region, str) and _REGION.fullmatch(region)):
+        raise UsageError(f"invalid AWS region {quote(region)}: give a region like eu-west-1 "
+                         "(lower-case letters, digits and hyphens)")
     shown = quote(endpoint_url) if endpoint_url else "the default endpoint"
     try:
         if session is None:
