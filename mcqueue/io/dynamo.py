@@ -490,18 +490,18 @@ def _number(x: float | int, what: str, job: str) -> str:
     if isinstance(x, float):
         if not math.isfinite(x):
             raise DataError(f"job_id {plain(job)}: field {quote(what)} must be a finite number, "
-                            f"got {quote(x)}")
+                            f"got {quote(x)} (nothing was written)")
         if x.is_integer() and abs(x) < 2**53:
             return str(int(x))
     try:
         text = str(Decimal(str(x)))
     except InvalidOperation:
         raise DataError(f"job_id {plain(job)}: field {quote(what)} must be a number, got "
-                        f"{quote(x)}") from None
+                        f"{quote(x)} (nothing was written)") from None
     problem = number_problem(text)
     if problem:
-        raise DataError(f"job_id {plain(job)}: field {quote(what)} {problem} for DynamoDB, got "
-                        f"{quote(x)}")
+        raise DataError(f"job_id {plain(job)}: field {quote(what)} {problem}, got "
+                        f"{quote(x)}; DynamoDB cannot store it (nothing was written)")
     return text
 
 
