@@ -47,6 +47,7 @@ def connect(address: str, timeout: float | None = None):
     at the deadline.
     """
     import threading
+    import time
 
     require_dask()
     from distributed import Client
@@ -62,7 +63,9 @@ def connect(address: str, timeout: float | None = None):
 
     worker = threading.Thread(target=attempt, name="mcqueue-dask-connect", daemon=True)
     worker.start()
-    worker.join(seconds + 1.0)
+    until = time.monotonic() + seconds + 1.0
+    while worker.is_alive() and time.monotonic() < until:
+        worker.join(0.2)  # short slices: Ctrl-C is seen at once
     if worker.is_alive() or ("client" not in box and "error" not in box):
         raise ServiceError(f"no answer from the Dask scheduler at {quote(address)} within "
                            f"{seconds:g} s (--timeout); is it a Dask scheduler, and running?")

@@ -198,6 +198,16 @@ def load_range(source: Source, date_from: str | None = None, date_to: str | None
     return Loaded([n for n in nights if n.n_jobs], empty=[n for n in nights if not n.n_jobs])
 
 
+def wait_result(future, poll: float = 0.2):
+    """``future.result()`` waited for in short slices: a SIGINT delivered to a worker thread
+    only wakes the main thread at its next timeout, so Ctrl-C is seen within ``poll`` s."""
+    while True:
+        try:
+            return future.result(timeout=poll)
+        except TimeoutError:
+            continue
+
+
 def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency: int,
                     progress: Callable[[int], None] | None) -> Loaded:
     import threading
@@ -216,7 +226,8 @@ def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency:
 
     pool = ThreadPoolExecutor(max_workers=concurrency)
     try:
-        got = list(pool.map(one, dates))  # in date order; the first error propagates
+        futures = [pool.submit(one, d) for d in dates]
+        got = [wait_result(f) for f in futures]  # in date order; the first error propagates
     except BaseException:  # an error or Ctrl-C: no new query starts, none is waited for
         cancel.set()
         pool.shutdown(wait=False, cancel_futures=True)
