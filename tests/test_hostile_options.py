@@ -109,3 +109,43 @@ def test_random_option_values(invoke, option, value):
     res = invoke("simulate", "--replications", "5", option, value)
     if res.exit_code != 0:
         check(res)
+
+
+@pytest.mark.parametrize("cap", [str(10**12), str(2**62)])
+def test_a_precision_target_whose_cap_cannot_fit_is_refused_up_front(invoke, cap):
+    """64 bytes of metrics per kept replication: 10**12 replications need ~58,000 GiB."""
+    import time
+
+    t0 = time.monotonic()
+    check(invoke("simulate", "--batch-date", "2026-05-13", "--target-halfwidth-p95", "0.0001",
+                 "--max-replications", cap), (1,), "--max-replications")
+    assert time.monotonic() - t0 < 10
+
+
+# ------------------------------------------------------------------ the error-line helpers
+@pytest.mark.parametrize("value,expected", [
+    ("plain", "'plain'"),
+    ("a\nb", "'a\\nb'"),
+    ("\x1b[31m", "'\\x1b[31m'"),
+    (None, "null"),
+    (3, "3"),
+    ("http://u:pw@h:1/x", "'http://u:***@h:1/x'"),
+    ("y" * 250, "'" + "y" * 200 + "'... (250 characters)"),
+])
+def test_quote(value, expected):
+    from mcqueue.errors import quote
+
+    assert quote(value) == expected
+
+
+@pytest.mark.parametrize("message,expected", [
+    ("one\ntwo", "one\\ntwo"),
+    ("bell\x07 and \x9b CSI", "bell\\x07 and \\x9b CSI"),
+    ("sep\u2028x", "sep\\u2028x"),
+    ("see https://me:s3cret@example.com/p", "see https://me:***@example.com/p"),
+    ("z" * 1500, "z" * 980 + "... (1,500 characters)"),
+])
+def test_one_line(message, expected):
+    from mcqueue.errors import one_line
+
+    assert one_line(message) == expected
