@@ -282,13 +282,15 @@ def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
           settings: Settings | None = None, group: int = DEFAULT_GROUP,
           progress: Callable[[int], None] | None = None, dask_scheduler: str | None = None,
           nights_per_task: int | None = None,
-          empty: Sequence[Night] = (), notes: Sequence[str] = ()) -> ScoreResult:
+          empty: Sequence[Night] = (), notes: Sequence[str] = (),
+          dask_timeout: float | None = None) -> ScoreResult:
     """One row per night and worker count (``SCORE_COLUMNS``), highest risk first; the nights
     without jobs (in ``empty`` or in ``nights``) get rows with 0 jobs and no risk, listed last.
 
     With ``dask_scheduler`` the nights go to that Dask distributed cluster in chunks of
     ``nights_per_task`` (each task runs ``score_chunk``); the numbers are the in-process ones,
-    because every draw depends only on (seed, replication, job_id).
+    because every draw depends only on (seed, replication, job_id). ``dask_timeout`` limits
+    the connect to the scheduler (seconds).
     """
     settings = settings or Settings()
     workers = check_worker_list(workers)
@@ -299,7 +301,8 @@ def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
 
         parts = chunks(nights, nights_per_task or DEFAULT_NIGHTS_PER_TASK)
         results = map_chunks(score_chunk, parts, dask_scheduler, workers, settings, group,
-                             progress=(lambda i: progress(len(parts[i]))) if progress else None)
+                             progress=(lambda i: progress(len(parts[i]))) if progress else None,
+                             timeout=dask_timeout)
         rows = [r for part in results for r in part]
     else:
         rows = score_chunk(nights, workers, settings, group, progress)

@@ -16,7 +16,7 @@ from typing import Callable, ContextManager, Iterator, Sequence
 from .._notebook import Notebook
 from ..engine import simulate as engine
 from ..engine.simulate import SimulationResult
-from ..errors import UsageError
+from ..errors import UsageError, plain, quote
 from ..io.sample import TUTORIAL_SCENARIOS
 from ..io.loading import Clock, Source, date_range, load_nights, load_range
 from .planning import Plan, ScoreResult, Settings, plan, score
@@ -106,16 +106,17 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     notes = []
     classes = {k for nt in loaded.nights for k in nt.workload_class}
     for name in sorted(set(settings.class_cv) - classes):
-        notes.append(f"--class-cv {name}=...: no job of class {name!r} in the simulated nights "
-                     f"(classes: {', '.join(sorted(classes))})")
+        notes.append(f"--class-cv {plain(name)}=...: no job of class {quote(name)} in the "
+                     f"simulated nights (classes: {', '.join(map(plain, sorted(classes)))})")
     for n in notes:
         hooks.note(n)
 
     hooks.starting()
     if targeted:
-        from .sequential import DEFAULT_MAX_REPLICATIONS, simulate_to_precision
+        from .sequential import DEFAULT_MAX_REPLICATIONS, check_memory, simulate_to_precision
 
         cap = max_replications or DEFAULT_MAX_REPLICATIONS
+        check_memory(cap, len(scenarios))
         with hooks.progress(cap * len(scenarios), "simulating") as advance:
             # the total is an upper bound: a run may stop early
             results = [simulate_to_precision(
@@ -144,12 +145,15 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
               nights_per_task: int | None = None, hooks: Hooks | None = None) -> ScoreResult:
     """``mcqueue score``: every night of a file (or of a DynamoDB date range) on every worker
     count, highest risk first; dates without jobs are noted and listed last."""
-    from .cluster import scheduler_address
+    from .cluster import require_dask, scheduler_address
 
     settings = settings or Settings()
     hooks = hooks or Hooks()
     if date_to is not None and date_from is None:
         raise UsageError("--to needs --from")
+    address = scheduler_address(dask_scheduler)
+    if address is not None:
+        require_dask()  # before any data is read
     if source.kind == "dynamodb":
         if date_from is None:
             raise UsageError("--source dynamodb needs --from (and --to) dates to query")
@@ -163,13 +167,12 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
              f"jobs" for nt in loaded.empty]
     for n in notes:
         hooks.note(n)
-    address = scheduler_address(dask_scheduler)
     if address is None:
         hooks.starting()
     with hooks.progress(len(loaded.nights), "simulating") as advance:
         return score(loaded.nights, workers, settings, progress=advance,
                      dask_scheduler=address, nights_per_task=nights_per_task,
-                     empty=loaded.empty, notes=notes)
+                     empty=loaded.empty, notes=notes, dask_timeout=source.timeout)
 
 
 def run_plan(source: Source, batch_date: str, clock: Clock = Clock(),

@@ -30,6 +30,10 @@ DEFAULT_CONFIDENCE = 0.95
 DEFAULT_SEED = 0
 # replications per kernel call: bounds the memory of one call and paces progress reports
 CALL_REPLICATIONS = 1 << 18
+# job-replications per kernel call (about 0.25 s on 2 cores): a compiled call holds the main
+# thread, so Python sees Ctrl-C only between calls; sizing calls by jobs x replications keeps
+# that wait short however large the night (results do not depend on how calls are cut)
+CALL_WORK = 1 << 22
 
 PURPOSE_RUNTIME = np.uint64(1)
 PURPOSE_ARRIVAL = np.uint64(2)
@@ -160,23 +164,34 @@ def replicate(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
     nights_of = np.asarray(scen_night, dtype=np.int64).reshape(-1)
     workers_of = np.array([check_workers(int(w)) for w in np.asarray(scen_workers).reshape(-1)],
                           dtype=np.int64)
+    n_scen = len(nights_of)
+    jobs = max([1] + [batch.nights[g].n_jobs for g in nights_of])
+    scen_step = max(1, min(n_scen, CALL_WORK // jobs))  # scenarios per call
+    per_call = max(1, min(CALL_REPLICATIONS, CALL_WORK // (jobs * scen_step)))
     if block is None:
-        block = default_block(min(replications, CALL_REPLICATIONS), len(nights_of))
+        block = default_block(min(replications, per_call), min(n_scen, scen_step))
     if block < 1:
         raise ScenarioError(f"block must be >= 1, got {block!r}")
-    _check_memory(len(nights_of), replications)
-    out = np.empty((len(nights_of), K.N_METRICS, replications), dtype=np.float64)
-    done = 0
-    while done < replications:
-        m = min(CALL_REPLICATIONS, replications - done)
-        K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
-                         batch.level, batch.excl, batch.key_arr, batch.key_rt,
-                         batch.base_order, batch.night_levels, batch.night_jitter,
-                         batch.night_horizon, nights_of, workers_of,
-                         rep_start + done, block, out[:, :, done:done + m])
-        done += m
-        if progress is not None:
-            progress(m * len(nights_of))
+    _check_memory(n_scen, replications)
+    out = np.empty((n_scen, K.N_METRICS, replications), dtype=np.float64)
+    whole = scen_step >= n_scen and per_call >= replications
+    for s0 in range(0, n_scen, scen_step):
+        s1 = min(n_scen, s0 + scen_step)
+        done = 0
+        while done < replications:
+            m = min(per_call, replications - done)
+            # one call writes a C-contiguous array (the layout numba compiled for), copied in
+            dest = out if whole else np.empty((s1 - s0, K.N_METRICS, m), dtype=np.float64)
+            K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
+                             batch.level, batch.excl, batch.key_arr, batch.key_rt,
+                             batch.base_order, batch.night_levels, batch.night_jitter,
+                             batch.night_horizon, nights_of[s0:s1], workers_of[s0:s1],
+                             rep_start + done, block, dest)
+            if not whole:
+                out[s0:s1, :, done:done + m] = dest
+            done += m
+            if progress is not None:
+                progress(m * (s1 - s0))
     return out
 
 
