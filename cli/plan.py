@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, clock_of, file_option, library_errors, nonnegative,
-                      render_to, settings_of, simulation_options, source_of, source_option,
-                      window_options)
+                      render_to, runtime_of, runtime_options, settings_of, simulation_options,
+                      source_of, source_option, window_options)
 from .score import iso_date
 
 
@@ -41,6 +41,7 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
               metavar="MINUTES",
               help="Also require the upper bound of the mean p95 wait at most this.")
 @simulation_options
+@runtime_options
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="table for people; csv or json for machines.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -49,7 +50,8 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
 @library_errors
 def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, max_workers,
          max_overflow, max_p95_wait, replications, seed, runtime_cv, class_cv, arrival_jitter,
-         confidence, fmt, output, table, region, profile, endpoint_url, max_attempts):
+         confidence, model, runtime_model, night_cv, retries, fmt, output, table, region,
+         profile, endpoint_url, max_attempts):
     """Simulate the night on every worker count from --min-workers to --max-workers with the
     same random nights (common random numbers), and recommend the fewest workers whose
     overflow-probability upper bound is at most --max-overflow (and, if given, whose p95-wait
@@ -84,5 +86,6 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
         source_of(source, file, table, region, profile, endpoint_url, max_attempts),
         batch_date, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
-        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks())
+        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks(),
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
     render_to(result, fmt, output)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, clock_of, library_errors, output_options, render_to,
-                      settings_of, simulation_options, source_of, source_options,
-                      workers_option)
+                      runtime_of, runtime_options, settings_of, simulation_options, source_of,
+                      source_options, workers_option)
 
 
 @click.command(short_help="Monte Carlo risk of one or more nights, with confidence intervals.")
 @source_options
 @workers_option
 @simulation_options
+@runtime_options
 @click.option("--target-halfwidth-p95", type=click.FloatRange(min=0, min_open=True),
               default=None, metavar="MINUTES",
               help="Precision-targeted run: add replications in batches until the interval of "
@@ -28,7 +29,8 @@ from .options import (aws_options, clock_of, library_errors, output_options, ren
 @aws_options
 @library_errors
 def simulate(source, file, batch_dates, window, batch_start, batch_end, workers, replications,
-             seed, runtime_cv, class_cv, arrival_jitter, confidence, target_halfwidth_p95,
+             seed, runtime_cv, class_cv, arrival_jitter, confidence, model, runtime_model,
+             night_cv, retries, target_halfwidth_p95,
              target_halfwidth_overflow, max_replications, fmt, output, table, region,
              profile, endpoint_url, max_attempts):
     """Replay a night of queued jobs many times and report wait, queue, utilization and
@@ -45,6 +47,7 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
       mcqueue simulate --file jobs.parquet --batch-date 2026-05-13 --format json
       mcqueue simulate --source dynamodb --batch-date 2026-05-13 --window 02:00
       mcqueue simulate --batch-date 2026-05-13 --target-halfwidth-overflow 0.005
+      mcqueue simulate --model model.parquet
     """
     from mcqueue.analysis.runs import run_simulate
 
@@ -56,5 +59,5 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         target_halfwidth_p95=target_halfwidth_p95,
         target_halfwidth_overflow=target_halfwidth_overflow, max_replications=max_replications,
-        hooks=hooks("note"))
+        hooks=hooks("note"), runtime=runtime_of(model, runtime_model, night_cv, retries))
     render_to(report, fmt, output)

@@ -226,7 +226,7 @@ def _job_name_and_cv(df: pl.DataFrame) -> list[pl.Expr | pl.Series]:
     """``job_name`` (text; missing or blank: the record's job_id) and ``runtime_cv`` (a number
     0 .. MAX_RUNTIME_CV; missing: null, the class or global cv applies), each only when its
     column is present, as ``__``-prefixed columns to select (so absent fields add nothing)."""
-    out = []
+    out: list[pl.Expr | pl.Series] = []
     if "job_name" in df.columns:
         name = pl.col("job_name").cast(pl.String, strict=False).str.strip_chars()
         out.append(pl.when(name.is_null() | (name == "")).then(pl.col("job_id"))

@@ -12,6 +12,7 @@ result has. Text formats come back as ``str``, binary ones (parquet) as ``bytes`
 | ValidationResult (validation)                     | table, json, csv             |
 | BenchResult (benchmark)                           | table, json                  |
 | SeedResult, DeleteResult (storage)                | table, json, csv             |
+| CalibrationReport (history)                       | table, json                  |
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Callable
 
 from ..errors import FormatError
 
-_MODULES = ("simulation", "planning", "validation", "benchmark", "storage")
+_MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "history")
 BINARY_FORMATS = frozenset({"parquet"})
 
 
