@@ -128,11 +128,17 @@ class RuntimeOptions:
 
 def check_engine_support(options: RuntimeOptions) -> None:
     """Refuse, with one error, a run needing a kernel feature the engine does not have yet."""
-    for name in options.needs():
+    check_features({name: {"night_cv": f"{options.night_cv_value():g}"
+                                       + (" (fitted)" if options.night_cv == "fitted" else ""),
+                           "retries": str(options.retries)}.get(name, "")
+                    for name in options.needs()})
+
+
+def check_features(needs: dict[str, str]) -> None:
+    """``needs``: feature name -> the option value to show; the first one the engine lacks is
+    one ScenarioError (`FEATURE_TEXT`)."""
+    for name, value in needs.items():
         if name not in ENGINE_FEATURES:
-            value = {"night_cv": f"{options.night_cv_value():g}"
-                     + (" (fitted)" if options.night_cv == "fitted" else ""),
-                     "retries": str(options.retries)}.get(name, "")
             raise ScenarioError(FEATURE_TEXT[name].format(value=value))
 
 

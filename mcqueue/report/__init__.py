@@ -13,6 +13,7 @@ result has. Text formats come back as ``str``, binary ones (parquet) as ``bytes`
 | BenchResult (benchmark)                           | table, json                  |
 | SeedResult, DeleteResult (storage)                | table, json, csv             |
 | CalibrationReport (history)                       | table, json                  |
+| BacktestResult (backtest)                         | table, json, csv             |
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any, Callable
 
 from ..errors import FormatError
 
-_MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "history")
+_MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "history",
+            "backtest")
 BINARY_FORMATS = frozenset({"parquet"})
 
 
