@@ -18,8 +18,8 @@ Truths:
   0.748 (computed below with scipy: 15.1 % of nights fall below it, 10.1 % above), a drop of
   about 15 percentage points.
 - night-wide: runtime = estimate x ratio_j x N_n x E_jn, N_n a lognormal factor (cv 0.3) shared
-  by the night's jobs, E_jn per job (cv 0.1): a model of independent jobs under-covers badly
-  (about 35 % instead of 90 % by the calculation in the test's docstring).
+  by the night's jobs, E_jn per job (cv 0.1): a model of independent jobs (each with the whole
+  fitted cv) under-covers badly (64 % measured with seed 303).
 
 Two checks need kernel features not in the engine yet (issue 14's empirical runtime model and
 night-wide factor; docs/history.md, "Engine interface"): they are written as they must pass
@@ -170,10 +170,11 @@ def test_the_empirical_model_restores_coverage_under_heavy_tails():
 # ---------------------------------------------------------------- a night-wide factor
 def test_a_night_wide_truth_is_under_covered_by_independent_jobs():
     """Log drain ~ log N + log max_j E_j: the truth spreads with the night factor (log sd
-    0.29), the independent-jobs model with the spread of a maximum of 10 (about 0.43 x 0.31),
-    so its 90 % interval is far too narrow and too high: about 35 % coverage."""
+    0.29), the independent-jobs model only with the spread of a maximum of 10 independent
+    factors, so its 90 % interval is too narrow (64 % measured; asserted below 75 %, more than
+    7 binomial standard errors under the 87 % a calibrated forecast reaches)."""
     cov = coverage(run("night", seed=303))
-    assert cov < 0.7, cov
+    assert cov < 0.75, cov
 
 
 @NEEDS_KERNEL
