@@ -198,3 +198,14 @@ def test_library_options_are_checked():
     with pytest.raises(UsageError):
         RuntimeOptions(night_cv="fitted")
     assert not RuntimeOptions().used and RuntimeOptions(night_cv=0.2).needs() == ("night_cv",)
+
+
+def test_a_fitted_cv_beyond_the_engine_bound_is_refused_naming_the_job(model):
+    wild = dataclasses.replace(model, table=model.table.with_columns(
+        pl.when(pl.col("job_name") == "etl_0100").then(250.0).otherwise(pl.col("cv"))
+        .alias("cv")))
+    with pytest.raises(ScenarioError) as err:
+        apply_model([load_sample("2026-05-13")], RuntimeOptions(model=wild))
+    assert str(err.value) == ("night 2026-05-13 job 'etl_0100': the model's runtime cv 250 is "
+                              "above the engine's 100 (a wildly spread history: check its "
+                              "durations)")

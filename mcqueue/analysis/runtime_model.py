@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..engine.night import Night
+from ..engine.night import MAX_MINUTES, Night
 from ..engine.perturbation import MAX_RUNTIME_CV
 from ..errors import ScenarioError, UsageError, quote
 from .calibrate import CalibrationModel, ResolvedRuntimes
@@ -204,6 +204,7 @@ def apply_model(nights: Sequence[Night], options: RuntimeOptions) -> AppliedMode
                else np.full(nt.n_jobs, np.nan))
         has_own = ~np.isnan(own)
         cv = np.where(has_own, own, cv)  # a record's own cv wins over the fitted one
+        _check_fitted(nt, mean, cv)
         counts = np.bincount(lv, minlength=4)
         levels[nt.batch_date] = {"job": int(counts[1]), "class": int(counts[2]),
                                  "global": int(counts[3]), "options": int(counts[0])}
@@ -212,6 +213,24 @@ def apply_model(nights: Sequence[Night], options: RuntimeOptions) -> AppliedMode
                                        runtime_cv=cv.astype(np.float64)))
         lo = hi
     return AppliedModel(out, options, levels, record)
+
+
+def _check_fitted(nt: Night, mean: np.ndarray, cv: np.ndarray) -> None:
+    """The engine's bounds (finite draws): a fitted mean above MAX_MINUTES or cv above
+    MAX_RUNTIME_CV is refused naming the job, never clipped."""
+    with np.errstate(invalid="ignore"):
+        bad_mean = np.flatnonzero(~(mean <= MAX_MINUTES))
+        bad_cv = np.flatnonzero(cv > MAX_RUNTIME_CV)
+    if bad_mean.size:
+        j = int(bad_mean[0])
+        raise ScenarioError(f"night {nt.batch_date} job {quote(nt.job_names[j])}: the model's "
+                            f"mean runtime {mean[j]:.6g} minutes is above the engine's "
+                            f"{MAX_MINUTES:,.0f}")
+    if bad_cv.size:
+        j = int(bad_cv[0])
+        raise ScenarioError(f"night {nt.batch_date} job {quote(nt.job_names[j])}: the model's "
+                            f"runtime cv {cv[j]:.6g} is above the engine's {MAX_RUNTIME_CV:g} "
+                            f"(a wildly spread history: check its durations)")
 
 
 def load_options(model_path: str | None = None, runtime_model: str = "lognormal",
