@@ -8,6 +8,7 @@ import click
 from .options import (aws_options, clock_of, file_option, library_errors, nonnegative,
                       render_to, runtime_of, runtime_options, settings_of, simulation_options,
                       source_of, source_option, window_options)
+from .reports import check_report_request, plot_options, write_plots
 from .score import iso_date
 
 
@@ -42,16 +43,20 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
               help="Also require the upper bound of the mean p95 wait at most this.")
 @simulation_options
 @runtime_options
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="table for people; csv or json for machines.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
+              default="table", show_default=True,
+              help="table for people; csv or json for machines; html (needs --output): a "
+                   "self-contained report page with the workers chart.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
+@plot_options
 @aws_options
 @library_errors
 def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, max_workers,
          max_overflow, max_p95_wait, replications, seed, runtime_cv, class_cv, arrival_jitter,
-         confidence, model, runtime_model, night_cv, retries, fmt, output, table, region,
-         profile, endpoint_url, max_attempts):
+         confidence, model, runtime_model, night_cv, retries, fmt, output, plot_dir,
+         plot_format, table, region, profile, endpoint_url,
+         max_attempts):
     """Simulate the night on every worker count from --min-workers to --max-workers with the
     same random nights (common random numbers), and recommend the fewest workers whose
     overflow-probability upper bound is at most --max-overflow (and, if given, whose p95-wait
@@ -69,6 +74,8 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
       mcqueue plan --batch-date 2026-05-13
       mcqueue plan --batch-date 2026-05-14 --max-workers 8 --format json
       mcqueue plan --file jobs.csv --batch-date 2026-05-13 --max-p95-wait 60
+      mcqueue plan --batch-date 2026-05-14 --format html --output plan.html
+      mcqueue plan --batch-date 2026-05-14 --plot charts/ --plot-format svg
     """
     from mcqueue.analysis.runs import run_plan
 
@@ -82,10 +89,12 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
                                  f"--min-workers {min_workers} to --max-workers {max_workers} "
                                  f"is {max_workers - min_workers + 1}",
                                  param_hint="'--max-workers'")
+    check_report_request(fmt, output, plot_dir)
     result = run_plan(
         source_of(source, file, table, region, profile, endpoint_url, max_attempts),
         batch_date, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks(),
         runtime=runtime_of(model, runtime_model, night_cv, retries))
+    write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output)

@@ -11,6 +11,7 @@ import click
 from .options import (aws_options, clock_of, file_option, library_errors, render_to,
                       runtime_of, runtime_options, settings_of, simulation_options, source_of,
                       source_option, window_options)
+from .reports import check_report_request, plot_options, write_plots
 
 DEFAULT_WORKERS = (3,)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -79,11 +80,15 @@ def apply(options):
               help="Worker counts, e.g. 2,3,4 (repeatable). Default: 3.")
 @simulation_options
 @runtime_options
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]),
+@click.option("--format", "fmt",
+              type=click.Choice(["table", "csv", "json", "parquet", "html"]),
               default="table", show_default=True,
-              help="table for people; csv, json or parquet (needs --output) for machines.")
+              help="table for people; csv, json or parquet (needs --output) for machines; html "
+                   "(needs --output): a self-contained report page with the nights ranked by "
+                   "risk.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
+@plot_options
 @dask_option
 @click.option("--nights-per-task", type=click.IntRange(min=1), default=100, show_default=True,
               help="Nights per Dask task (with --dask-scheduler).")
@@ -91,8 +96,9 @@ def apply(options):
 @library_errors
 def score(source, file, date_from, date_to, window, batch_start, batch_end, workers,
           replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, model,
-          runtime_model, night_cv, retries, fmt, output, dask_scheduler, nights_per_task,
-          table, region, profile, endpoint_url, max_attempts):
+          runtime_model, night_cv, retries, fmt, output,
+          plot_dir, plot_format, dask_scheduler, nights_per_task, table, region, profile,
+          endpoint_url, max_attempts):
     """Simulate every night of a file (or a DynamoDB date range) on each worker count and
     list them by risk: overflow probability, then mean p95 wait, each with its interval.
 
@@ -106,6 +112,8 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
       mcqueue score --file jobs.parquet --format csv --output risk.csv
       mcqueue score --source dynamodb --from 2026-05-11 --to 2026-05-17 --workers 3
       mcqueue score --file year.parquet --dask-scheduler tcp://scheduler:8786
+      mcqueue score --file year.parquet --format html --output risk.html
+      mcqueue score --workers 2,3 --plot charts/
     """
     from mcqueue.analysis.runs import run_score
 
@@ -113,6 +121,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes binary: give --output FILE")
+    check_report_request(fmt, output, plot_dir)
     result = run_score(
         source_of(source, file, table, region, profile, endpoint_url, max_attempts),
         date_from, date_to, clock_of(window, batch_start, batch_end),
@@ -120,4 +129,5 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"),
         runtime=runtime_of(model, runtime_model, night_cv, retries))
+    write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .options import (aws_options, clock_of, library_errors, output_options, render_to,
+from .options import (aws_options, clock_of, library_errors, output_option, render_to,
                       runtime_of, runtime_options, settings_of, simulation_options, source_of,
                       source_options, workers_option)
+from .reports import check_report_request, plot_options, write_plots
 
 
 @click.command(short_help="Monte Carlo risk of one or more nights, with confidence intervals.")
@@ -25,14 +26,19 @@ from .options import (aws_options, clock_of, library_errors, output_options, ren
 @click.option("--max-replications", type=click.IntRange(min=1), default=None,
               help="Cap of a precision-targeted run (default 1,000,000); the report says when "
                    "the cap, not the target, stopped it.")
-@output_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+              default="table", show_default=True,
+              help="table for people; json or csv for machines; html: a self-contained report "
+                   "page with charts (needs --output and the report extra).")
+@output_option
+@plot_options
 @aws_options
 @library_errors
 def simulate(source, file, batch_dates, window, batch_start, batch_end, workers, replications,
              seed, runtime_cv, class_cv, arrival_jitter, confidence, model, runtime_model,
              night_cv, retries, target_halfwidth_p95,
-             target_halfwidth_overflow, max_replications, fmt, output, table, region,
-             profile, endpoint_url, max_attempts):
+             target_halfwidth_overflow, max_replications, fmt, output, plot_dir, plot_format,
+             table, region, profile, endpoint_url, max_attempts):
     """Replay a night of queued jobs many times and report wait, queue, utilization and
     overflow risk with confidence intervals.
 
@@ -47,17 +53,27 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
       mcqueue simulate --file jobs.parquet --batch-date 2026-05-13 --format json
       mcqueue simulate --source dynamodb --batch-date 2026-05-13 --window 02:00
       mcqueue simulate --batch-date 2026-05-13 --target-halfwidth-overflow 0.005
-      mcqueue simulate --model model.parquet
+      mcqueue simulate --format html --output report.html
+      mcqueue simulate --batch-date 2026-05-14 --workers 2 --plot charts/ --plot-format svg
+
+    --format html writes one page (no network needed to open it) with a section per
+    scenario: the probability that every job is done by each clock time, the night as a
+    Gantt (the deterministic replay and the replication at the P90 drain time, replayed
+    exactly), the queue length over the night, and the tables. --plot DIR writes the same
+    charts as image files (s1-, s2-, ... before the names when there are several scenarios).
     """
     from mcqueue.analysis.runs import run_simulate
 
     from .progress import hooks
 
+    charts = check_report_request(fmt, output, plot_dir)
     report = run_simulate(
         source_of(source, file, table, region, profile, endpoint_url, max_attempts),
         batch_dates, workers, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         target_halfwidth_p95=target_halfwidth_p95,
         target_halfwidth_overflow=target_halfwidth_overflow, max_replications=max_replications,
-        hooks=hooks("note"), runtime=runtime_of(model, runtime_model, night_cv, retries))
+        hooks=hooks("note"), keep_samples=charts,
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
+    write_plots(report, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(report, fmt, output)

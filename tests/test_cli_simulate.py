@@ -357,7 +357,7 @@ def test_compiling_notice_goes_to_stderr(monkeypatch):
     (["--seed", "-1"],
      "Error: Invalid value for '--seed': -1 is not in the range 0<=x<=18446744073709551615."),
     (["--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one of 'table', "
-                          "'json', 'csv'."),
+                          "'json', 'csv', 'html'."),
     (["--source", "dynamodb"],
      "Error: --source dynamodb needs --batch-date (the partition key to query)"),
 ])

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .._notebook import Notebook
 from .._plain import plain
 from ..engine import simulate as engine
 from ..errors import ScenarioError
@@ -215,7 +216,7 @@ class ScoreRow:
 
 
 @dataclass
-class ScoreResult:
+class ScoreResult(Notebook):
     """Score rows, highest risk first, with the settings that made them and the notes (dates
     without jobs) a reader should see."""
 
@@ -346,7 +347,7 @@ class PlanStep:
 
 
 @dataclass
-class Plan:
+class Plan(Notebook):
     """A worker sweep of one night and its recommendation.
 
     ``rows``: per worker count, overflow probability and mean p95 wait with intervals.

@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager, Iterator, Sequence
 
+from .._notebook import Notebook
 from ..engine import simulate as engine
 from ..engine.simulate import SimulationResult
 from ..errors import UsageError
@@ -45,7 +46,7 @@ class Hooks:
 
 
 @dataclass
-class SimulateReport:
+class SimulateReport(Notebook):
     """The scenarios of one ``simulate`` run, in the order they were asked for."""
 
     results: list[SimulationResult]
@@ -81,10 +82,15 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                  target_halfwidth_p95: float | None = None,
                  target_halfwidth_overflow: float | None = None,
                  max_replications: int | None = None,
-                 hooks: Hooks | None = None,
+                 hooks: Hooks | None = None, keep_samples: bool = False,
                  runtime: RuntimeOptions | None = None) -> SimulateReport:
     """``mcqueue simulate``: every night on every worker count in one engine call (common
     random numbers), or one precision-targeted run per scenario when a target is given.
+
+    ``keep_samples`` keeps each scenario's per-replication metrics (8 x R floats, 640 KB per
+    scenario at 10,000 replications; the run holds them anyway until it is summarised) in
+    ``SimulationResult.samples``: the HTML report and the charts draw the drain-time curve from
+    them. Precision-targeted runs always keep them.
 
     ``runtime``: a calibration model and the runtime-model options (`runtime_model`); each
     scenario then carries the ``runtime_model`` key saying where its jobs' runtimes came from.
@@ -132,7 +138,7 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                 scenarios, replications=settings.replications, seed=settings.seed,
                 runtime_cv=settings.runtime_cv, arrival_jitter=settings.arrival_jitter,
                 class_cv=settings.class_cv, confidence=settings.confidence, progress=advance,
-                keep_samples=False)
+                keep_samples=keep_samples)
     for r in results:
         if r.night.batch_date in loaded.query_stats:
             r.extra["dynamodb"] = dict(loaded.query_stats[r.night.batch_date])

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import kernel as K
+from .._notebook import Notebook
 from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
@@ -236,7 +237,7 @@ def _metric_dict(values: np.ndarray) -> dict[str, float]:
 
 
 @dataclass(eq=False)
-class SimulationResult:
+class SimulationResult(Notebook):
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired
