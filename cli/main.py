@@ -67,10 +67,13 @@ from .score import score  # noqa: E402
 from .plan import plan  # noqa: E402
 from .sample import sample  # noqa: E402
 from .aws import cleanup, seed  # noqa: E402
+from .calibrate import calibrate  # noqa: E402
+from .backtest import backtest  # noqa: E402
 from .validate import validate  # noqa: E402
 from .bench import bench  # noqa: E402
 
-for _command in (simulate, score, plan, sample, seed, cleanup, validate, bench):
+for _command in (simulate, score, plan, calibrate, backtest, sample, seed, cleanup, validate,
+                 bench):
     cli.add_command(_command)
 
 

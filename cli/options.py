@@ -354,6 +354,62 @@ simulation_options = compose(
 )
 
 
+# ---------------------------------------------------------------- runtime model (issue 14)
+def night_cv(ctx, param, value):
+    """click callback: 'fitted' or a cv 0 to MAX_RUNTIME_CV."""
+    import math
+
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower() == "fitted":
+        return "fitted"
+    try:
+        cv = float(text)
+    except ValueError:
+        cv = math.nan
+    if not math.isfinite(cv) or cv < 0:
+        raise click.BadParameter(f"must be a finite number >= 0 or 'fitted', got {value!r}")
+    return _at_most(cv, "MAX_RUNTIME_CV")
+
+
+def model_file(ctx, param, value):
+    """click callback: the model file must exist (its content is checked when it is read)."""
+    import os
+
+    if value is not None and not os.path.isfile(value):
+        raise click.BadParameter(f"no such model file: {value!r} (write one with mcqueue "
+                                 f"calibrate --output)")
+    return value
+
+
+runtime_options = compose(
+    click.option("--model", "model", default=None, metavar="MODEL.parquet", callback=model_file,
+                 help="Calibrated runtimes (mcqueue calibrate): each job takes its fitted "
+                      "mean and cv by job_name, else its class's, else the whole history's; "
+                      "jobs the model does not know keep --class-cv/--runtime-cv."),
+    click.option("--runtime-model", type=click.Choice(["lognormal", "empirical"]),
+                 default="lognormal", show_default=True,
+                 help="lognormal: the fitted mean and cv. empirical (draws from each job's "
+                      "recent runs) needs an engine feature not available yet."),
+    click.option("--night-cv", default="0", show_default=True, callback=night_cv,
+                 metavar="CV|fitted",
+                 help="cv of a lognormal factor shared by all jobs of a replication; 'fitted' "
+                      "takes the model's. Only 0 (or a model without one) works until the "
+                      "engine supports it."),
+    click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
+                 help="Reruns of a failed job (probability: the model's rerun share). Only 0 "
+                      "works until the engine supports reruns."),
+)
+
+
+def runtime_of(model, runtime_model, night_cv, retries):
+    """The library's RuntimeOptions (reads the model file)."""
+    from mcqueue.analysis.runtime_model import load_options
+
+    return load_options(model, runtime_model, night_cv, retries)
+
+
 def source_of(source, file, table, region, profile, endpoint_url, max_attempts, timeout=None,
               max_input_bytes=None):
     """The library's Source for the --source/--file and AWS options."""

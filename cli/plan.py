@@ -6,8 +6,9 @@ from __future__ import annotations
 import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
-                      library_errors, nonnegative, render_to, settings_of, simulation_options,
-                      source_of, source_option, window_options)
+                      library_errors, nonnegative, render_to, runtime_of, runtime_options,
+                      settings_of, simulation_options, source_of, source_option,
+                      window_options)
 from .reports import check_report_request, plot_options, write_plots
 from .score import iso_date
 
@@ -42,6 +43,7 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
               metavar="MINUTES",
               help="Also require the upper bound of the mean p95 wait at most this.")
 @simulation_options
+@runtime_options
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
               default="table", show_default=True,
               help="table for people; csv or json for machines; html (needs --output): a "
@@ -53,8 +55,9 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
 @library_errors
 def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, max_workers,
          max_overflow, max_p95_wait, replications, seed, runtime_cv, class_cv, arrival_jitter,
-         confidence, fmt, output, plot_dir, plot_format, table, region, profile, endpoint_url,
-         max_attempts, timeout, max_input_bytes):
+         confidence, model, runtime_model, night_cv, retries, fmt, output, plot_dir,
+         plot_format, table, region, profile, endpoint_url, max_attempts, timeout,
+         max_input_bytes):
     """Simulate the night on every worker count from --min-workers to --max-workers with the
     same random nights (common random numbers), and recommend the fewest workers whose
     overflow-probability upper bound is at most --max-overflow (and, if given, whose p95-wait
@@ -94,6 +97,7 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
                   max_input_bytes),
         batch_date, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
-        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks())
+        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks(),
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
     write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output, [file])

@@ -9,8 +9,8 @@ import re
 import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
-                      library_errors, render_to, settings_of, simulation_options, source_of,
-                      source_option, window_options)
+                      library_errors, render_to, runtime_of, runtime_options, settings_of,
+                      simulation_options, source_of, source_option, window_options)
 from .reports import check_report_request, plot_options, write_plots
 
 DEFAULT_WORKERS = (3,)
@@ -83,6 +83,7 @@ def apply(options):
 @click.option("--workers", "workers", multiple=True, callback=worker_list, metavar="N[,N...]",
               help="Worker counts, e.g. 2,3,4 (repeatable). Default: 3.")
 @simulation_options
+@runtime_options
 @click.option("--format", "fmt",
               type=click.Choice(["table", "csv", "json", "parquet", "html"]),
               default="table", show_default=True,
@@ -98,9 +99,10 @@ def apply(options):
 @aws_options
 @library_errors
 def score(source, file, date_from, date_to, window, batch_start, batch_end, workers,
-          replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, fmt, output,
-          plot_dir, plot_format, dask_scheduler, nights_per_task, table, region, profile,
-          endpoint_url, max_attempts, timeout, max_input_bytes):
+          replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, model,
+          runtime_model, night_cv, retries, fmt, output, plot_dir, plot_format, dask_scheduler,
+          nights_per_task, table, region, profile, endpoint_url, max_attempts, timeout,
+          max_input_bytes):
     """Simulate every night of a file (or a DynamoDB date range) on each worker count and
     list them by risk: overflow probability, then mean p95 wait, each with its interval.
 
@@ -131,6 +133,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
         date_from, date_to, clock_of(window, batch_start, batch_end),
         workers or DEFAULT_WORKERS,
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
-        dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"))
+        dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"),
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
     write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output, [file])

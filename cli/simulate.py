@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, check_output, clock_of, count, library_errors,
-                      output_option, positive_finite, render_to, settings_of,
-                      simulation_options, source_of, source_options, workers_option)
+                      output_option, positive_finite, render_to, runtime_of, runtime_options,
+                      settings_of, simulation_options, source_of, source_options,
+                      workers_option)
 from .reports import check_report_request, plot_options, write_plots
 
 
@@ -14,6 +15,7 @@ from .reports import check_report_request, plot_options, write_plots
 @source_options
 @workers_option
 @simulation_options
+@runtime_options
 @click.option("--target-halfwidth-p95", type=float, callback=positive_finite,
               default=None, metavar="MINUTES",
               help="Precision-targeted run: add replications in batches until the interval of "
@@ -35,9 +37,10 @@ from .reports import check_report_request, plot_options, write_plots
 @aws_options
 @library_errors
 def simulate(source, file, batch_dates, window, batch_start, batch_end, workers, replications,
-             seed, runtime_cv, class_cv, arrival_jitter, confidence, target_halfwidth_p95,
-             target_halfwidth_overflow, max_replications, fmt, output, plot_dir, plot_format,
-             table, region, profile, endpoint_url, max_attempts, timeout, max_input_bytes):
+             seed, runtime_cv, class_cv, arrival_jitter, confidence, model, runtime_model,
+             night_cv, retries, target_halfwidth_p95, target_halfwidth_overflow,
+             max_replications, fmt, output, plot_dir, plot_format, table, region, profile,
+             endpoint_url, max_attempts, timeout, max_input_bytes):
     """Replay a night of queued jobs many times and report wait, queue, utilization and
     overflow risk with confidence intervals.
 
@@ -74,6 +77,7 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         target_halfwidth_p95=target_halfwidth_p95,
         target_halfwidth_overflow=target_halfwidth_overflow, max_replications=max_replications,
-        hooks=hooks("note"), keep_samples=charts)
+        hooks=hooks("note"), keep_samples=charts,
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
     write_plots(report, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(report, fmt, output, [file])

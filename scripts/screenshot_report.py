@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from browser import Browser
     from PIL import Image
 
-    from mcqueue.report.files import write_atomic
+    from mcqueue.io.files import write_atomic
 
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"

@@ -27,7 +27,6 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..errors import DataError, ScenarioError, quote
+from ..errors import DataError, ScenarioError, first_line, quote
 
 MODEL_VERSION = 1
 MODEL_KIND = "mcqueue-calibration-model"
@@ -369,8 +368,6 @@ def _fit_units(stats: pl.DataFrame, min_runs: int, night_var: float | None
         s2 = np.where((n >= 2) & (denom > 0), ss / denom, np.nan)
     nu = np.where(n >= 2, m_eff - 1.0, 0.0)
     nu = np.where(nu > 1e-9, nu, 0.0)
-    classes = stats["workload_class"].to_list()
-
     hyper_all = _hyper(mu, s2, m_eff, nu)
     hypers: dict[str | None, Hyper | None] = {None: hyper_all}
     # each unit's pooling target: its class's spreads, else (no class, or a class with fewer
@@ -700,25 +697,17 @@ class CalibrationModel:
     def write(self, path: str | os.PathLike) -> None:
         """Write the model as Parquet atomically (a temp file in the same folder + os.replace):
         a failed write leaves any file already at ``path`` as it was."""
-        path = Path(path)
+        import io
+
+        from ..io.files import write_atomic
+
         meta = json.dumps({"kind": MODEL_KIND, **self.settings}, sort_keys=True)
-        folder = path.parent if str(path.parent) else Path(".")
+        buf = io.BytesIO()
+        self.table.write_parquet(buf, metadata={_META_KEY: meta})
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+            write_atomic(path, buf.getvalue())
         except OSError as exc:
             raise DataError(f"cannot write {quote(str(path))}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                self.table.write_parquet(fh, metadata={_META_KEY: meta})
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            _remove(tmp)
-            raise DataError(f"cannot write {quote(str(path))}: {exc.strerror or exc}") from None
-        except BaseException:
-            _remove(tmp)
-            raise
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> CalibrationModel:
@@ -732,7 +721,7 @@ class CalibrationModel:
             raise DataError(f"cannot read {name}: {exc.strerror or exc}") from None
         except Exception as exc:  # polars' own errors for a file that is not Parquet
             raise DataError(f"{name} is not an mcqueue calibration model (not a Parquet file: "
-                            f"{_first_line(exc)})") from None
+                            f"{first_line(exc)})") from None
         raw = meta.get(_META_KEY)
         if raw is None:
             raise DataError(f"{name} is not an mcqueue calibration model (a Parquet file "
@@ -753,7 +742,7 @@ class CalibrationModel:
         try:
             table = pl.read_parquet(Path(path))
         except Exception as exc:
-            raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from None
+            raise DataError(f"cannot read {name} as Parquet: {first_line(exc)}") from None
         missing = [c for c in MODEL_COLUMNS if c not in table.columns]
         if missing:
             raise DataError(f"{name} is not a complete calibration model: column "
@@ -763,7 +752,7 @@ class CalibrationModel:
             table = table.select(MODEL_COLUMNS).cast(MODEL_SCHEMA)  # type: ignore[arg-type]
         except Exception as exc:
             raise DataError(f"{name}: model columns have the wrong types "
-                            f"({_first_line(exc)})") from None
+                            f"({first_line(exc)})") from None
         return cls(table, settings)
 
     # ------------------------------------------------------------ lookups
@@ -910,18 +899,6 @@ def _weekday(d: _dt.date | str) -> int:
         except ValueError:
             raise DataError(f"batch date must be YYYY-MM-DD, got {quote(d)}") from None
     return d.isoweekday()
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------- calibrate

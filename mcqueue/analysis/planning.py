@@ -223,6 +223,9 @@ class ScoreResult(Notebook):
     rows: list[ScoreRow]
     settings: Settings
     notes: list[str] = field(default_factory=list)
+    # batch_date -> where its jobs' runtimes came from (only with a calibration model: the
+    # rows' ``runtime_model`` key; see analysis/runtime_model.py)
+    runtime_model: dict[str, dict] | None = None
 
     def to_dicts(self) -> list[dict]:
         return [r.to_dict() for r in self.rows]
@@ -366,8 +369,10 @@ class Plan(Notebook):
     recommended: int | None
     reason: str
     bounds: dict
+    runtime_model: dict | None = None  # only with a calibration model (runtime_model.py)
 
     def to_dict(self) -> dict:
+        extra = {} if self.runtime_model is None else {"runtime_model": self.runtime_model}
         return plain({
             "batch_date": self.night.batch_date, "window": self.night.window,
             "jobs": self.night.n_jobs, "horizon_minutes": self.night.horizon_minutes,
@@ -379,6 +384,7 @@ class Plan(Notebook):
             "recommended_workers": self.recommended, "reason": self.reason,
             "bounds": dict(self.bounds), "sweep": [r.to_dict() for r in self.rows],
             "steps": [s.to_dict() for s in self.steps],
+            **extra,
         })
 
 

@@ -667,8 +667,11 @@ def query_jobs(batch_date: str, window: str | None = None, *, table: str = DEFAU
                endpoint_url: str | None = None, max_attempts: int | None = None,
                read_price: float = READ_PRICE_PER_MILLION, page_size: int | None = None,
                consistent_read: bool = False, client=None, timeout: float | None = None,
-               cancel: threading.Event | None = None) -> QueryResult:
+               cancel: threading.Event | None = None, projection: bool = True) -> QueryResult:
     """One night (or one requested window of it) from the table, as a raw polars frame.
+
+    ``projection``: read only the job-record attributes (default); False reads every attribute
+    (backtest needs the past runs' started_at/finished_at).
 
     ONE Query on ``batch_date = D`` (plus ``begins_with(window_job_id, "HH:MM#")``), every page
     followed, ``ReturnConsumedCapacity="TOTAL"``. The frame is not validated: pass it to
@@ -694,7 +697,7 @@ def query_jobs(batch_date: str, window: str | None = None, *, table: str = DEFAU
         for page_items, page_units in _query_pages(client, table, batch_date, window,
                                                    page_size=page_size,
                                                    consistent_read=consistent_read,
-                                                   cancel=cancel):
+                                                   cancel=cancel, projection=projection):
             items.extend(page_items)
             pages += 1
             units += page_units

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from ..engine.perturbation import MAX_RUNTIME_CV
 from ..errors import DataError, plain, quote
 from ..engine.night import (DEFAULT_BATCH_END, DEFAULT_BATCH_START,  # noqa: F401
                             HHMM_PATTERN as _HHMM, MAX_MINUTES, MINUTES_PER_DAY, Night,
@@ -30,7 +31,8 @@ REQUIRED_FIELDS = (
     "priority",
     "requires_exclusive_lock",
 )
-OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute")
+OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute", "job_name",
+                   "runtime_cv")
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # ONE table of the column types each field accepts (kinds, see ``column_kind``); any other type
@@ -50,6 +52,8 @@ FIELD_TYPES: dict[str, frozenset[str]] = {
     "submitted_at": frozenset({"string", "date", "datetime"}),
     "status": frozenset({"string"}),
     "arrival_minute": frozenset({"string", "integer", "float", "decimal"}),
+    "job_name": frozenset({"string", "integer"}),
+    "runtime_cv": frozenset({"string", "integer", "float", "decimal"}),
 }
 # a column holding nothing but nulls is accepted for any field (it is a missing value)
 _ALWAYS = frozenset({"null"})
@@ -317,6 +321,10 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
     else:
         df = df.with_columns(pl.lit(None, pl.Float64).alias("__arrival"))
 
+    extra = _job_name_and_cv(df)  # issue 14's optional fields: columns only when present
+    df = df.with_columns(extra)
+    extra_columns = [c for c in ("__job_name", "__runtime_cv") if c in df.columns]
+
     _fail(df, pl.col("requested_window").is_not_null()
           & ~pl.col("requested_window").str.contains(_HHMM.pattern),
           "requested_window", "must be HH:MM (00:00 to 23:59)")
@@ -350,7 +358,32 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
         pl.col("__lock").alias("requires_exclusive_lock"),
         pl.col("status"),
         pl.col("__arrival").alias("arrival_minute"),
+        *(pl.col(c).alias(c[2:]) for c in extra_columns),
     )
+
+
+def _job_name_and_cv(df: pl.DataFrame) -> list[pl.Expr | pl.Series]:
+    """``job_name`` (text; missing or blank: the record's job_id) and ``runtime_cv`` (a number
+    0 .. MAX_RUNTIME_CV; missing: null, the class or global cv applies), each only when its
+    column is present, as ``__``-prefixed columns to select (so absent fields add nothing)."""
+    out: list[pl.Expr | pl.Series] = []
+    if "job_name" in df.columns:
+        name = pl.col("job_name").cast(pl.String, strict=False).str.strip_chars()
+        out.append(pl.when(name.is_null() | (name == "")).then(pl.col("job_id"))
+                   .otherwise(name).alias("__job_name"))
+    if "runtime_cv" in df.columns:
+        cv = _as_float(df, "runtime_cv")
+        tmp = df.with_columns(cv.alias("__cv"))
+        given = pl.col("runtime_cv").is_not_null() & (
+            pl.col("runtime_cv").cast(pl.String).str.strip_chars() != "")
+        _fail(tmp, given & pl.col("__cv").is_null(), "runtime_cv", "must be a number")
+        _fail(tmp, pl.col("__cv").is_not_null() & (~pl.col("__cv").is_finite()
+                                                    | (pl.col("__cv") < 0)),
+              "runtime_cv", "must be a finite number >= 0")
+        _fail(tmp, pl.col("__cv") > MAX_RUNTIME_CV, "runtime_cv",
+              f"must be at most {MAX_RUNTIME_CV:g}")
+        out.append(cv.alias("__runtime_cv"))
+    return out
 
 
 def batch_dates(jobs: pl.DataFrame) -> list[str]:
@@ -400,6 +433,9 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
     runtime = jobs["estimated_runtime_minutes"].to_numpy().astype(np.float64, copy=True)
     priority = jobs["priority"].to_numpy().astype(np.int64, copy=True)
     exclusive = jobs["requires_exclusive_lock"].to_numpy().astype(bool, copy=True)
+    names = jobs["job_name"].to_list() if "job_name" in jobs.columns else None
+    cvs = (jobs["runtime_cv"].fill_null(np.nan).to_numpy().astype(np.float64, copy=True)
+           if "runtime_cv" in jobs.columns else None)
     bounds: dict[str, tuple[int, int]] = {}
     lo = 0
     for i in range(1, len(day) + 1):
@@ -415,7 +451,9 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
                             runtime_minutes=runtime[a:b].copy(),
                             priority=priority[a:b].copy(), exclusive=exclusive[a:b].copy(),
                             batch_start=batch_start, batch_end=batch_end, window=window,
-                            requested_window=tuple(reqw[a:b])))
+                            requested_window=tuple(reqw[a:b]),
+                            job_name=tuple(names[a:b]) if names is not None else (),
+                            runtime_cv=cvs[a:b].copy() if cvs is not None else None))
     return nights
 
 

@@ -275,9 +275,11 @@ def typed_frame(raw: pl.DataFrame) -> pl.DataFrame:
     out = jobs.with_columns(runtime.alias("estimated_runtime_minutes"))
     cols = [c for c in ("batch_date", "window_job_id", "job_id", "requested_window",
                         "submitted_at", "workload_class", "estimated_runtime_minutes",
-                        "priority", "requires_exclusive_lock", "status", "arrival_minute")
-            if not (c in ("submitted_at", "status", "arrival_minute")
-                    and out[c].null_count() == out.height)]
+                        "priority", "requires_exclusive_lock", "status", "arrival_minute",
+                        "job_name", "runtime_cv")
+            if c in out.columns and not (
+                c in ("submitted_at", "status", "arrival_minute", "runtime_cv")
+                and out[c].null_count() == out.height)]
     return out.select(cols)
 
 

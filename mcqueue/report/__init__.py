@@ -14,6 +14,8 @@ the self-contained report page of `mcqueue.report.pages`; it needs the `report` 
 | ValidationResult (validation)                     | table, json, csv                |
 | BenchResult (benchmark)                           | table, json                     |
 | SeedResult, DeleteResult (storage)                | table, json, csv                |
+| CalibrationReport (history)                       | table, json                     |
+| BacktestResult (backtest)                         | table, json, csv                |
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any, Callable
 
 from ..errors import FormatError
 
-_MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "pages")
+_MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "pages", "history",
+            "backtest")
 BINARY_FORMATS = frozenset({"parquet"})
 
 

@@ -31,7 +31,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from .chart_data import (Backtest, ChartSet, DrainTimes, GanttNight, JobRisk, PlanChart,
                          QueueLength, ScoreNights, assign_lanes, cdf_curve, clock_label,
                          clock_ticks, pit_histogram, reliability_bins)
-from .files import write_atomic
+from ..io.files import write_atomic
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable for deuteranopia, protanopia and
 # tritanopia, and in greyscale print by lightness for the pairs used together here.

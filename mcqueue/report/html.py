@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .files import write_atomic
+from ..io.files import write_atomic
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CHART_ID = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
