@@ -6,16 +6,17 @@ import click
 
 from mcqueue.analysis.benchmark import DEFAULT_SECONDS  # cheap: the library module imports no numba
 
-from .options import library_errors, render_to
+from .options import count, library_errors, positive_finite, render_to
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people; json for machines.")
-@click.option("--seconds", type=click.FloatRange(min=0.01), default=DEFAULT_SECONDS,
+@click.option("--seconds", type=click.FloatRange(min=0.01, max=86_400), callback=positive_finite,
+              default=DEFAULT_SECONDS,
               show_default=True,
               help="Measuring budget, shared by the two nights (a first compile comes on top).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=count(1, 4096), default=None,
               help="numba threads to use (default: numba's, usually one per core).")
 @library_errors
 def bench(fmt, seconds, threads):

@@ -12,14 +12,121 @@ import re
 import click
 
 DEFAULT_TABLE = "db_batch_window_requests"
+DEFAULT_TIMEOUT = 30.0  # seconds; mirrors mcqueue.io.dynamo.DEFAULT_TIMEOUT (not imported: fast --help)
+MAX_TIMEOUT = 86_400.0
+MAX_INT = 2**63 - 1  # the largest integer any count option takes (numpy's int64)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# DynamoDB table names: 1 to 255 (the service wants 3 or more) of a-z A-Z 0-9 _ . -
+_TABLE = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
+# CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128
+_STACK = re.compile(r"^[A-Za-z][A-Za-z0-9\-]{0,127}$")
+
+
+def _q(value) -> str:
+    from mcqueue.errors import quote
+
+    return quote(value)
+
+
+class _Count(click.IntRange):
+    """click.IntRange that also refuses integers past ``most`` (default 2**63 - 1, numpy's
+    int64) with its own message, keeping click's wording for the lower bound."""
+
+    def __init__(self, least: int, most: int | None):
+        super().__init__(min=least, max=None if most == MAX_INT else most)
+        self.most = most
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and len(value.strip()) > 40:
+            self.fail(f"{_q(value)} is not a valid integer (more than 40 characters)",
+                      param, ctx)
+        rv = super().convert(value, param, ctx)
+        if self.most == MAX_INT and rv > MAX_INT:
+            self.fail(f"{rv} is too large: integers here are at most 2**63 - 1 "
+                      f"({MAX_INT})", param, ctx)
+        return rv
+
+
+def count(least: int = 1, most: int = MAX_INT):
+    """click type: an integer from ``least`` to ``most`` (never past 2**63 - 1)."""
+    return _Count(least, most)
+
+
+def table_name(ctx, param, value):
+    """click callback: a DynamoDB table name (blank or empty is a usage error: an unset $TABLE
+    in a script must not address some other table)."""
+    if value is None:
+        return None
+    if not _TABLE.fullmatch(value):
+        raise click.BadParameter(f"must be a DynamoDB table name (1 to 255 letters, digits, "
+                                 f"'_', '-' or '.'), got {_q(value)}")
+    return value
+
+
+_REGION = re.compile(r"[a-z0-9][a-z0-9\-]{0,62}")
+
+
+def region_name(ctx, param, value):
+    """click callback: an AWS region like eu-west-1 (lower-case letters, digits, hyphens)."""
+    if value is None:
+        return None
+    if not _REGION.fullmatch(value):
+        raise click.BadParameter(f"must be an AWS region like eu-west-1, got {_q(value)}")
+    return value
+
+
+def stack_name(ctx, param, value):
+    """click callback: a CloudFormation stack name; blank or empty is a usage error (it must
+    never fall back to deleting the table)."""
+    if value is None:
+        return None
+    if not _STACK.fullmatch(value):
+        raise click.BadParameter(f"must be a CloudFormation stack name (a letter, then letters, "
+                                 f"digits or '-', at most 128), got {_q(value)}")
+    return value
+
+
+def timeout_seconds(ctx, param, value):
+    """click callback: a finite number of seconds, > 0 and at most a day."""
+    import math
+
+    if value is None:
+        return None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise click.BadParameter(f"must be a number of seconds > 0 and at most "
+                                 f"{MAX_TIMEOUT:,.0f}, got {_q(value)}")
+    return value
+
+
+def positive_finite(ctx, param, value):
+    """click callback: a finite number > 0 (None passes)."""
+    import math
+
+    if value is None:
+        return None
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a finite number > 0, got {_q(value)}")
+    return value
+
+
+def input_size(ctx, param, value):
+    """click callback: --max-input-bytes as bytes (4GiB, 500MB, 1048576)."""
+    if value is None:
+        return None
+    from mcqueue.errors import UsageError
+    from mcqueue.io.files import parse_size
+
+    try:
+        return parse_size(value, "--max-input-bytes")
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).replace("--max-input-bytes must", "must")) from None
 
 
 def hhmm(ctx, param, value):
     """click callback: HH:MM or a usage error (exit 2) naming the option and value."""
     if value is None:
         return None
-    if not _HHMM.match(value):
+    if not _HHMM.fullmatch(value):
         raise click.BadParameter(f"must be HH:MM (00:00 to 23:59), got {value!r}")
     return value
 
@@ -38,40 +145,52 @@ format_option = click.option(
     show_default=True, help="table for people; json or csv for machines.")
 output_option = click.option(
     "--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-    help="Write the report to this file instead of stdout.")
+    help="Write the report to this file instead of stdout (atomically: a failed or "
+         "interrupted run leaves a file already there unchanged; never an input file).")
 output_options = compose(format_option, output_option)
 
+timeout_option = click.option(
+    "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, callback=timeout_seconds,
+    metavar="SECONDS",
+    help="Time limit of each service operation (one night's query with all its pages and "
+         "retries, one batch of writes, a Dask connect); every connect and read is cut at it.")
+
 aws_options = compose(
-    click.option("--table", default=DEFAULT_TABLE, show_default=True,
+    click.option("--table", default=DEFAULT_TABLE, show_default=True, callback=table_name,
                  help="DynamoDB table of the workload catalog."),
-    click.option("--region", default=None,
+    click.option("--region", default=None, callback=region_name,
                  help="AWS region (default: the standard AWS configuration chain)."),
     click.option("--profile", default=None, help="AWS profile name from ~/.aws/config."),
     click.option("--endpoint-url", default=None,
                  help="DynamoDB endpoint, e.g. http://127.0.0.1:8000 for a local server "
                       "(AWS_ENDPOINT_URL_DYNAMODB works too)."),
-    click.option("--max-attempts", type=click.IntRange(min=1), default=8, show_default=True,
+    click.option("--max-attempts", type=count(1, 100), default=8, show_default=True,
                  help="Attempts per request, retrying throttling and 5xx (botocore "
-                      "standard mode)."),
+                      "standard mode), all within --timeout."),
+    timeout_option,
 )
 
 
 def library_errors(fn):
-    """Turn the library's McqueueError into click's one-line `Error: ...` with exit 1."""
+    """Turn the library's McqueueError into click's one-line `Error: ...` (exit 1; a
+    UsageError exits 2), with every message made one safe line by ``mcqueue.errors.one_line``
+    (the command group applies the same rule to click's own errors)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from mcqueue.errors import McqueueError, UsageError
+        from mcqueue.errors import McqueueError, UsageError, one_line
 
         try:
             return fn(*args, **kwargs)
         except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(one_line(exc)) from None
         except McqueueError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(one_line(exc)) from None
         except MemoryError:
             raise click.ClickException("out of memory: use fewer replications, scenarios or "
                                        "jobs") from None
+        except RecursionError:
+            raise click.ClickException("input nested too deeply to process") from None
 
     return wrapper
 
@@ -87,7 +206,7 @@ def batch_dates(ctx, param, value):
 
     for v in value or ():
         try:
-            ok = bool(_DATE.match(v)) and datetime.date.fromisoformat(v).isoformat() == v
+            ok = bool(_DATE.fullmatch(v)) and datetime.date.fromisoformat(v).isoformat() == v
         except ValueError:
             ok = False
         if not ok:
@@ -179,11 +298,17 @@ source_option = click.option(
     "--source", type=click.Choice(["local", "dynamodb"]), default="local", show_default=True,
     help="Where the jobs come from: a local file (default: the built-in sample) or the "
          "DynamoDB workload catalog.")
-file_option = click.option(
+max_input_option = click.option(
+    "--max-input-bytes", callback=input_size, default=None, metavar="SIZE",
+    envvar="MCQUEUE_MAX_INPUT_BYTES", show_envvar=True,
+    help="Largest job file read, after decompression, e.g. 500MB or 8GiB (default 4GiB); a "
+         "larger file, or a gzip that expands past it, is refused early.")
+_file_option = click.option(
     "--file", "file", type=click.Path(exists=True, dir_okay=False, readable=True),
     callback=job_file, default=None,
-    help="Job file: .csv, .parquet, .ndjson/.jsonl, .json (array), .ddb.json (DynamoDB JSON "
-         "lines); .gz allowed on text formats. Default: the built-in sample.")
+    help="Job file (a regular file): .csv, .parquet, .ndjson/.jsonl, .json (array), .ddb.json "
+         "(DynamoDB JSON lines); .gz allowed on text formats. Default: the built-in sample.")
+file_option = compose(_file_option, max_input_option)
 window_options = compose(
     click.option("--window", callback=hhmm, default=None, metavar="HH:MM",
                  help="Only the jobs of this requested window."),
@@ -203,15 +328,17 @@ source_options = compose(
 )
 
 
+MAX_WORKERS = MAX_INT  # workers of one scenario (the engine needs no per-worker memory)
+
 workers_option = click.option(
-    "--workers", multiple=True, type=click.IntRange(min=1), metavar="N",
+    "--workers", multiple=True, type=count(1, MAX_WORKERS), metavar="N",
     help="Worker count; repeat for several (every night runs on each, same random nights). "
          "Default: 3 (the tutorial pairs when no --batch-date is given).")
 
 simulation_options = compose(
-    click.option("--replications", type=click.IntRange(min=1), default=10_000,
+    click.option("--replications", type=count(1), default=10_000,
                  show_default=True, help="Monte Carlo replications per scenario."),
-    click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+    click.option("--seed", type=count(0, 2**64 - 1), default=0, show_default=True,
                  help="Random seed; same seed, same answer."),
     click.option("--runtime-cv", type=float, default=0.25, show_default=True,
                  callback=runtime_cv,
@@ -227,11 +354,69 @@ simulation_options = compose(
 )
 
 
-def source_of(source, file, table, region, profile, endpoint_url, max_attempts):
+# ---------------------------------------------------------------- runtime model (issue 14)
+def night_cv(ctx, param, value):
+    """click callback: 'fitted' or a cv 0 to MAX_RUNTIME_CV."""
+    import math
+
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower() == "fitted":
+        return "fitted"
+    try:
+        cv = float(text)
+    except ValueError:
+        cv = math.nan
+    if not math.isfinite(cv) or cv < 0:
+        raise click.BadParameter(f"must be a finite number >= 0 or 'fitted', got {value!r}")
+    return _at_most(cv, "MAX_RUNTIME_CV")
+
+
+def model_file(ctx, param, value):
+    """click callback: the model file must exist (its content is checked when it is read)."""
+    import os
+
+    if value is not None and not os.path.isfile(value):
+        raise click.BadParameter(f"no such model file: {value!r} (write one with mcqueue "
+                                 f"calibrate --output)")
+    return value
+
+
+runtime_options = compose(
+    click.option("--model", "model", default=None, metavar="MODEL.parquet", callback=model_file,
+                 help="Calibrated runtimes (mcqueue calibrate): each job takes its fitted "
+                      "mean and cv by job_name, else its class's, else the whole history's; "
+                      "jobs the model does not know keep --class-cv/--runtime-cv."),
+    click.option("--runtime-model", type=click.Choice(["lognormal", "empirical"]),
+                 default="lognormal", show_default=True,
+                 help="lognormal: the fitted mean and cv. empirical (draws from each job's "
+                      "recent runs) needs an engine feature not available yet."),
+    click.option("--night-cv", default="0", show_default=True, callback=night_cv,
+                 metavar="CV|fitted",
+                 help="cv of a lognormal factor shared by all jobs of a replication; 'fitted' "
+                      "takes the model's. Only 0 (or a model without one) works until the "
+                      "engine supports it."),
+    click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
+                 help="Reruns of a failed job (probability: the model's rerun share). Only 0 "
+                      "works until the engine supports reruns."),
+)
+
+
+def runtime_of(model, runtime_model, night_cv, retries):
+    """The library's RuntimeOptions (reads the model file)."""
+    from mcqueue.analysis.runtime_model import load_options
+
+    return load_options(model, runtime_model, night_cv, retries)
+
+
+def source_of(source, file, table, region, profile, endpoint_url, max_attempts, timeout=None,
+              max_input_bytes=None):
     """The library's Source for the --source/--file and AWS options."""
     from mcqueue.io.loading import Source
 
-    return Source(source, file, table, region, profile, endpoint_url, max_attempts)
+    return Source(source, file, table, region, profile, endpoint_url, max_attempts,
+                  timeout=timeout, max_input_bytes=max_input_bytes)
 
 
 def clock_of(window, batch_start, batch_end):
@@ -248,25 +433,42 @@ def settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confid
                     arrival_jitter=arrival_jitter, class_cv=class_cv, confidence=confidence)
 
 
-def render_to(result, fmt: str, output: str | None) -> None:
-    """Render a library result in ``fmt`` and write it (stdout or ``--output``)."""
+def render_to(result, fmt: str, output: str | None, inputs=()) -> None:
+    """Render a library result in ``fmt`` and write it (stdout or ``--output``); ``inputs``
+    are the files the result was read from (the output may not be one of them)."""
     from mcqueue.report import render
 
+    check_output(output, inputs)
     write_output(render(result, fmt), output)
 
 
+def check_output(output: str | None, inputs) -> None:
+    """Usage error (exit 2) when --output names one of the input files (any spelling: a
+    symlink, a hard link, a relative path). Call it before any work is done."""
+    if output is None:
+        return
+    from mcqueue.errors import UsageError
+    from mcqueue.io.files import check_not_input
+
+    try:
+        check_not_input(output, [i for i in inputs if i is not None])
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).replace("--output ", "", 1),
+                                 param_hint="'--output'") from None
+
+
 def write_output(data: str | bytes, output: str | None) -> None:
-    """The report to stdout, or to ``output`` (bytes for parquet); nothing else goes to stdout."""
+    """The report to stdout, or to ``output`` (bytes for parquet) through the library's
+    atomic writer; nothing else goes to stdout."""
     if output is None:
         click.echo(data, nl=False)
         return
+    from mcqueue.errors import quote
+    from mcqueue.io.files import write_atomic
+
     try:
-        if isinstance(data, bytes):
-            with open(output, "wb") as fh:
-                fh.write(data)
-        else:
-            with open(output, "w", encoding="utf-8", newline="") as fh:
-                fh.write(data)
+        write_atomic(output, data)
     except OSError as exc:
-        raise click.ClickException(f"cannot write --output {output!r}: "
-                                   f"{exc.strerror or exc}") from None
+        raise click.ClickException(f"cannot write --output {quote(output)}: "
+                                   f"{exc.strerror or exc} (nothing was written; a file "
+                                   "already there is unchanged)") from None

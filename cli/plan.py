@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import click
 
-from .options import (aws_options, clock_of, file_option, library_errors, nonnegative,
-                      render_to, settings_of, simulation_options, source_of, source_option,
+from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
+                      library_errors, nonnegative, render_to, runtime_of, runtime_options,
+                      settings_of, simulation_options, source_of, source_option,
                       window_options)
+from .reports import check_report_request, plot_options, write_plots
 from .score import iso_date
 
 
@@ -30,9 +32,9 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
 @click.option("--batch-date", required=True, callback=iso_date, metavar="YYYY-MM-DD",
               help="The night to plan.")
 @window_options
-@click.option("--min-workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--min-workers", type=count(1, MAX_WORKERS), default=1, show_default=True,
               help="Smallest worker count of the sweep.")
-@click.option("--max-workers", type=click.IntRange(min=1), default=16, show_default=True,
+@click.option("--max-workers", type=count(1, MAX_WORKERS), default=16, show_default=True,
               help="Largest worker count of the sweep.")
 @click.option("--max-overflow", type=float, default=0.05, show_default=True,
               callback=probability,
@@ -41,15 +43,21 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
               metavar="MINUTES",
               help="Also require the upper bound of the mean p95 wait at most this.")
 @simulation_options
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="table for people; csv or json for machines.")
+@runtime_options
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
+              default="table", show_default=True,
+              help="table for people; csv or json for machines; html (needs --output): a "
+                   "self-contained report page with the workers chart.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
+@plot_options
 @aws_options
 @library_errors
 def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, max_workers,
          max_overflow, max_p95_wait, replications, seed, runtime_cv, class_cv, arrival_jitter,
-         confidence, fmt, output, table, region, profile, endpoint_url, max_attempts):
+         confidence, model, runtime_model, night_cv, retries, fmt, output, plot_dir,
+         plot_format, table, region, profile, endpoint_url, max_attempts, timeout,
+         max_input_bytes):
     """Simulate the night on every worker count from --min-workers to --max-workers with the
     same random nights (common random numbers), and recommend the fewest workers whose
     overflow-probability upper bound is at most --max-overflow (and, if given, whose p95-wait
@@ -67,6 +75,8 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
       mcqueue plan --batch-date 2026-05-13
       mcqueue plan --batch-date 2026-05-14 --max-workers 8 --format json
       mcqueue plan --file jobs.csv --batch-date 2026-05-13 --max-p95-wait 60
+      mcqueue plan --batch-date 2026-05-14 --format html --output plan.html
+      mcqueue plan --batch-date 2026-05-14 --plot charts/ --plot-format svg
     """
     from mcqueue.analysis.runs import run_plan
 
@@ -80,9 +90,14 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
                                  f"--min-workers {min_workers} to --max-workers {max_workers} "
                                  f"is {max_workers - min_workers + 1}",
                                  param_hint="'--max-workers'")
+    check_output(output, [file])
+    check_report_request(fmt, output, plot_dir)
     result = run_plan(
-        source_of(source, file, table, region, profile, endpoint_url, max_attempts),
+        source_of(source, file, table, region, profile, endpoint_url, max_attempts, timeout,
+                  max_input_bytes),
         batch_date, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
-        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks())
-    render_to(result, fmt, output)
+        min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks(),
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
+    write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
+    render_to(result, fmt, output, [file])

@@ -32,7 +32,7 @@ def compiling_notice() -> None:
 
     if not kernel_cache_ready():
         click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
-                   "minute)...", err=True)
+                   "minute; Ctrl-C takes effect only when the compile is done)...", err=True)
 
 
 def hooks(kind: str = "note"):
@@ -41,6 +41,8 @@ def hooks(kind: str = "note"):
     from mcqueue.analysis.runs import Hooks
 
     def note(message: str) -> None:
-        click.echo(f"mcqueue: {kind}: {message}", err=True)
+        from mcqueue.errors import one_line
+
+        click.echo(f"mcqueue: {kind}: {one_line(message)}", err=True)
 
     return Hooks(note=note, progress=progress, starting=compiling_notice)

@@ -8,9 +8,10 @@ import re
 
 import click
 
-from .options import (aws_options, clock_of, file_option, library_errors, render_to,
-                      settings_of, simulation_options, source_of, source_option,
-                      window_options)
+from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
+                      library_errors, render_to, runtime_of, runtime_options, settings_of,
+                      simulation_options, source_of, source_option, window_options)
+from .reports import check_report_request, plot_options, write_plots
 
 DEFAULT_WORKERS = (3,)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -23,9 +24,12 @@ def worker_list(ctx, param, value):
     for v in value or ():
         for part in str(v).split(","):
             part = part.strip()
-            if not (part.isascii() and part.isdigit()) or int(part) < 1:
+            if (not (part.isascii() and part.isdigit()) or len(part) > 19
+                    or not 1 <= int(part) <= MAX_WORKERS):
+                from mcqueue.errors import quote
+
                 raise click.BadParameter(f"must be worker counts >= 1 separated by commas, "
-                                         f"e.g. 2,3,4; got {v!r}")
+                                         f"e.g. 2,3,4; got {quote(v)}")
             out.append(int(part))
     return tuple(dict.fromkeys(out))
 
@@ -35,7 +39,7 @@ def iso_date(ctx, param, value):
     if value is None:
         return None
     try:
-        if not _DATE.match(value):
+        if not _DATE.fullmatch(value):
             raise ValueError
         _dt.date.fromisoformat(value)
     except ValueError:
@@ -48,7 +52,8 @@ def dask_option(fn):
         "--dask-scheduler", default=None, metavar="ADDRESS",
         envvar="MCQUEUE_DASK_SCHEDULER", show_envvar=True,
         help="Spread the nights over this Dask distributed cluster, e.g. tcp://10.0.0.5:8786 "
-             "(same numbers as in-process). Default: in-process.")(fn)
+             "(same numbers as in-process; needs pip install \"mcqueue[dask]\"; the connect "
+             "is limited by --timeout). Default: in-process.")(fn)
 
 
 score_source_options = [
@@ -78,19 +83,26 @@ def apply(options):
 @click.option("--workers", "workers", multiple=True, callback=worker_list, metavar="N[,N...]",
               help="Worker counts, e.g. 2,3,4 (repeatable). Default: 3.")
 @simulation_options
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]),
+@runtime_options
+@click.option("--format", "fmt",
+              type=click.Choice(["table", "csv", "json", "parquet", "html"]),
               default="table", show_default=True,
-              help="table for people; csv, json or parquet (needs --output) for machines.")
+              help="table for people; csv, json or parquet (needs --output) for machines; html "
+                   "(needs --output): a self-contained report page with the nights ranked by "
+                   "risk.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
+@plot_options
 @dask_option
-@click.option("--nights-per-task", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--nights-per-task", type=count(1), default=100, show_default=True,
               help="Nights per Dask task (with --dask-scheduler).")
 @aws_options
 @library_errors
 def score(source, file, date_from, date_to, window, batch_start, batch_end, workers,
-          replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, fmt, output,
-          dask_scheduler, nights_per_task, table, region, profile, endpoint_url, max_attempts):
+          replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, model,
+          runtime_model, night_cv, retries, fmt, output, plot_dir, plot_format, dask_scheduler,
+          nights_per_task, table, region, profile, endpoint_url, max_attempts, timeout,
+          max_input_bytes):
     """Simulate every night of a file (or a DynamoDB date range) on each worker count and
     list them by risk: overflow probability, then mean p95 wait, each with its interval.
 
@@ -104,6 +116,8 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
       mcqueue score --file jobs.parquet --format csv --output risk.csv
       mcqueue score --source dynamodb --from 2026-05-11 --to 2026-05-17 --workers 3
       mcqueue score --file year.parquet --dask-scheduler tcp://scheduler:8786
+      mcqueue score --file year.parquet --format html --output risk.html
+      mcqueue score --workers 2,3 --plot charts/
     """
     from mcqueue.analysis.runs import run_score
 
@@ -111,10 +125,15 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes binary: give --output FILE")
+    check_output(output, [file])
+    check_report_request(fmt, output, plot_dir)
     result = run_score(
-        source_of(source, file, table, region, profile, endpoint_url, max_attempts),
+        source_of(source, file, table, region, profile, endpoint_url, max_attempts, timeout,
+                  max_input_bytes),
         date_from, date_to, clock_of(window, batch_start, batch_end),
         workers or DEFAULT_WORKERS,
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
-        dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"))
-    render_to(result, fmt, output)
+        dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"),
+        runtime=runtime_of(model, runtime_model, night_cv, retries))
+    write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
+    render_to(result, fmt, output, [file])

@@ -52,8 +52,10 @@ def test_stdout_is_csv_by_default():
     lines = res.stdout.splitlines()
     assert res.exit_code == 0 and len(lines) == 40
     assert lines[0].startswith("batch_date,window_job_id,job_id,requested_window,")
+    assert lines[0].endswith(",status,job_name")
+    # job_name (issue 14, docs/history.md): <workload_class>_<HHMM of requested_window>
     assert lines[1] == ("2026-05-11,01:00#JOB-20260511-001,JOB-20260511-001,01:00,"
-                        "2026-05-11T00:07:00Z,etl,25,2,false,queued")
+                        "2026-05-11T00:07:00Z,etl,25,2,false,queued,etl_0100")
 
 
 @pytest.mark.parametrize("fmt,first", [

@@ -262,9 +262,10 @@ def test_dynamodb_source_uses_query_jobs_and_reports_cost(monkeypatch):
     seen = {}
 
     def query_jobs(batch_date, window, *, table, session, region, profile, endpoint_url,
-                   max_attempts):
+                   max_attempts, timeout, cancel):
         seen.update(batch_date=batch_date, window=window, table=table, region=region,
-                    profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts)
+                    profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts,
+                    timeout=timeout)
         f = sample_frame()
         return types.SimpleNamespace(frame=f.filter(f["batch_date"] == batch_date),
                                      consumed_read_units=1.5, cost_usd=0.0000004, pages=1,
@@ -274,10 +275,10 @@ def test_dynamodb_source_uses_query_jobs_and_reports_cost(monkeypatch):
                         types.SimpleNamespace(query_jobs=query_jobs))
     (d,) = run_json("--source", "dynamodb", "--batch-date", "2026-05-13", "--table", "t1",
                     "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:1",
-                    "--max-attempts", "3", *R)
+                    "--max-attempts", "3", "--timeout", "7.5", *R)
     assert seen == {"batch_date": "2026-05-13", "window": None, "table": "t1",
                     "region": "eu-west-1", "profile": None,
-                    "endpoint_url": "http://127.0.0.1:1", "max_attempts": 3}
+                    "endpoint_url": "http://127.0.0.1:1", "max_attempts": 3, "timeout": 7.5}
     assert d["dynamodb"] == {"table": "t1", "items": 10, "pages": 1,
                              "consumed_read_units": 1.5, "cost_usd": 0.0000004}
     (ref,) = run_json("--batch-date", "2026-05-13", *R)
@@ -319,7 +320,8 @@ def test_compiling_notice_goes_to_stderr(monkeypatch):
     res = CliRunner().invoke(cli, ["simulate", "--format", "json", *R])
     assert res.exit_code == 0
     assert res.stderr == ("mcqueue: compiling the simulation engine (first run only, this can "
-                          "take a minute)...\n")
+                          "take a minute; Ctrl-C takes effect only when the compile is "
+                          "done)...\n")
     assert len(json.loads(res.stdout)) == 2
 
 
@@ -357,7 +359,7 @@ def test_compiling_notice_goes_to_stderr(monkeypatch):
     (["--seed", "-1"],
      "Error: Invalid value for '--seed': -1 is not in the range 0<=x<=18446744073709551615."),
     (["--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one of 'table', "
-                          "'json', 'csv'."),
+                          "'json', 'csv', 'html'."),
     (["--source", "dynamodb"],
      "Error: --source dynamodb needs --batch-date (the partition key to query)"),
 ])
@@ -411,8 +413,7 @@ def test_data_errors_exit_1(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2, 3]")
     assert error_of("--file", str(bad), "--batch-date", "2026-05-13") == (
-        1, f"Error: cannot read '{bad}' as a JSON array of objects: can only deserialize json "
-           "objects")
+        1, f"Error: cannot read '{bad}' as a JSON array of objects: element 1 is integer 1")
 
 
 def test_missing_batch_date_lists_the_dates_present():

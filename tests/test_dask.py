@@ -89,3 +89,22 @@ def test_dask_worker_processes_give_the_same_numbers(nights):
         remote = planning.score(nights[:6], [3], SETTINGS, dask_scheduler=lc.scheduler_address,
                                 nights_per_task=3)
     assert remote.rows == local.rows
+
+
+def test_dask_backtest_equals_in_process(cluster):
+    """Backtest nights in Dask tasks (each fitting its own nights on the history it is sent):
+    the per-night rows and the summary are the in-process ones."""
+    from mcqueue.analysis.backtest import BacktestSettings, backtest, queues_from_history
+    from mcqueue.io.history import read_history, sample_history_path
+
+    h = read_history(sample_history_path())
+    dates = [f"2026-05-{d:02d}" for d in range(1, 8)]
+    q = queues_from_history(h, dates)
+    bt = BacktestSettings(workers=16, simulation=SETTINGS, job_replications=10)
+    local = backtest(h, q, dates[0], dates[-1], bt)
+    chunks = []
+    remote = backtest(h, q, dates[0], dates[-1], bt, dask_scheduler=cluster,
+                      nights_per_task=3, progress=chunks.append)
+    assert [r.to_dict() for r in remote.rows] == [r.to_dict() for r in local.rows]
+    assert remote.to_dict() == local.to_dict()  # summary included (NaN as null)
+    assert sorted(chunks) == [1, 3, 3]

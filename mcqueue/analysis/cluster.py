@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
-from ..errors import ServiceError
+from ..errors import ServiceError, first_line, quote
 
 ENV_SCHEDULER = "MCQUEUE_DASK_SCHEDULER"
 DEFAULT_NIGHTS_PER_TASK = 100
-CONNECT_TIMEOUT = "10s"
+CONNECT_TIMEOUT = 30.0  # seconds (the command line's --timeout)
+INSTALL_HINT = 'pip install "mcqueue[dask]"'
 
 
 def scheduler_address(explicit: str | None = None) -> str | None:
@@ -28,21 +29,58 @@ def scheduler_address(explicit: str | None = None) -> str | None:
     return address.strip() if address else None
 
 
-def connect(address: str):
-    """A ``distributed.Client`` on ``address``; ServiceError when it is unreachable."""
+def require_dask() -> None:
+    """ServiceError naming the pip command when the optional dask extra is missing."""
     try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - dask is an optional extra
-        raise ServiceError("a Dask scheduler was given but dask.distributed is not installed: "
-                           "pip install 'mcqueue[dask]'") from None
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ServiceError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ServiceError(f"a Dask scheduler was given but dask.distributed is not "
+                           f"installed: {INSTALL_HINT}") from None
+
+
+def connect(address: str, timeout: float | None = None):
+    """A ``distributed.Client`` on ``address`` within ``timeout`` seconds (default
+    CONNECT_TIMEOUT); ServiceError when it is unreachable or does not answer in time.
+
+    distributed's own connect timeout does not cover a server that accepts the connection and
+    never answers (it waits for ever), so the connect runs in a daemon thread and is abandoned
+    at the deadline.
+    """
+    import threading
+    import time
+
+    require_dask()
+    from distributed import Client
+
+    seconds = CONNECT_TIMEOUT if timeout is None else float(timeout)
+    box: dict = {}
+
+    def attempt() -> None:
+        try:
+            box["client"] = Client(address, timeout=f"{seconds}s", set_as_default=False)
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=attempt, name="mcqueue-dask-connect", daemon=True)
+    worker.start()
+    until = time.monotonic() + seconds + 1.0
+    while worker.is_alive() and time.monotonic() < until:
+        worker.join(0.2)  # short slices: Ctrl-C is seen at once
+    if worker.is_alive() or ("client" not in box and "error" not in box):
+        raise ServiceError(f"no answer from the Dask scheduler at {quote(address)} within "
+                           f"{seconds:g} s (--timeout); is it a Dask scheduler, and running?")
+    if "error" in box:
+        exc = box["error"]
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc
+        raise ServiceError(f"cannot reach the Dask scheduler at {quote(address)}: "
+                           f"{type(exc).__name__}: {first_line(exc)}") from None
+    return box["client"]
 
 
 def map_chunks(fn: Callable, chunks: Sequence, address: str, *args,
-               progress: Callable[[int], None] | None = None) -> list:
+               progress: Callable[[int], None] | None = None,
+               timeout: float | None = None) -> list:
     """``[fn(chunk, *args) for chunk in chunks]`` computed on the cluster at ``address``.
 
     Results come back in chunk order; ``progress(i)`` is called as chunk i finishes.
@@ -51,7 +89,7 @@ def map_chunks(fn: Callable, chunks: Sequence, address: str, *args,
         return []
     from distributed import as_completed
 
-    client = connect(address)
+    client = connect(address, timeout)
     try:
         futures = [client.submit(fn, chunk, *args, pure=False) for chunk in chunks]
         where = {f.key: i for i, f in enumerate(futures)}
@@ -63,4 +101,7 @@ def map_chunks(fn: Callable, chunks: Sequence, address: str, *args,
                 progress(i)
         return out
     finally:
-        client.close()
+        try:
+            client.close(timeout=5)
+        except Exception:  # closing a broken connection must not hide the real error
+            pass

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .._notebook import Notebook
 from .._plain import plain
 from ..engine import simulate as engine
 from ..errors import ScenarioError
@@ -215,13 +216,16 @@ class ScoreRow:
 
 
 @dataclass
-class ScoreResult:
+class ScoreResult(Notebook):
     """Score rows, highest risk first, with the settings that made them and the notes (dates
     without jobs) a reader should see."""
 
     rows: list[ScoreRow]
     settings: Settings
     notes: list[str] = field(default_factory=list)
+    # batch_date -> where its jobs' runtimes came from (only with a calibration model: the
+    # rows' ``runtime_model`` key; see analysis/runtime_model.py)
+    runtime_model: dict[str, dict] | None = None
 
     def to_dicts(self) -> list[dict]:
         return [r.to_dict() for r in self.rows]
@@ -281,13 +285,15 @@ def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
           settings: Settings | None = None, group: int = DEFAULT_GROUP,
           progress: Callable[[int], None] | None = None, dask_scheduler: str | None = None,
           nights_per_task: int | None = None,
-          empty: Sequence[Night] = (), notes: Sequence[str] = ()) -> ScoreResult:
+          empty: Sequence[Night] = (), notes: Sequence[str] = (),
+          dask_timeout: float | None = None) -> ScoreResult:
     """One row per night and worker count (``SCORE_COLUMNS``), highest risk first; the nights
     without jobs (in ``empty`` or in ``nights``) get rows with 0 jobs and no risk, listed last.
 
     With ``dask_scheduler`` the nights go to that Dask distributed cluster in chunks of
     ``nights_per_task`` (each task runs ``score_chunk``); the numbers are the in-process ones,
-    because every draw depends only on (seed, replication, job_id).
+    because every draw depends only on (seed, replication, job_id). ``dask_timeout`` limits
+    the connect to the scheduler (seconds).
     """
     settings = settings or Settings()
     workers = check_worker_list(workers)
@@ -298,7 +304,8 @@ def score(nights: Sequence[Night], workers: Sequence[int] = (3,),
 
         parts = chunks(nights, nights_per_task or DEFAULT_NIGHTS_PER_TASK)
         results = map_chunks(score_chunk, parts, dask_scheduler, workers, settings, group,
-                             progress=(lambda i: progress(len(parts[i]))) if progress else None)
+                             progress=(lambda i: progress(len(parts[i]))) if progress else None,
+                             timeout=dask_timeout)
         rows = [r for part in results for r in part]
     else:
         rows = score_chunk(nights, workers, settings, group, progress)
@@ -343,7 +350,7 @@ class PlanStep:
 
 
 @dataclass
-class Plan:
+class Plan(Notebook):
     """A worker sweep of one night and its recommendation.
 
     ``rows``: per worker count, overflow probability and mean p95 wait with intervals.
@@ -362,8 +369,10 @@ class Plan:
     recommended: int | None
     reason: str
     bounds: dict
+    runtime_model: dict | None = None  # only with a calibration model (runtime_model.py)
 
     def to_dict(self) -> dict:
+        extra = {} if self.runtime_model is None else {"runtime_model": self.runtime_model}
         return plain({
             "batch_date": self.night.batch_date, "window": self.night.window,
             "jobs": self.night.n_jobs, "horizon_minutes": self.night.horizon_minutes,
@@ -375,6 +384,7 @@ class Plan:
             "recommended_workers": self.recommended, "reason": self.reason,
             "bounds": dict(self.bounds), "sweep": [r.to_dict() for r in self.rows],
             "steps": [s.to_dict() for s in self.steps],
+            **extra,
         })
 
 

@@ -13,12 +13,14 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager, Iterator, Sequence
 
+from .._notebook import Notebook
 from ..engine import simulate as engine
 from ..engine.simulate import SimulationResult
-from ..errors import UsageError
+from ..errors import UsageError, plain, quote
 from ..io.sample import TUTORIAL_SCENARIOS
 from ..io.loading import Clock, Source, date_range, load_nights, load_range
 from .planning import Plan, ScoreResult, Settings, plan, score
+from .runtime_model import AppliedModel, RuntimeOptions, apply_model
 
 DEFAULT_WORKERS = 3
 
@@ -44,7 +46,7 @@ class Hooks:
 
 
 @dataclass
-class SimulateReport:
+class SimulateReport(Notebook):
     """The scenarios of one ``simulate`` run, in the order they were asked for."""
 
     results: list[SimulationResult]
@@ -80,9 +82,19 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                  target_halfwidth_p95: float | None = None,
                  target_halfwidth_overflow: float | None = None,
                  max_replications: int | None = None,
-                 hooks: Hooks | None = None) -> SimulateReport:
+                 hooks: Hooks | None = None, keep_samples: bool = False,
+                 runtime: RuntimeOptions | None = None) -> SimulateReport:
     """``mcqueue simulate``: every night on every worker count in one engine call (common
-    random numbers), or one precision-targeted run per scenario when a target is given."""
+    random numbers), or one precision-targeted run per scenario when a target is given.
+
+    ``keep_samples`` keeps each scenario's per-replication metrics (8 x R floats, 640 KB per
+    scenario at 10,000 replications; the run holds them anyway until it is summarised) in
+    ``SimulationResult.samples``: the HTML report and the charts draw the drain-time curve from
+    them. Precision-targeted runs always keep them.
+
+    ``runtime``: a calibration model and the runtime-model options (`runtime_model`); each
+    scenario then carries the ``runtime_model`` key saying where its jobs' runtimes came from.
+    """
     settings = settings or Settings()
     hooks = hooks or Hooks()
     targeted = target_halfwidth_p95 is not None or target_halfwidth_overflow is not None
@@ -91,7 +103,8 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                          "--target-halfwidth-p95 and/or --target-halfwidth-overflow")
     plan_ = scenario_dates(source, dates, workers)
     loaded = load_nights(source, [d for d, _ in plan_], clock)
-    by_date = {nt.batch_date: nt for nt in loaded.nights}
+    applied = _applied(loaded.nights, runtime)
+    by_date = {nt.batch_date: nt for nt in applied.nights}
     if any(d is None for d, _ in plan_):  # the file's only night
         (only,) = by_date
         plan_ = [(only, c) for _, c in plan_]
@@ -100,16 +113,17 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     notes = []
     classes = {k for nt in loaded.nights for k in nt.workload_class}
     for name in sorted(set(settings.class_cv) - classes):
-        notes.append(f"--class-cv {name}=...: no job of class {name!r} in the simulated nights "
-                     f"(classes: {', '.join(sorted(classes))})")
+        notes.append(f"--class-cv {plain(name)}=...: no job of class {quote(name)} in the "
+                     f"simulated nights (classes: {', '.join(map(plain, sorted(classes)))})")
     for n in notes:
         hooks.note(n)
 
     hooks.starting()
     if targeted:
-        from .sequential import DEFAULT_MAX_REPLICATIONS, simulate_to_precision
+        from .sequential import DEFAULT_MAX_REPLICATIONS, check_memory, simulate_to_precision
 
         cap = max_replications or DEFAULT_MAX_REPLICATIONS
+        check_memory(cap, len(scenarios))
         with hooks.progress(cap * len(scenarios), "simulating") as advance:
             # the total is an upper bound: a run may stop early
             results = [simulate_to_precision(
@@ -125,25 +139,39 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                 scenarios, replications=settings.replications, seed=settings.seed,
                 runtime_cv=settings.runtime_cv, arrival_jitter=settings.arrival_jitter,
                 class_cv=settings.class_cv, confidence=settings.confidence, progress=advance,
-                keep_samples=False)
+                keep_samples=keep_samples)
     for r in results:
         if r.night.batch_date in loaded.query_stats:
             r.extra["dynamodb"] = dict(loaded.query_stats[r.night.batch_date])
+        if runtime is not None and runtime.used:
+            r.extra["runtime_model"] = applied.report(r.night.batch_date)
     return SimulateReport(results, notes)
+
+
+def _applied(nights: list, runtime: RuntimeOptions | None) -> AppliedModel:
+    """The nights with their calibrated runtimes (as they are without runtime options)."""
+    if runtime is None:
+        return AppliedModel(list(nights), RuntimeOptions())
+    return apply_model(nights, runtime)
 
 
 def run_score(source: Source, date_from: str | None = None, date_to: str | None = None,
               clock: Clock = Clock(), workers: Sequence[int] = (DEFAULT_WORKERS,),
               settings: Settings | None = None, *, dask_scheduler: str | None = None,
-              nights_per_task: int | None = None, hooks: Hooks | None = None) -> ScoreResult:
+              nights_per_task: int | None = None, hooks: Hooks | None = None,
+              runtime: RuntimeOptions | None = None) -> ScoreResult:
     """``mcqueue score``: every night of a file (or of a DynamoDB date range) on every worker
-    count, highest risk first; dates without jobs are noted and listed last."""
-    from .cluster import scheduler_address
+    count, highest risk first; dates without jobs are noted and listed last. ``runtime``: as
+    in `run_simulate` (each row then carries ``runtime_model``)."""
+    from .cluster import require_dask, scheduler_address
 
     settings = settings or Settings()
     hooks = hooks or Hooks()
     if date_to is not None and date_from is None:
         raise UsageError("--to needs --from")
+    address = scheduler_address(dask_scheduler)
+    if address is not None:
+        require_dask()  # before any data is read
     if source.kind == "dynamodb":
         if date_from is None:
             raise UsageError("--source dynamodb needs --from (and --to) dates to query")
@@ -157,25 +185,34 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
              f"jobs" for nt in loaded.empty]
     for n in notes:
         hooks.note(n)
-    address = scheduler_address(dask_scheduler)
+    applied = _applied(loaded.nights, runtime)
     if address is None:
         hooks.starting()
     with hooks.progress(len(loaded.nights), "simulating") as advance:
-        return score(loaded.nights, workers, settings, progress=advance,
-                     dask_scheduler=address, nights_per_task=nights_per_task,
-                     empty=loaded.empty, notes=notes)
+        result = score(applied.nights, workers, settings, progress=advance,
+                       dask_scheduler=address, nights_per_task=nights_per_task,
+                       empty=loaded.empty, notes=notes, dask_timeout=source.timeout)
+    if runtime is not None and runtime.used:
+        result.runtime_model = {nt.batch_date: applied.report(nt.batch_date)
+                                for nt in applied.nights}
+    return result
 
 
 def run_plan(source: Source, batch_date: str, clock: Clock = Clock(),
              settings: Settings | None = None, min_workers: int = 1, max_workers: int = 16,
              max_overflow: float = 0.05, max_p95_wait: float | None = None, *,
-             hooks: Hooks | None = None) -> Plan:
-    """``mcqueue plan``: one night on every worker count of the sweep and a recommendation."""
+             hooks: Hooks | None = None, runtime: RuntimeOptions | None = None) -> Plan:
+    """``mcqueue plan``: one night on every worker count of the sweep and a recommendation.
+    ``runtime``: as in `run_simulate` (the plan then carries ``runtime_model``)."""
     settings = settings or Settings()
     hooks = hooks or Hooks()
-    (night,) = load_nights(source, [batch_date], clock).nights
+    applied = _applied(load_nights(source, [batch_date], clock).nights, runtime)
+    (night,) = applied.nights
     hooks.starting()
     counts = max(0, max_workers - min_workers + 1)
     with hooks.progress(counts * settings.replications, "simulating") as advance:
-        return plan(night, settings, min_workers, max_workers, max_overflow, max_p95_wait,
-                    progress=advance)
+        result = plan(night, settings, min_workers, max_workers, max_overflow, max_p95_wait,
+                      progress=advance)
+    if runtime is not None and runtime.used:
+        result.runtime_model = applied.report(night.batch_date)
+    return result

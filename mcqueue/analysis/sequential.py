@@ -99,6 +99,26 @@ class _Running:
         return (hi - lo) / 2.0
 
 
+def check_memory(max_replications: int, scenarios: int = 1) -> None:
+    """Refuse up front a precision-targeted run whose cap could not fit in memory: every
+    replication run is kept (64 bytes of metrics each, for the percentiles of the report), and
+    the batches are joined once at the end (one more copy), so ``scenarios`` runs up to
+    ``max_replications`` need (scenarios + 1) x 64 x max_replications bytes at most."""
+    import os
+
+    need = (scenarios + 1) * E.METRICS.__len__() * 8 * max_replications
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return
+    if need > 0.8 * have:
+        raise ScenarioError(
+            f"a precision-targeted run capped at {max_replications:,} replications x "
+            f"{scenarios} scenario(s) may need {need / 2**30:,.1f} GiB for the replications it "
+            f"keeps, more than this machine's {have / 2**30:,.1f} GiB allows: lower "
+            "--max-replications")
+
+
 def _met(achieved: float, target: float | None) -> bool:
     return target is None or (math.isfinite(achieved) and achieved <= target)
 
@@ -183,6 +203,7 @@ def simulate_to_precision(night: Night, workers: int = 3,
                             "target_halfwidth_overflow (probability)")
     workers = E.check_workers(workers)
     max_replications = E.check_replications(max_replications)
+    check_memory(max_replications)
     batch = _check_int("batch", batch, 1)
     min_replications = _check_int("min_replications", min_replications, 2)
     seed = E.check_seed(seed)

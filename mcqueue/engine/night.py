@@ -65,6 +65,10 @@ class Night:
     batch_start: str = DEFAULT_BATCH_START
     batch_end: str = DEFAULT_BATCH_END
     window: str | None = None
+    # issue 14 (optional; absent: () and None): each job's name across nights (history is
+    # matched on it; () means the job_id) and its own runtime cv (NaN where the record has none)
+    job_name: tuple[str, ...] = field(default=(), repr=False)
+    runtime_cv: np.ndarray | None = field(default=None, repr=False)
     requested_window: tuple[str | None, ...] = field(default=())
     # optional columns of issues 12 and 13 (None: absent; see night_features)
     pred_ptr: np.ndarray | None = field(default=None, repr=False)
@@ -78,6 +82,11 @@ class Night:
     @property
     def horizon_minutes(self) -> float:
         return horizon_minutes(self.batch_start, self.batch_end)
+
+    @property
+    def job_names(self) -> tuple[str, ...]:
+        """Each job's name across nights: the ``job_name`` field, else its job_id."""
+        return self.job_name if len(self.job_name) == self.n_jobs else self.job_id
 
     @property
     def n_jobs(self) -> int:

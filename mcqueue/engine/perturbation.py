@@ -107,14 +107,19 @@ class Perturbation:
     def delay(self) -> UniformDelay:
         return UniformDelay(self.arrival_jitter)
 
-    def sigmas(self, workload_classes) -> np.ndarray:
-        """Per-job lognormal sigma for a night's workload classes."""
+    def sigmas(self, workload_classes, job_cv: np.ndarray | None = None) -> np.ndarray:
+        """Per-job lognormal sigma for a night's workload classes; ``job_cv`` (a night's
+        ``runtime_cv`` column: a job's own cv, NaN where it has none) overrides the class and
+        global cv job by job (values checked by the record validation: finite, 0..MAX)."""
         cache: dict[str, float] = {}
         out = np.empty(len(workload_classes), dtype=np.float64)
         for i, c in enumerate(workload_classes):
             if c not in cache:
                 cache[c] = self.factor(c).sigma
             out[i] = cache[c]
+        if job_cv is not None:
+            own = ~np.isnan(job_cv)
+            out[own] = np.sqrt(np.log1p(job_cv[own] * job_cv[own]))
         return out
 
     @property

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import kernel as K
+from .._notebook import Notebook
 from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
@@ -29,6 +30,10 @@ DEFAULT_CONFIDENCE = 0.95
 DEFAULT_SEED = 0
 # replications per kernel call: bounds the memory of one call and paces progress reports
 CALL_REPLICATIONS = 1 << 18
+# job-replications per kernel call (about 0.25 s on 2 cores): a compiled call holds the main
+# thread, so Python sees Ctrl-C only between calls; sizing calls by jobs x replications keeps
+# that wait short however large the night (results do not depend on how calls are cut)
+CALL_WORK = 1 << 22
 
 PURPOSE_RUNTIME = np.uint64(1)
 PURPOSE_ARRIVAL = np.uint64(2)
@@ -230,7 +235,7 @@ def prepare(nights: Sequence[Night], perturbation: Perturbation | None = None,
         lo, hi = start[g], start[g + 1]
         base_a[lo:hi] = nt.arrival_minute
         base_r[lo:hi] = nt.runtime_minutes
-        sigma[lo:hi] = perturbation.sigmas(nt.workload_class)
+        sigma[lo:hi] = perturbation.sigmas(nt.workload_class, nt.runtime_cv)
         level[lo:hi], n_levels[g] = _levels(nt.priority)
         excl[lo:hi] = nt.exclusive
         hashes = job_hashes(nt.job_id)
@@ -531,33 +536,24 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
         raise ScenarioError(f"block must be >= 1, got {block!r}")
     totals = per_job if isinstance(per_job, PerJobTotals) else None
     want_jobs = totals is not None or bool(per_job)
-    if block is None:  # per-job runs go in smaller calls: enough tasks in each
-        rows = int(np.diff(batch.night_start)[scen_night].sum()) if want_jobs else 1
-        block = default_block(min(replications, CALL_REPLICATIONS,
-                                  max(1, PER_JOB_BUFFER // max(1, rows))), S)
     general = spec.general | want_jobs
     _check_memory(S, replications, extra=bool(general.any()))
-    out = np.empty((S, K.N_METRICS, replications), dtype=np.float64)
-    if not general.any():  # today's kernel, today's call
-        done = 0
-        while done < replications:
-            m = min(CALL_REPLICATIONS, replications - done)
-            K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
-                             batch.level, batch.excl, batch.key_arr, batch.key_rt,
-                             batch.base_order, batch.night_levels, batch.night_jitter,
-                             batch.night_horizon, scen_night, scen_workers,
-                             rep_start + done, block, out[:, :, done:done + m])
-            done += m
-            if progress is not None:
-                progress(m * S)
+    if not general.any():  # today's kernel, today's calls
+        out = _replicate_today(batch, scen_night, scen_workers, replications, rep_start, block,
+                               progress)
         return Replicated(out, None, general)
-
-    groups: dict[int, list[int]] = {}
-    for s in np.flatnonzero(general):
-        groups.setdefault(_POLICY_CODE[spec.policies[s]], []).append(int(s))
+    out = np.empty((S, K.N_METRICS, replications), dtype=np.float64)
     fast = np.flatnonzero(~general)
+    if fast.shape[0]:
+        out[fast] = _replicate_today(batch, scen_night[fast], scen_workers[fast], replications,
+                                     rep_start, block, progress)
+    ids = np.flatnonzero(general)
     extra = np.zeros((S, K.N_EXTRA, replications), dtype=np.float64)
     sizes = np.diff(batch.night_start)[scen_night]
+    # calls sized by jobs x replications as in _replicate_today (Ctrl-C between calls)
+    jobs = max(1, int(sizes[ids].max()))
+    scen_step = max(1, min(ids.shape[0], CALL_WORK // jobs))
+    per_call = max(1, min(CALL_REPLICATIONS, CALL_WORK // (jobs * scen_step)))
     job_off = np.zeros(S + 1, np.int64)
     if want_jobs:
         np.cumsum(sizes, out=job_off[1:])
@@ -571,15 +567,16 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
         if totals.replications + replications >= 2**32:
             raise ScenarioError("per-job statistics count at most 4,294,967,295 replications")
         rows = totals.rows
-        chunk = max(1, min(CALL_REPLICATIONS, PER_JOB_BUFFER // max(1, rows)))
-        pj_fin = np.empty((min(chunk, replications), rows), np.float64)
+        per_call = max(1, min(per_call, PER_JOB_BUFFER // max(1, rows)))
+        pj_fin = np.empty((min(per_call, replications), rows), np.float64)
         pj_wait = np.empty_like(pj_fin)
         pj_dep = np.empty_like(pj_fin)
         pj_chain = np.empty(pj_fin.shape, np.uint8)
     else:
-        chunk = CALL_REPLICATIONS
         pj_fin = pj_wait = pj_dep = np.empty((1, 0), np.float64)
         pj_chain = np.empty((1, 0), np.uint8)
+    if block is None:
+        block = default_block(min(replications, per_call), min(ids.shape[0], scen_step))
     no_f = np.empty(0, np.float64)
     no_i = np.empty(0, np.int64)
     no_trace = (no_f, no_f, no_f, no_f, no_i, no_i, no_i, np.empty(0, np.uint8))
@@ -587,27 +584,55 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
     outputs = (out, extra, job_off, pj_fin, pj_wait, pj_dep, pj_chain)
     done = 0
     while done < replications:
-        m = min(chunk, replications - done)
-        if fast.shape[0]:
-            part = np.empty((fast.shape[0], K.N_METRICS, m), dtype=np.float64)
-            K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
-                             batch.level, batch.excl, batch.key_arr, batch.key_rt,
-                             batch.base_order, batch.night_levels, batch.night_jitter,
-                             batch.night_horizon, scen_night[fast], scen_workers[fast],
-                             rep_start + done, block, part)
-            out[fast, :, done:done + m] = part
-        for code, ids in groups.items():
-            K.GENERAL[code](layout, spec.kernel_scenarios(ids), rep_start + done, block, done,
-                            m, outputs, no_trace)
+        m = min(per_call, replications - done)
+        for g0 in range(0, ids.shape[0], scen_step):
+            group = ids[g0:g0 + scen_step]
+            for code in sorted({_POLICY_CODE[spec.policies[s]] for s in group}):
+                mine = [int(s) for s in group if _POLICY_CODE[spec.policies[s]] == code]
+                K.GENERAL[code](layout, spec.kernel_scenarios(mine), rep_start + done, block,
+                                done, m, outputs, no_trace)
+            if progress is not None:
+                progress(m * group.shape[0])
         if totals is not None:
             K.fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, totals.deadline, m, totals.late,
                            totals.on_chain, totals.sum_wait, totals.sum_dep, totals.fmin,
                            totals.fmax, totals.hist)
             totals.replications += m
         done += m
-        if progress is not None:
-            progress(m * S)
     return Replicated(out, extra, general, totals)
+
+
+def _replicate_today(batch: Batch, nights_of: np.ndarray, workers_of: np.ndarray,
+                     replications: int, rep_start: int, block: int | None,
+                     progress: Callable[[int], None] | None) -> np.ndarray:
+    """Today's kernel (``kernel.simulate_batch``) for scenarios without any feature of issues
+    12 and 13: (S, 8, R) metrics in calls sized by jobs x replications."""
+    n_scen = len(nights_of)
+    jobs = max([1] + [batch.nights[g].n_jobs for g in nights_of])
+    scen_step = max(1, min(n_scen, CALL_WORK // jobs))  # scenarios per call
+    per_call = max(1, min(CALL_REPLICATIONS, CALL_WORK // (jobs * scen_step)))
+    if block is None:
+        block = default_block(min(replications, per_call), min(n_scen, scen_step))
+    out = np.empty((n_scen, K.N_METRICS, replications), dtype=np.float64)
+    whole = scen_step >= n_scen and per_call >= replications
+    for s0 in range(0, n_scen, scen_step):
+        s1 = min(n_scen, s0 + scen_step)
+        done = 0
+        while done < replications:
+            m = min(per_call, replications - done)
+            # one call writes a C-contiguous array (the layout numba compiled for), copied in
+            dest = out if whole else np.empty((s1 - s0, K.N_METRICS, m), dtype=np.float64)
+            K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
+                             batch.level, batch.excl, batch.key_arr, batch.key_rt,
+                             batch.base_order, batch.night_levels, batch.night_jitter,
+                             batch.night_horizon, nights_of[s0:s1], workers_of[s0:s1],
+                             rep_start + done, block, dest)
+            if not whole:
+                out[s0:s1, :, done:done + m] = dest
+            done += m
+            if progress is not None:
+                progress(m * (s1 - s0))
+    return out
 
 
 def _check_memory(scenarios: int, replications: int, extra: bool = False) -> None:
@@ -754,7 +779,7 @@ def _metric_dict(values: np.ndarray) -> dict[str, float]:
 
 
 @dataclass(eq=False)
-class SimulationResult:
+class SimulationResult(Notebook):
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import polars as pl
 
 from ..engine.night import DEFAULT_BATCH_END, DEFAULT_BATCH_START, Night
-from ..errors import DataError, UsageError
+from ..errors import DataError, UsageError, quote
 from .dynamo import DEFAULT_TABLE
 from .schema import batch_dates, night_from_frame, nights_from_frame, validate_jobs
 
@@ -35,6 +35,8 @@ class Source:
     profile: str | None = None
     endpoint_url: str | None = None
     max_attempts: int | None = None
+    timeout: float | None = None  # seconds per service operation (dynamo.DEFAULT_TIMEOUT)
+    max_input_bytes: int | None = None  # decompressed bytes of a job file (files.MAX_INPUT_BYTES)
 
     def __post_init__(self) -> None:
         if self.kind not in ("local", "dynamodb"):
@@ -43,12 +45,13 @@ class Source:
             raise UsageError("--file is for --source local; DynamoDB reads the table given "
                              "by --table")
 
+
     @property
     def label(self) -> str:
         """How messages name the source."""
         if self.kind == "dynamodb":
-            return f"table {self.table!r}"
-        return "the built-in sample" if self.file is None else repr(self.file)
+            return f"table {quote(self.table)}"
+        return "the built-in sample" if self.file is None else quote(self.file)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def empty_night(batch_date: str, clock: Clock) -> Night:
     return dataclasses.replace(night, window=clock.window)
 
 
-def read_local(file: str | None) -> pl.DataFrame:
+def read_local(file: str | None, max_input_bytes: int | None = None) -> pl.DataFrame:
     """Validated records of a job file, or of the built-in sample when ``file`` is None."""
     if file is None:
         from .sample import sample_frame
@@ -89,21 +92,21 @@ def read_local(file: str | None) -> pl.DataFrame:
     else:
         from .sources import read_jobs
 
-        raw = read_jobs(file)
+        raw = read_jobs(file, max_input_bytes)
     if raw.height == 0:
-        where = "the built-in sample" if file is None else repr(file)
+        where = "the built-in sample" if file is None else quote(file)
         raise DataError(f"{where} holds no job records")
     return validate_jobs(raw)
 
 
-def _query(source: Source, date: str, window: str | None):
+def _query(source: Source, date: str, window: str | None, cancel=None):
     try:
         from .dynamo import query_jobs
     except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
         raise DataError(f"--source dynamodb is not available in this build ({exc})") from None
     return query_jobs(date, window, table=source.table, session=None, region=source.region,
                       profile=source.profile, endpoint_url=source.endpoint_url,
-                      max_attempts=source.max_attempts)
+                      max_attempts=source.max_attempts, timeout=source.timeout, cancel=cancel)
 
 
 def _stats(source: Source, res) -> dict:
@@ -129,12 +132,12 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
                 night = night_from_frame(validate_jobs(res.frame), d, clock.window,
                                          clock.batch_start, clock.batch_end)
             if night is None or night.n_jobs == 0:
-                raise DataError(f"table {source.table!r} has no jobs for {where}batch date "
-                                f"{d!r}: nothing to simulate")
+                raise DataError(f"table {quote(source.table)} has no jobs for {where}batch date "
+                                f"{quote(d)}: nothing to simulate")
             nights.append(night)
             stats[d] = _stats(source, res)
         return Loaded(nights, query_stats=stats)
-    jobs = read_local(source.file)
+    jobs = read_local(source.file, source.max_input_bytes)
     if len(named) < len(asked):
         found = batch_dates(jobs)
         if len(found) != 1:
@@ -184,7 +187,7 @@ def load_range(source: Source, date_from: str | None = None, date_to: str | None
         return _dynamodb_range(source, dates, clock, concurrency, progress)
     if date_from is not None:
         date_range(date_from, date_to)  # checks the order and span
-    jobs = read_local(source.file)
+    jobs = read_local(source.file, source.max_input_bytes)
     present = batch_dates(jobs)
     if date_from is not None:
         lo, hi = date_from, date_to or date_from
@@ -195,12 +198,25 @@ def load_range(source: Source, date_from: str | None = None, date_to: str | None
     return Loaded([n for n in nights if n.n_jobs], empty=[n for n in nights if not n.n_jobs])
 
 
+def wait_result(future, poll: float = 0.2):
+    """``future.result()`` waited for in short slices: a SIGINT delivered to a worker thread
+    only wakes the main thread at its next timeout, so Ctrl-C is seen within ``poll`` s."""
+    while True:
+        try:
+            return future.result(timeout=poll)
+        except TimeoutError:
+            continue
+
+
 def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency: int,
                     progress: Callable[[int], None] | None) -> Loaded:
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
+    cancel = threading.Event()
+
     def one(d):
-        res = _query(source, d, clock.window)
+        res = _query(source, d, clock.window, cancel)
         if progress is not None:
             progress(1)
         if res.frame.height == 0:
@@ -208,8 +224,15 @@ def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency:
         return d, night_from_frame(validate_jobs(res.frame), d, clock.window,
                                    clock.batch_start, clock.batch_end), res
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        got = list(pool.map(one, dates))  # in date order; the first error propagates
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
+        futures = [pool.submit(one, d) for d in dates]
+        got = [wait_result(f) for f in futures]  # in date order; the first error propagates
+    except BaseException:  # an error or Ctrl-C: no new query starts, none is waited for
+        cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return Loaded([n for _, n, _ in got if n is not None and n.n_jobs],
                   empty=[empty_night(d, clock) for d, n, _ in got if n is None or not n.n_jobs],
                   query_stats={d: _stats(source, res) for d, _, res in got})

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from ..errors import DataError
+from ..engine.perturbation import MAX_RUNTIME_CV
+from ..errors import DataError, plain, quote
 from ..engine.night import (DEFAULT_BATCH_END, DEFAULT_BATCH_START,  # noqa: F401
                             HHMM_PATTERN as _HHMM, MAX_MINUTES, MINUTES_PER_DAY, Night,
                             horizon_minutes, parse_hhmm)
@@ -30,8 +31,108 @@ REQUIRED_FIELDS = (
     "priority",
     "requires_exclusive_lock",
 )
-OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute")
+OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute", "job_name",
+                   "runtime_cv")
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+
+# ONE table of the column types each field accepts (kinds, see ``column_kind``); any other type
+# (a list where a scalar belongs, a struct, a duration, binary, ...) is a DataError naming the
+# column and its type. Extension point (issues 12/13): the list-valued fields depends_on and
+# locks add a row here with ("list", "null") and a converter in ``validate_jobs``; a "list"
+# kind is refused everywhere else.
+FIELD_TYPES: dict[str, frozenset[str]] = {
+    "batch_date": frozenset({"string", "date"}),
+    "job_id": frozenset({"string", "integer"}),
+    "requested_window": frozenset({"string"}),
+    "workload_class": frozenset({"string"}),
+    "estimated_runtime_minutes": frozenset({"string", "integer", "float", "decimal"}),
+    "priority": frozenset({"string", "integer", "float", "decimal"}),
+    "requires_exclusive_lock": frozenset({"string", "boolean", "integer", "float", "decimal"}),
+    "window_job_id": frozenset({"string"}),
+    "submitted_at": frozenset({"string", "date", "datetime"}),
+    "status": frozenset({"string"}),
+    "arrival_minute": frozenset({"string", "integer", "float", "decimal"}),
+    "job_name": frozenset({"string", "integer"}),
+    "runtime_cv": frozenset({"string", "integer", "float", "decimal"}),
+}
+# a column holding nothing but nulls is accepted for any field (it is a missing value)
+_ALWAYS = frozenset({"null"})
+
+
+def column_kind(dtype: pl.DataType) -> str:
+    """The kind of a polars column type, as FIELD_TYPES names it."""
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum)):
+        return "string"
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float():
+        return "float"
+    if isinstance(dtype, pl.Decimal):
+        return "decimal"
+    if dtype == pl.Date:
+        return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Null:
+        return "null"
+    if isinstance(dtype, (pl.List, pl.Array)):
+        return "list"
+    if isinstance(dtype, pl.Struct):
+        return "struct"
+    if isinstance(dtype, pl.Duration):
+        return "duration"
+    if dtype == pl.Binary:
+        return "binary"
+    if dtype == pl.Time:
+        return "time"
+    return str(dtype).lower()
+
+
+def value_kind(value: Any) -> str:
+    """The kind of one Python value of a record (dicts from JSON, DynamoDB, tests)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, np.integer)):
+        return "integer"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    if isinstance(value, Decimal):
+        return "decimal"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, _dt.datetime):
+        return "datetime"
+    if isinstance(value, _dt.date):
+        return "date"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "list"
+    if isinstance(value, Mapping):
+        return "struct"
+    if isinstance(value, _dt.timedelta):
+        return "duration"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "binary"
+    return type(value).__name__
+
+
+def _type_error(field_name: str, kind: str, where: str = "") -> DataError:
+    accepted = ", ".join(sorted(FIELD_TYPES[field_name]))
+    return DataError(f"{where}field {quote(field_name)} has type {kind}; it accepts "
+                     f"{accepted}")
+
+
+def check_column_types(df: pl.DataFrame) -> None:
+    """DataError for the first known field whose column type is not in FIELD_TYPES."""
+    for name, dtype in df.schema.items():
+        if name in FIELD_TYPES:
+            kind = column_kind(dtype)
+            if kind not in FIELD_TYPES[name] and kind not in _ALWAYS:
+                raise _type_error(name, kind, "column ")
+
 
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
@@ -52,22 +153,58 @@ def _stringify(v: Any) -> Any:
     return repr(v)
 
 
-def frame_from_records(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
-    """Dicts (DynamoDB resource items with Decimal numbers, plain dicts) -> an all-string frame.
+def frame_from_records(records: Iterable[Mapping[str, Any]], native: bool = False
+                       ) -> pl.DataFrame:
+    """Dicts (DynamoDB resource items with Decimal numbers, plain dicts) -> a raw frame.
 
     Every value becomes its string form, so the one validation path below parses numbers,
     booleans (True, 1, "true") and Decimals alike and quotes bad values as the user wrote them.
+    With ``native`` (JSON files), a column whose values are all integers, all numbers, all
+    booleans or all strings keeps that type instead. A value of a known field whose type
+    FIELD_TYPES does not accept (a list, a dict, bytes, a duration) is a DataError naming the
+    row, the field and the type.
     """
     records = list(records)
     columns: dict[str, list] = {}
     for i, rec in enumerate(records):
+        if not isinstance(rec, Mapping):
+            raise DataError(f"row {i + 1}: a job record must be an object of fields, got "
+                            f"{value_kind(rec)} {quote(rec)}")
         for k in rec:
+            if not isinstance(k, str):
+                raise DataError(f"row {i + 1}: field names must be strings, got {quote(k)}")
             if k not in columns:
                 columns[k] = [None] * i
         for k, col in columns.items():
-            col.append(_stringify(rec.get(k)))
-    return pl.DataFrame({k: pl.Series(k, v, dtype=pl.String) for k, v in columns.items()},
+            v = rec.get(k)
+            if k in FIELD_TYPES and v is not None:
+                kind = value_kind(v)
+                if kind not in FIELD_TYPES[k]:
+                    raise _type_error(k, kind, f"row {i + 1}: ")
+            col.append(v)
+    if not columns:  # records without a single field: nothing to read
+        return pl.DataFrame()
+    return pl.DataFrame([_column(k, v, native) for k, v in columns.items()],
                         height=len(records))
+
+
+def _column(name: str, values: list, native: bool) -> pl.Series:
+    if native:
+        kinds = {value_kind(v) for v in values if v is not None}
+        dtype: Any = None
+        if kinds == {"integer"} and all(-2**63 <= v < 2**63 for v in values if v is not None):
+            dtype = pl.Int64
+        elif kinds and kinds <= {"integer", "float"} and all(
+                abs(v) < 2**1023 for v in values if v is not None):
+            dtype = pl.Float64
+            values = [None if v is None else float(v) for v in values]
+        elif kinds == {"boolean"}:
+            dtype = pl.Boolean
+        elif kinds == {"string"}:
+            dtype = pl.String
+        if dtype is not None:
+            return pl.Series(name, values, dtype=dtype)
+    return pl.Series(name, [_stringify(v) for v in values], dtype=pl.String)
 
 
 def _fail(df: pl.DataFrame, mask: pl.Expr, field_name: str, problem: str) -> None:
@@ -77,8 +214,9 @@ def _fail(df: pl.DataFrame, mask: pl.Expr, field_name: str, problem: str) -> Non
     row = bad[_ROW][0]
     job = bad["job_id"][0] if "job_id" in bad.columns else None
     value = bad[field_name][0]
-    who = f"row {row}" + (f" (job_id {job})" if job not in (None, "") else "")
-    raise DataError(f"{who}: field '{field_name}' {problem}, got {value!r}")
+    who = f"row {row}" + (f" (job_id {plain(job)})" if job not in (None, "") else "")
+    shown = "None" if value is None else quote(value)
+    raise DataError(f"{who}: field '{field_name}' {problem}, got {shown}")
 
 
 def _as_float(df: pl.DataFrame, name: str) -> pl.Series:
@@ -116,15 +254,19 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
     Raises DataError for the first bad record, naming row, job_id, field and value.
     """
     df = data if isinstance(data, pl.DataFrame) else frame_from_records(data)
+    check_column_types(df)
     df = df.with_row_index(_ROW, offset=1)
     missing_cols = [f for f in REQUIRED_FIELDS if f not in df.columns]
     if "requested_window" in missing_cols and "arrival_minute" in df.columns:
         missing_cols.remove("requested_window")
         df = df.with_columns(pl.lit(None, pl.String).alias("requested_window"))
     if missing_cols:
-        present = ", ".join(c for c in df.columns if c != _ROW) or "none"
+        names = [c for c in df.columns if c != _ROW]
+        present = ", ".join(plain(c, 40) for c in names[:20]) + (" ..." if len(names) > 20
+                                                                 else "")
         raise DataError(
-            f"missing field '{missing_cols[0]}' in every record (fields present: {present})"
+            f"missing field '{missing_cols[0]}' in every record (fields present: "
+            f"{present or 'none'})"
         )
     for name in ("batch_date", "job_id", "workload_class", "requested_window",
                  "window_job_id", "submitted_at", "status"):
@@ -179,6 +321,10 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
     else:
         df = df.with_columns(pl.lit(None, pl.Float64).alias("__arrival"))
 
+    extra = _job_name_and_cv(df)  # issue 14's optional fields: columns only when present
+    df = df.with_columns(extra)
+    extra_columns = [c for c in ("__job_name", "__runtime_cv") if c in df.columns]
+
     _fail(df, pl.col("requested_window").is_not_null()
           & ~pl.col("requested_window").str.contains(_HHMM.pattern),
           "requested_window", "must be HH:MM (00:00 to 23:59)")
@@ -195,7 +341,7 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
                           & (pl.col("job_id") == dup["job_id"][0]))[_ROW].to_list()
         raise DataError(
             f"row {first[1]}: field 'job_id' duplicates row {first[0]} in night "
-            f"{dup['batch_date'][0]}, got {dup['job_id'][0]!r}"
+            f"{dup['batch_date'][0]}, got {quote(dup['job_id'][0])}"
         )
 
     if "window_job_id" not in df.columns:
@@ -212,7 +358,32 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
         pl.col("__lock").alias("requires_exclusive_lock"),
         pl.col("status"),
         pl.col("__arrival").alias("arrival_minute"),
+        *(pl.col(c).alias(c[2:]) for c in extra_columns),
     )
+
+
+def _job_name_and_cv(df: pl.DataFrame) -> list[pl.Expr | pl.Series]:
+    """``job_name`` (text; missing or blank: the record's job_id) and ``runtime_cv`` (a number
+    0 .. MAX_RUNTIME_CV; missing: null, the class or global cv applies), each only when its
+    column is present, as ``__``-prefixed columns to select (so absent fields add nothing)."""
+    out: list[pl.Expr | pl.Series] = []
+    if "job_name" in df.columns:
+        name = pl.col("job_name").cast(pl.String, strict=False).str.strip_chars()
+        out.append(pl.when(name.is_null() | (name == "")).then(pl.col("job_id"))
+                   .otherwise(name).alias("__job_name"))
+    if "runtime_cv" in df.columns:
+        cv = _as_float(df, "runtime_cv")
+        tmp = df.with_columns(cv.alias("__cv"))
+        given = pl.col("runtime_cv").is_not_null() & (
+            pl.col("runtime_cv").cast(pl.String).str.strip_chars() != "")
+        _fail(tmp, given & pl.col("__cv").is_null(), "runtime_cv", "must be a number")
+        _fail(tmp, pl.col("__cv").is_not_null() & (~pl.col("__cv").is_finite()
+                                                    | (pl.col("__cv") < 0)),
+              "runtime_cv", "must be a finite number >= 0")
+        _fail(tmp, pl.col("__cv") > MAX_RUNTIME_CV, "runtime_cv",
+              f"must be at most {MAX_RUNTIME_CV:g}")
+        out.append(cv.alias("__runtime_cv"))
+    return out
 
 
 def batch_dates(jobs: pl.DataFrame) -> list[str]:
@@ -240,7 +411,7 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
     missing = sorted(set(wanted) - set(present))
     if missing:
         listing = ", ".join(present[:20]) + (" ..." if len(present) > 20 else "")
-        raise DataError(f"batch date {missing[0]!r} has no jobs; dates present: "
+        raise DataError(f"batch date {quote(missing[0])} has no jobs; dates present: "
                         f"{listing or 'none'}")
     jobs = validated.filter(pl.col("batch_date").is_in(wanted))
     if window is not None:
@@ -262,6 +433,9 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
     runtime = jobs["estimated_runtime_minutes"].to_numpy().astype(np.float64, copy=True)
     priority = jobs["priority"].to_numpy().astype(np.int64, copy=True)
     exclusive = jobs["requires_exclusive_lock"].to_numpy().astype(bool, copy=True)
+    names = jobs["job_name"].to_list() if "job_name" in jobs.columns else None
+    cvs = (jobs["runtime_cv"].fill_null(np.nan).to_numpy().astype(np.float64, copy=True)
+           if "runtime_cv" in jobs.columns else None)
     bounds: dict[str, tuple[int, int]] = {}
     lo = 0
     for i in range(1, len(day) + 1):
@@ -277,7 +451,9 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
                             runtime_minutes=runtime[a:b].copy(),
                             priority=priority[a:b].copy(), exclusive=exclusive[a:b].copy(),
                             batch_start=batch_start, batch_end=batch_end, window=window,
-                            requested_window=tuple(reqw[a:b])))
+                            requested_window=tuple(reqw[a:b]),
+                            job_name=tuple(names[a:b]) if names is not None else (),
+                            runtime_cv=cvs[a:b].copy() if cvs is not None else None))
     return nights
 
 

@@ -17,17 +17,21 @@ DynamoDB JSON too, so the files of an S3 export (``<id>.json.gz``) load under th
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ..errors import DataError
-from .schema import frame_from_records, validate_jobs
+from ..errors import DataError, first_line, quote
+from .ddbjson import item_values
+from .files import ENV_MAX_INPUT_BYTES, max_input_bytes, read_input, write_atomic
+from .schema import check_column_types, frame_from_records, validate_jobs, value_kind
 
 FORMATS = ("csv", "parquet", "ndjson", "json", "ddb")
 _SUFFIXES = {
@@ -54,29 +58,86 @@ def detect_format(path: str | os.PathLike) -> tuple[str, bool]:
         fmt = "ddb"
     if fmt is None or (gz and fmt == "parquet"):
         raise DataError(
-            f"unsupported file type {str(path)!r}: use .csv, .parquet, .ndjson/.jsonl, .json "
+            f"unsupported file type {quote(str(path))}: use .csv, .parquet, .ndjson/.jsonl, .json "
             f"or .ddb.json (DynamoDB JSON lines); .gz is allowed on text formats")
     return fmt, gz
 
 
-def _read_bytes(path: Path, gz: bool) -> bytes:
+MAX_JSON_DEPTH = 32  # nesting of a JSON/NDJSON/DynamoDB JSON document (job records need 3)
+MAX_NUMBER_CHARS = 200  # characters of one JSON number
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def check_json_depth(raw: bytes, name: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """DataError when brackets nest deeper than ``limit`` anywhere in ``raw`` (strings
+    skipped): checked with numpy before any parser sees the text, so a deeply nested document
+    is one error, not a RecursionError or a parser's stack overflow."""
+    import numpy as np
+
+    stripped = _JSON_STRING.sub(b'""', raw)
+    depth = 0
+    step = 1 << 24
+    for lo in range(0, len(stripped), step):
+        a = np.frombuffer(stripped, np.uint8, count=min(step, len(stripped) - lo), offset=lo)
+        opens = (a == 0x5B) | (a == 0x7B)
+        closes = (a == 0x5D) | (a == 0x7D)
+        idx = np.flatnonzero(opens | closes)
+        if idx.size == 0:
+            continue
+        delta = np.where(opens[idx], 1, -1).astype(np.int64)
+        levels = depth + np.cumsum(delta)
+        if int(levels.max()) > limit:
+            raise DataError(f"cannot read {quote(name)}: JSON nested deeper than {limit} "
+                            "levels; job records are flat objects")
+        depth = int(levels[-1])
+
+
+class _JsonProblem(ValueError):
+    """A limit or rule broken inside one JSON document (the caller adds where)."""
+
+
+def _json_number(text: str, convert):
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _JsonProblem(f"a JSON number of {len(text):,} characters (at most "
+                           f"{MAX_NUMBER_CHARS}): {quote(text, 40)}")
+    return convert(text)
+
+
+def _no_duplicates(pairs: list) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set = set()
+        dup = None
+        for k, _ in pairs:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
+        raise _JsonProblem(f"key {quote(dup)} appears twice in one record; each field may "
+                           "appear once")
+    return obj
+
+
+def _json_loads(text: str, where: str):
+    """json.loads with the duplicate-key and number-size rules; DataError naming ``where``."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    if gz or raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"cannot read {str(path)!r}: not a valid gzip file ({exc})") from None
-    return raw
+        return json.loads(text, object_pairs_hook=_no_duplicates,
+                          parse_int=lambda t: _json_number(t, int),
+                          parse_float=lambda t: _json_number(t, float))
+    except _JsonProblem as exc:
+        raise DataError(f"{where}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                        f"{exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"{where}: not valid JSON ({first_line(exc)})") from None
 
 
 def _first_record(text: str) -> Any:
     line = text.lstrip().split("\n", 1)[0]
     try:
         return json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -84,60 +145,107 @@ def _is_ddb_record(rec: Any) -> bool:
     return isinstance(rec, dict) and set(rec) == {"Item"} and isinstance(rec["Item"], dict)
 
 
-def _ddb_value(value: Any, field: str, where: str) -> Any:
-    """One DynamoDB attribute value ({"S": ...}, {"N": ...}, ...) -> a plain value."""
-    if isinstance(value, dict) and len(value) == 1:
-        (kind, v), = value.items()
-        if kind in ("S", "N"):
-            return v
-        if kind == "BOOL":
-            return bool(v)
-        if kind == "NULL":
-            return None
-        raise DataError(f"{where}: field {field!r} has DynamoDB type {kind!r}; "
-                        f"job records use S, N, BOOL or NULL")
-    raise DataError(f"{where}: field {field!r} is not a DynamoDB attribute value "
-                    f"like {{\"S\": \"...\"}}, got {value!r}")
+def _lines(text: str):
+    for i, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield i, line
 
 
 def parse_dynamodb_json(text: str, name: str = "input") -> pl.DataFrame:
-    """DynamoDB JSON lines (S3 export format) -> an all-string frame."""
+    """DynamoDB JSON lines (S3 export format) -> an all-string frame; every attribute value
+    checked strictly (see ``mcqueue.io.ddbjson``)."""
+    check_json_depth(text.encode("utf-8", "surrogatepass"), name)
     records = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{name!r} line {i}: not valid JSON ({exc.msg})") from None
+    for i, line in _lines(text):
+        where = f"{quote(name)} line {i}"
+        rec = _json_loads(line, where)
         if not _is_ddb_record(rec):
-            raise DataError(f"{name!r} line {i}: expected a DynamoDB item "
-                            f"{{\"Item\": {{...}}}}, got {line.strip()[:60]!r}")
-        where = f"{name!r} line {i}"
-        records.append({k: _ddb_value(v, k, where) for k, v in rec["Item"].items()})
+            raise DataError(f"{where}: expected a DynamoDB item "
+                            f"{{\"Item\": {{...}}}}, got {quote(line.strip(), 60)}")
+        records.append(item_values(rec["Item"], where))
     return frame_from_records(records)
 
 
-def read_jobs(path: str | os.PathLike) -> pl.DataFrame:
-    """Read a job file into a raw polars frame (strings or native types, not validated)."""
+def _parse_json_records(text: str, fmt: str, name: str) -> pl.DataFrame:
+    """NDJSON (one object per line) or a JSON array of objects -> a raw frame, with Python's
+    parser so that a key written twice in one record is an error (polars keeps one silently)."""
+    check_json_depth(text.encode("utf-8", "surrogatepass"), name)
+    records: list = []
+    if fmt == "ndjson":
+        for i, line in _lines(text):
+            rec = _json_loads(line, f"cannot read {quote(name)} as NDJSON: line {i}")
+            if not isinstance(rec, dict):
+                raise DataError(f"cannot read {quote(name)} as NDJSON: line {i} is "
+                                f"{value_kind(rec)} {quote(line.strip(), 60)}, not an object")
+            records.append(rec)
+    else:
+        doc = _json_loads(text, f"cannot read {quote(name)} as a JSON array of objects")
+        if not isinstance(doc, list):
+            raise DataError(f"cannot read {quote(name)} as a JSON array of objects: it holds "
+                            f"one {value_kind(doc)}")
+        for i, rec in enumerate(doc, start=1):
+            if not isinstance(rec, dict):
+                raise DataError(f"cannot read {quote(name)} as a JSON array of objects: "
+                                f"element {i} is {value_kind(rec)} {quote(rec, 60)}")
+        records = doc
+    return frame_from_records(records, native=True)
+
+
+def _check_csv_header(text: str, name: str) -> None:
+    header = next(csv.reader(io.StringIO(text[:1 << 20].split("\n", 1)[0])), [])
+    seen: set = set()
+    for col in header:
+        if col in seen:
+            raise DataError(f"cannot read {quote(name)} as CSV: column {quote(col)} appears "
+                            "twice in the header")
+        seen.add(col)
+
+
+def _read_parquet(path: Path, max_bytes: int | None) -> pl.DataFrame:
+    shown = quote(str(path))
+    raw = read_input(path, gz=False, max_bytes=max_bytes)
+    try:
+        schema = pl.read_parquet_schema(io.BytesIO(raw))
+        check_column_types(pl.DataFrame(schema=schema))
+        frame = pl.read_parquet(io.BytesIO(raw))
+    except DataError:
+        raise
+    except Exception as exc:  # polars raises its own exception types for corrupt files
+        raise DataError(f"cannot read {shown} as Parquet: {first_line(exc)}") from None
+    limit = max_input_bytes(max_bytes)
+    if frame.estimated_size() > limit:
+        raise DataError(f"cannot read {shown}: its decoded size ({frame.estimated_size():,} "
+                        f"bytes) exceeds the input limit of {limit:,} bytes; raise it with "
+                        f"--max-input-bytes or ${ENV_MAX_INPUT_BYTES}")
+    return frame
+
+
+def read_jobs(path: str | os.PathLike, max_bytes: int | None = None) -> pl.DataFrame:
+    """Read a job file into a raw polars frame (strings or native types, not validated).
+
+    Only regular files; at most ``max_bytes`` of (decompressed) input (default 4 GiB or
+    $MCQUEUE_MAX_INPUT_BYTES). Text may start with a UTF-8 BOM and end its lines with LF, CRLF
+    or a lone CR (old Mac files: read as line ends).
+    """
     path = Path(path)
     fmt, gz = detect_format(path)
     if fmt == "parquet":
-        try:
-            return pl.read_parquet(path)
-        except OSError as exc:
-            raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-        except Exception as exc:  # polars raises its own exception types for corrupt files
-            raise DataError(f"cannot read {str(path)!r} as Parquet: "
-                            f"{_first_line(exc)}") from None
-    raw = _read_bytes(path, gz)
+        return _read_parquet(path, max_bytes)
+    raw = read_input(path, gz=True if gz else None, max_bytes=max_bytes)
+    shown = quote(str(path))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError(f"cannot read {str(path)!r}: not UTF-8 text ({exc.reason} at byte "
+        raise DataError(f"cannot read {shown}: not UTF-8 text ({exc.reason} at byte "
                         f"{exc.start})") from None
+    del raw
     if not text.strip():
-        raise DataError(f"{str(path)!r} is empty")
+        raise DataError(f"{shown} is empty")
+    if "\r" in text:
+        if "\n" not in text:
+            text = text.replace("\r", "\n")  # CR-only line ends
+        elif fmt != "csv":
+            text = text.replace("\r\n", "\n")
     if fmt in ("json", "ndjson") and not text.lstrip().startswith("["):
         if _is_ddb_record(_first_record(text)):
             fmt = "ddb"
@@ -145,20 +253,16 @@ def read_jobs(path: str | os.PathLike) -> pl.DataFrame:
             fmt = "ndjson"  # one object per line under a .json name: read it as such
     if fmt == "ddb":
         return parse_dynamodb_json(text, str(path))
-    kind = {"csv": "CSV", "ndjson": "NDJSON", "json": "a JSON array of objects"}[fmt]
+    if fmt in ("json", "ndjson"):
+        try:
+            return _parse_json_records(text, fmt, str(path))
+        except RecursionError:  # pragma: no cover - check_json_depth stops this first
+            raise DataError(f"cannot read {shown}: JSON nested too deeply") from None
+    _check_csv_header(text, str(path))
     try:
-        if fmt == "csv":
-            return pl.read_csv(io.StringIO(text), infer_schema=False)
-        if fmt == "ndjson":
-            return pl.read_ndjson(io.StringIO(text), infer_schema_length=None)
-        return pl.read_json(io.StringIO(text), infer_schema_length=None)
+        return pl.read_csv(io.StringIO(text), infer_schema=False)
     except Exception as exc:  # polars' ComputeError, SchemaError, ...: a bad file, not a bug
-        raise DataError(f"cannot read {str(path)!r} as {kind}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+        raise DataError(f"cannot read {shown} as CSV: {first_line(exc)}") from None
 
 
 # ---------------------------------------------------------------- writing
@@ -171,9 +275,11 @@ def typed_frame(raw: pl.DataFrame) -> pl.DataFrame:
     out = jobs.with_columns(runtime.alias("estimated_runtime_minutes"))
     cols = [c for c in ("batch_date", "window_job_id", "job_id", "requested_window",
                         "submitted_at", "workload_class", "estimated_runtime_minutes",
-                        "priority", "requires_exclusive_lock", "status", "arrival_minute")
-            if not (c in ("submitted_at", "status", "arrival_minute")
-                    and out[c].null_count() == out.height)]
+                        "priority", "requires_exclusive_lock", "status", "arrival_minute",
+                        "job_name", "runtime_cv")
+            if c in out.columns and not (
+                c in ("submitted_at", "status", "arrival_minute", "runtime_cv")
+                and out[c].null_count() == out.height)]
     return out.select(cols)
 
 
@@ -226,7 +332,8 @@ def write_jobs(frame: pl.DataFrame, path: str | os.PathLike, fmt: str | None = N
     if gz:
         data = gzip.compress(data, mtime=0)
     try:
-        path.write_bytes(data)
+        write_atomic(path, data)
     except OSError as exc:
-        raise DataError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        raise DataError(f"cannot write {quote(str(path))}: {exc.strerror or exc} (nothing "
+                        "was written; a file already there is unchanged)") from None
     return fmt

@@ -2,16 +2,20 @@
 
 One registry maps a result type to its formats; ``render(result, fmt)`` is the only entry point
 the command line uses, and an unknown format is one ``FormatError`` naming the formats the
-result has. Text formats come back as ``str``, binary ones (parquet) as ``bytes``.
+result has. Text formats come back as ``str``, binary ones (parquet) as ``bytes``. ``html`` is
+the self-contained report page of `mcqueue.report.pages`; it needs the `report` extra
+(matplotlib) and raises one `MissingExtraError` naming the pip command without it.
 
-| result (module)                                   | formats                      |
-|---------------------------------------------------|------------------------------|
-| SimulateReport, [SimulationResult] (simulation)   | table, json, csv             |
-| ScoreResult (planning)                            | table, json, csv, parquet    |
-| Plan (planning)                                   | table, json, csv             |
-| ValidationResult (validation)                     | table, json, csv             |
-| BenchResult (benchmark)                           | table, json                  |
-| SeedResult, DeleteResult (storage)                | table, json, csv             |
+| result (module)                                   | formats                         |
+|---------------------------------------------------|---------------------------------|
+| SimulateReport, [SimulationResult] (simulation)   | table, json, csv; html (pages)  |
+| ScoreResult (planning)                            | table, json, csv, parquet; html |
+| Plan (planning)                                   | table, json, csv; html          |
+| ValidationResult (validation)                     | table, json, csv                |
+| BenchResult (benchmark)                           | table, json                     |
+| SeedResult, DeleteResult (storage)                | table, json, csv                |
+| CalibrationReport (history)                       | table, json                     |
+| BacktestResult (backtest)                         | table, json, csv                |
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ from typing import Any, Callable
 
 from ..errors import FormatError
 
-_MODULES = ("simulation", "planning", "validation", "benchmark", "storage")
+_MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "pages", "history",
+            "backtest")
 BINARY_FORMATS = frozenset({"parquet"})
 
 
 def _registry() -> dict[type, dict[str, Callable[[Any], str | bytes]]]:
     reg: dict[type, dict[str, Callable[[Any], str | bytes]]] = {}
     for name in _MODULES:  # imported on first use: `import mcqueue.report` stays cheap
-        reg.update(import_module(f"{__name__}.{name}").RENDERERS)
+        for cls, fmts in import_module(f"{__name__}.{name}").RENDERERS.items():
+            reg.setdefault(cls, {}).update(fmts)  # pages adds html to the types above
     return reg
 
 

@@ -316,6 +316,9 @@ class QueueLength:
     minute: time grid, minutes after batch start, increasing.
     mean, p10, p90: per grid minute, the mean and the 10th/90th percentiles of the queue length
         across replications (p10 <= p90).
+    traced, replications: when the curve comes from a subset of a run's replications replayed
+        one by one, how many were replayed (``traced``) of how many (``replications``); the
+        chart says so. None: not stated.
     """
 
     minute: np.ndarray
@@ -324,6 +327,8 @@ class QueueLength:
     p90: np.ndarray
     cutoff_minute: float
     batch_start: str = "01:00"
+    traced: int | None = None
+    replications: int | None = None
 
     def __post_init__(self):
         t = _floats("minute", self.minute)
@@ -339,6 +344,15 @@ class QueueLength:
         object.__setattr__(self, "cutoff_minute",
                            float(_floats("cutoff_minute", [self.cutoff_minute], lo=0.0)[0]))
         _check_clock(self.batch_start)
+        for name in ("traced", "replications"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                                  or v < 1):
+                raise DataError(f"{name} must be an integer >= 1 or None, got {_show(v)}")
+        if (self.traced is not None and self.replications is not None
+                and self.traced > self.replications):
+            raise DataError(f"traced ({self.traced}) must be at most replications "
+                            f"({self.replications})")
 
 
 # ---------------------------------------------------------------- (d) per-job risk

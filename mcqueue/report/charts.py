@@ -31,7 +31,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from .chart_data import (Backtest, ChartSet, DrainTimes, GanttNight, JobRisk, PlanChart,
                          QueueLength, ScoreNights, assign_lanes, cdf_curve, clock_label,
                          clock_ticks, pit_histogram, reliability_bins)
-from .files import write_atomic
+from ..io.files import write_atomic
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable for deuteranopia, protanopia and
 # tritanopia, and in greyscale print by lightness for the pairs used together here.
@@ -296,7 +296,7 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     handles.append(cut)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
     what = g.label or "one replication"
-    ax.set_title(title or f"The night as a Gantt: {what} ({g.n_jobs:,} jobs on {c} workers)")
+    ax.set_title(title or f"Gantt of {what}: {g.n_jobs:,} jobs on {c} workers")
     return fig
 
 
@@ -315,9 +315,18 @@ def queue_length(q: QueueLength, title: str | None = None) -> Figure:
     ax.set_ylim(0.0, max(1.0, float(q.p90.max()), float(q.mean.max())) * 1.08)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("jobs waiting")
-    ax.set_title(title or "Queue length over the night")
+    ax.set_title(title or f"Queue length over the night{_traced(q)}")
     ax.legend(loc="best")
     return fig
+
+
+def _traced(q: QueueLength) -> str:
+    """' (200 of 10,000 replications)' when the curve is from a replayed subset."""
+    if q.traced is None:
+        return ""
+    if q.replications is None or q.replications == q.traced:
+        return f" ({q.traced:,} replications)"
+    return f" ({q.traced:,} of {q.replications:,} replications)"
 
 
 # ---------------------------------------------------------------- (d) per-job risk
@@ -508,28 +517,38 @@ def backtest(b: Backtest, title: str | None = None) -> Figure:
 
 
 # ---------------------------------------------------------------- a report's charts
-def figures(charts: ChartSet) -> Iterator[tuple[str, Figure]]:
+def chart_ids(charts: ChartSet, prefix: str = "") -> list[str]:
+    """The ids `figures` yields, in order, without drawing anything."""
+    ids = ["chart-drain"] if charts.drain is not None else []
+    ids += [f"chart-gantt-{i}" for i in range(1, len(charts.gantts) + 1)]
+    for name in ("queue", "jobs", "plan", "score", "backtest"):
+        if getattr(charts, name) is not None:
+            ids.append(f"chart-{name}")
+    return [prefix + i for i in ids]
+
+
+def figures(charts: ChartSet, prefix: str = "") -> Iterator[tuple[str, Figure]]:
     """(stable element id, figure) for every chart the set holds, in report order; ids are
     chart-drain, chart-gantt-1.., chart-queue, chart-jobs, chart-plan, chart-score,
-    chart-backtest."""
+    chart-backtest, each after ``prefix`` (e.g. "s2-" for a report's second scenario)."""
     if charts.drain is not None:
-        yield "chart-drain", drain_curve(charts.drain)
+        yield prefix + "chart-drain", drain_curve(charts.drain)
     for i, g in enumerate(charts.gantts, 1):
-        yield f"chart-gantt-{i}", gantt(g)
+        yield f"{prefix}chart-gantt-{i}", gantt(g)
     if charts.queue is not None:
-        yield "chart-queue", queue_length(charts.queue)
+        yield prefix + "chart-queue", queue_length(charts.queue)
     if charts.jobs is not None:
-        yield "chart-jobs", job_risk(charts.jobs)
+        yield prefix + "chart-jobs", job_risk(charts.jobs)
     if charts.plan is not None:
-        yield "chart-plan", plan(charts.plan)
+        yield prefix + "chart-plan", plan(charts.plan)
     if charts.score is not None:
-        yield "chart-score", score(charts.score)
+        yield prefix + "chart-score", score(charts.score)
     if charts.backtest is not None:
-        yield "chart-backtest", backtest(charts.backtest)
+        yield prefix + "chart-backtest", backtest(charts.backtest)
 
 
 def _captions(charts: ChartSet) -> dict[str, tuple[str, str]]:
-    """Section heading and how-to-read caption of each chart id."""
+    """Section heading and how-to-read caption of each chart id (without a prefix)."""
     out: dict[str, tuple[str, str]] = {}
     d = charts.drain
     if d is not None:
@@ -545,11 +564,17 @@ def _captions(charts: ChartSet) -> dict[str, tuple[str, str]]:
             "One bar per job; lanes are the workers, filled in start order, each job taking "
             "the lowest-numbered free worker. Exclusive-lock jobs (black outline) hold the "
             "whole pool; late jobs are hatched; the dashed line is the cutoff.")
-    if charts.queue is not None:
+    q = charts.queue
+    if q is not None:
+        which = "replications"
+        if q.traced is not None:
+            which = (f"the first {q.traced:,} of the {q.replications:,} replications, each "
+                     f"replayed exactly" if q.replications not in (None, q.traced)
+                     else f"the {q.traced:,} replications")
         out["chart-queue"] = (
             "Queue length over the night",
-            "Jobs that have arrived and not started, at each time: the mean across "
-            "replications and the band from the 10th to the 90th percentile.")
+            f"Jobs that have arrived and not started, at each time: the mean across {which}, "
+            f"and the band from the 10th to the 90th percentile (nearest rank).")
     j = charts.jobs
     if j is not None:
         crit = (" Right: the criticality index, the share of replications in which the job "
@@ -579,20 +604,23 @@ def _captions(charts: ChartSet) -> dict[str, tuple[str, str]]:
     return out
 
 
-def chart_blocks(charts: ChartSet) -> list:
+def chart_blocks(charts: ChartSet, prefix: str = "") -> list:
     """The set's charts as `html.ChartBlock`s (inline SVG with stable ids, headings and
-    captions), ready for `html.Page`."""
+    captions), ready for `html.Page`; ids start with ``prefix``."""
     from .html import ChartBlock
 
     text = _captions(charts)
-    return [ChartBlock(chart_id=cid, title=text[cid][0], svg=svg_markup(fig, cid),
-                       caption=text[cid][1]) for cid, fig in figures(charts)]
+    return [ChartBlock(chart_id=cid, title=text[cid[len(prefix):]][0],
+                       svg=svg_markup(fig, cid), caption=text[cid[len(prefix):]][1])
+            for cid, fig in figures(charts, prefix)]
 
 
-def save_all(charts: ChartSet, folder: str | os.PathLike, fmt: str = "svg") -> list[str]:
-    """Write every chart of the set to ``folder/<id>.<fmt>``; returns the paths."""
+def save_all(charts: ChartSet, folder: str | os.PathLike, fmt: str = "svg",
+             prefix: str = "") -> list[str]:
+    """Write every chart of the set to ``folder/<prefix><id>.<fmt>``; returns the paths."""
+    _check_format(fmt)
     paths = []
-    for chart_id, fig in figures(charts):
+    for chart_id, fig in figures(charts, prefix):
         path = os.path.join(os.fspath(folder), f"{chart_id}.{fmt}")
         save(fig, path, fmt)
         paths.append(path)

@@ -1,4 +1,5 @@
-"""One self-contained HTML page: title, facts, summary tables and charts inlined as SVG.
+"""One self-contained HTML page: title, facts, summary tables and charts inlined as SVG, and
+optionally one section per part of a result (e.g. each scenario of a simulate run).
 
 Nothing on the page is fetched: no script, font, image or style sheet by URL; the charts are
 inline <svg> (from `mcqueue.report.charts.svg_markup`), the styles one inline <style>. A
@@ -20,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .files import write_atomic
+from ..io.files import write_atomic
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CHART_ID = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
@@ -33,15 +34,20 @@ body { margin: 0 auto; max-width: 1000px; padding: 16px 20px 40px;
   sans-serif; color: #111; background: #fff; }
 h1 { font-size: 1.6em; margin: 0.2em 0 0.1em; }
 h2 { font-size: 1.2em; margin: 1.6em 0 0.4em; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.05em; margin: 1.4em 0 0.3em; }
+section.part { margin-top: 2em; }
+section.part > h2 { font-size: 1.35em; border-bottom: 2px solid #999; }
+nav.contents ol { margin: 0.3em 0 1em; padding-left: 1.6em; }
 p.subtitle { margin: 0 0 0.8em; color: #444; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0.6em 0; }
 dl.facts dt { color: #555; }
 dl.facts dd { margin: 0; }
 table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.92em; }
 caption { text-align: left; font-weight: bold; padding: 0 0 4px; }
+div.table { overflow-x: auto; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  vertical-align: top; overflow-wrap: break-word; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th { border-bottom: 2px solid #999; }
 figure.chart { margin: 0.8em 0 1.6em; }
 figure.chart figcaption { font-size: 0.9em; color: #444; margin-top: 4px; }
@@ -86,12 +92,16 @@ class Table:
     header: Sequence[str]
     rows: Sequence[Sequence[object]]
     caption: str = ""
+    right: Sequence[bool] = ()  # columns to right-align whatever their cells (numbers always are)
 
     def __post_init__(self):
         width = len(self.header)
         for i, row in enumerate(self.rows):
             if len(row) != width:
                 raise ValueError(f"table row {i + 1} has {len(row)} cells, the header {width}")
+        if self.right and len(self.right) != width:
+            raise ValueError(f"table right-alignment has {len(self.right)} entries, the "
+                             f"header {width}")
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -130,9 +140,28 @@ class ChartBlock:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One part of a page (e.g. one scenario) under its own heading: facts, tables, charts and
+    notes, in that order. ``anchor`` (an id like a chart id) lets the page's contents link to
+    it."""
+
+    title: str
+    anchor: str
+    facts: Sequence[tuple[str, object]] = field(default=())
+    tables: Sequence[Table] = field(default=())
+    charts: Sequence[ChartBlock] = field(default=())
+    notes: Sequence[str] = field(default=())
+
+    def __post_init__(self):
+        if not CHART_ID.match(self.anchor):
+            raise ValueError(f"section anchor must match {CHART_ID.pattern}, got "
+                             f"{self.anchor!r}")
+
+
+@dataclass(frozen=True)
 class Page:
     """Everything on a report page, in order: facts (label, value pairs), tables, charts,
-    notes."""
+    notes, then the sections (with a list of contents when there are two or more)."""
 
     title: str
     subtitle: str = ""
@@ -141,30 +170,31 @@ class Page:
     charts: Sequence[ChartBlock] = field(default=())
     notes: Sequence[str] = field(default=())
     generator: str = "mcqueue"
+    sections: Sequence[Section] = field(default=())
 
 
 def _table_html(t: Table) -> list[str]:
-    out = ["<table>"]
+    out = ['<div class="table"><table>']
     if t.caption:
         out.append(f"<caption>{escape(t.caption)}</caption>")
     out.append("<thead><tr>" + "".join(f"<th scope=\"col\">{escape(h)}</th>" for h in t.header)
                + "</tr></thead><tbody>")
     for row in t.rows:
         cells = []
-        for v in row:
+        for k, v in enumerate(row):
             num = isinstance(v, (int, float)) and not isinstance(v, bool)
-            cls = ' class="num"' if num else ""
+            cls = ' class="num"' if num or (t.right and t.right[k]) else ""
             cells.append(f"<td{cls}>{escape(cell(v))}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return out
 
 
-def _chart_html(c: ChartBlock) -> list[str]:
+def _chart_html(c: ChartBlock, level: int = 2) -> list[str]:
     svg = c.svg.replace("<svg", f'<svg id="{c.chart_id}" class="chart" role="img" '
                                 f'aria-label="{escape(c.title)}"', 1)
     out = [f'<section aria-labelledby="{c.chart_id}-title">',
-           f'<h2 id="{c.chart_id}-title">{escape(c.title)}</h2>',
+           f'<h{level} id="{c.chart_id}-title">{escape(c.title)}</h{level}>',
            '<figure class="chart">', svg]
     if c.caption:
         out.append(f"<figcaption>{escape(c.caption)}</figcaption>")
@@ -172,9 +202,38 @@ def _chart_html(c: ChartBlock) -> list[str]:
     return out
 
 
+def _facts_html(facts: Sequence[tuple[str, object]]) -> list[str]:
+    if not facts:
+        return []
+    return (['<dl class="facts">']
+            + [f"<dt>{escape(k)}</dt><dd>{escape(cell(v))}</dd>" for k, v in facts]
+            + ["</dl>"])
+
+
+def _notes_html(notes: Sequence[str]) -> list[str]:
+    if not notes:
+        return []
+    return ['<ul class="notes">'] + [f"<li>{escape(n)}</li>" for n in notes] + ["</ul>"]
+
+
+def _section_html(s: Section) -> list[str]:
+    out = [f'<section class="part" id="{s.anchor}" aria-labelledby="{s.anchor}-title">',
+           f'<h2 id="{s.anchor}-title">{escape(s.title)}</h2>']
+    out += _facts_html(s.facts)
+    for t in s.tables:
+        out += _table_html(t)
+    for c in s.charts:
+        out += _chart_html(c, level=3)
+    out += _notes_html(s.notes)
+    out.append("</section>")
+    return out
+
+
 def build_page(page: Page) -> str:
     """The page as one HTML document (same page, same text: no dates, no random ids)."""
     ids = [c.chart_id for c in page.charts]
+    ids += [c.chart_id for s in page.sections for c in s.charts]
+    ids += [s.anchor for s in page.sections]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise ValueError(f"chart ids must be unique on a page, repeated: {', '.join(dup)}")
@@ -187,18 +246,18 @@ def build_page(page: Page) -> str:
     if page.subtitle:
         out.append(f'<p class="subtitle">{escape(page.subtitle)}</p>')
     out.append("</header>")
-    if page.facts:
-        out.append('<dl class="facts">')
-        out += [f"<dt>{escape(k)}</dt><dd>{escape(cell(v))}</dd>" for k, v in page.facts]
-        out.append("</dl>")
+    out += _facts_html(page.facts)
     for t in page.tables:
         out += _table_html(t)
     for c in page.charts:
         out += _chart_html(c)
-    if page.notes:
-        out.append('<ul class="notes">')
-        out += [f"<li>{escape(n)}</li>" for n in page.notes]
-        out.append("</ul>")
+    out += _notes_html(page.notes)
+    if len(page.sections) > 1:
+        out += ['<nav class="contents" aria-label="contents"><ol>']
+        out += [f'<li><a href="#{s.anchor}">{escape(s.title)}</a></li>' for s in page.sections]
+        out += ["</ol></nav>"]
+    for s in page.sections:
+        out += _section_html(s)
     out += [f"<footer>Made by {escape(page.generator)}.</footer>", "</body>", "</html>", ""]
     return "\n".join(out)
 

@@ -36,7 +36,11 @@ def score_frame(rows: Sequence[ScoreRow]):
 
 
 def score_json(result: ScoreResult) -> str:
-    return json.dumps(result.to_dicts(), indent=1) + "\n"
+    rows = result.to_dicts()
+    if result.runtime_model is not None:  # only with a calibration model
+        rows = [{**d, "runtime_model": result.runtime_model[d["batch_date"]]}
+                if d["batch_date"] in result.runtime_model else d for d in rows]
+    return json.dumps(rows, indent=1) + "\n"
 
 
 def score_csv(result: ScoreResult) -> str:
@@ -65,7 +69,12 @@ def score_table(result: ScoreResult) -> str:
                      fixed(r.p95_wait_mean), interval(r.p95_wait_ci_low, r.p95_wait_ci_high),
                      fixed(r.drained_p90_minute), str(r.deterministic_overflow_jobs)])
     right = [False, False, True, True, True, True, False, True, False, True, True]
-    return "\n".join(grid(header, body, right)) + "\n"
+    lines = grid(header, body, right)
+    if result.runtime_model:  # only with a calibration model
+        from .history import runtime_model_line, total_levels
+
+        lines += ["", runtime_model_line(total_levels(result.runtime_model.values()))]
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- plan
@@ -145,6 +154,10 @@ def plan_table(p: Plan) -> str:
                   f"{b['horizon_minutes']:g} min"]
     rec = f"{p.recommended} workers" if p.recommended is not None else "none"
     lines.append(f"Recommendation: {rec}: {p.reason}")
+    if p.runtime_model:  # only with a calibration model
+        from .history import runtime_model_line
+
+        lines.append(runtime_model_line(p.runtime_model))
     return "\n".join(lines) + "\n"
 
 

@@ -172,6 +172,11 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         lines += textwrap.wrap(
             f"DynamoDB: {ddb.get('items')} items in {pages} page{'' if pages == 1 else 's'}, "
             f"{ddb.get('consumed_read_units'):g} read units, about {cost_txt}", WIDTH)
+    rm = r.extra.get("runtime_model")
+    if rm:
+        from .history import runtime_model_line
+
+        lines += textwrap.wrap(runtime_model_line(rm), WIDTH)
     return lines
 
 
