@@ -322,6 +322,18 @@ def replicate(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
     ``capacity`` and ``backfill_depth`` (one value or one per scenario) as in
     ``replicate_detailed``; without them this is today's kernel call.
     """
+    if policy is None and capacity is None and backfill_depth is None:
+        nights_of = np.asarray(scen_night, dtype=np.int64).reshape(-1)
+        if not batch.night_general[nights_of].any():  # today's call, without the checks below
+            replications = check_replications(replications)
+            workers_of = np.array([check_workers(int(w))
+                                   for w in np.asarray(scen_workers).reshape(-1)],
+                                  dtype=np.int64)
+            if block is not None and block < 1:
+                raise ScenarioError(f"block must be >= 1, got {block!r}")
+            _check_memory(len(nights_of), replications)
+            return _replicate_today(batch, nights_of, workers_of, replications, rep_start, block,
+                                    progress)
     return replicate_detailed(batch, scen_night, scen_workers, replications, rep_start, block,
                               progress, policy=policy, capacity=capacity,
                               backfill_depth=backfill_depth).samples
