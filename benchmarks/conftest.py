@@ -192,7 +192,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             parts.append(f"{_num(r['replications_per_second'])} rep/s")
         if "jobs_per_second" in r:
             parts.append(f"{_num(r['jobs_per_second'])} jobs/s")
-        for k in ("peak_rss_mib", "process_seconds", "to_kernel_seconds", "kernel_seconds"):
+        for k in ("peak_rss_mib", "process_seconds", "to_kernel_seconds", "kernel_seconds",
+                  "per_job_overhead"):
             if k in r:
                 parts.append(f"{k} {r[k]:.4g}")
         tr.write_line("  ".join(parts))
