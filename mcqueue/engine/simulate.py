@@ -385,7 +385,7 @@ class PerJobTotals:
         the histogram's precision: the midpoint of the bin that holds it, clamped to the row's
         smallest and largest finish (so a value every replication shares is exact). Error:
         at most 1/32 minute below 64 minutes, at most 2**-10 (0.1 %) relative below 2**20
-        minutes, at most a third relative above."""
+        minutes, within a factor 1.5 above (docs/engine-features.md, section 7)."""
         R = self.replications
         out = np.full(self.rows, np.nan)
         if R == 0 or self.rows == 0:
@@ -992,10 +992,16 @@ def simulate(night: Night, workers: int = 3, replications: int = DEFAULT_REPLICA
                               per_job=per_job)[0]
 
 
-def kernel_cache_ready() -> bool:
-    """True when the compiled engine is already in numba's on-disk cache (no compile pause)."""
+def kernel_cache_ready(policies: Iterable[str] = (), per_job: bool = False) -> bool:
+    """True when the compiled engine is already in numba's on-disk cache (no compile pause):
+    today's kernel, and the general loop of each of ``policies`` (issue 13) and the per-job
+    fold when asked (a run that uses them compiles them on first use)."""
+    kernels = [K.simulate_batch]
+    kernels += [K.GENERAL[_POLICY_CODE[check_policy(p)]] for p in policies]
+    if per_job:
+        kernels.append(K.fold_per_job)
     try:
         # the index lists compiled overloads only while its source stamp matches kernel.py
-        return bool(K.simulate_batch._cache._cache_file._load_index())
+        return all(bool(k._cache._cache_file._load_index()) for k in kernels)
     except Exception:  # numba internals moved: assume the worst, the notice is harmless
         return False
