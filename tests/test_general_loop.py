@@ -193,3 +193,38 @@ def test_synthetic_dag_night_has_about_two_predecessors_a_job():
         assert np.all(preds < j) and np.all(preds >= j - 64)
     same = synthetic_night(2000, seed=0)
     np.testing.assert_array_equal(night.runtime_minutes, same.runtime_minutes)
+
+
+def test_an_empty_night_gives_zeros_under_every_policy():
+    night = Night(batch_date="empty", job_id=(), workload_class=(),
+                  arrival_minute=np.empty(0), runtime_minutes=np.empty(0),
+                  priority=np.empty(0, np.int64), exclusive=np.empty(0, bool))
+    for policy in POLICIES:
+        tr = engine.trace(night, 2, policy=policy, capacity=[(30, 0), (60, 1)], detail=True)
+        assert tr["metrics"] == dict.fromkeys(engine.METRICS, 0.0)
+        assert tr["late_jobs"] == 0 and tr["worker_minutes_above_capacity"] == 0.0
+        run = engine.replicate_detailed(engine.prepare([night]), [0], [2], 5, policy=policy,
+                                        per_job=True)
+        assert not run.samples.any() and run.per_job.rows == 0
+
+
+COMPILES_SCRIPT = """
+import json
+from mcqueue.engine import kernel as K, simulate as engine
+from mcqueue.engine.synthetic import synthetic_dag_night
+batch = engine.prepare([synthetic_dag_night(50, seed=1)])
+engine.replicate(batch, [0], [4], 10, policy="fifo")
+print(json.dumps({name: len(getattr(K, name).signatures) for name in
+                  ("simulate_batch", "general_tutorial", "general_strict", "general_backfill",
+                   "fold_per_job")}))
+"""
+
+
+def test_a_run_loads_only_the_kernel_of_its_policy():
+    """A fifo run on a night with dependencies loads (or compiles) the strict loop only: not
+    today's kernel, not the other policies' loops, not the per-job fold."""
+    proc = subprocess.run([sys.executable, "-c", COMPILES_SCRIPT], capture_output=True,
+                          text=True, timeout=900, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
+        "simulate_batch": 0, "general_tutorial": 0, "general_strict": 1, "general_backfill": 0,
+        "fold_per_job": 0}
