@@ -779,9 +779,9 @@ def _take(j, u, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, k):
 # with more than 30 arguments to CALL_FUNCTION_EX, which numba cannot inline; and arrays passed
 # in tuples cost reference counting at every call (measured: 6x slower).
 @kernel(inline="always")
-def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-                       nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start,
-                       est, cap_time, cap_size, pf, pu):
+def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq, nxt,
+                       prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+                       ctime, csize, pf, pu, bfs):
     """Today's rule (buckets 2 * level + exclusive): the first waiting exclusive job goes ahead
     of everything once the pool is empty; otherwise the first waiting job whose locks are free
     starts if its slots fit, else nothing starts."""
@@ -825,9 +825,9 @@ def _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
 
 
 @kernel(inline="always")
-def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-                     nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
-                     cap_time, cap_size, pf, pu):
+def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq, nxt, prv,
+                     bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est, ctime,
+                     csize, pf, pu, bfs):
     """priority / fifo (buckets = levels; fifo has one level): the head of the order starts if
     it fits, else nothing starts (head-of-line blocking, also by a held lock)."""
     k = 0
@@ -850,14 +850,16 @@ def _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb
 
 
 @kernel(inline="always")
-def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_time, cap_size,
-                 ci, c1, pf, pu):
+def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, ctime, csize, pf,
+                 pu):
     """EASY reservation of head h at time t: the smallest T in {t} U {planned finishes > t} U
     {capacity changes > t} at which capacity(T) minus the workers of the jobs still running at
     T (planned finish max(start + estimate, t) > T) covers h's slots (an exclusive head: no job
     still running and capacity(T) >= max(1, slots)). Returns (T, surplus).
     The running jobs are the heap's ``running`` entries and the ``k`` jobs this dispatch pass
-    already started at t (sbuf[:k], not in the heap yet; planned finish t + estimate)."""
+    already started at t (sbuf[:k], not in the heap yet; planned finish t + estimate). The
+    capacity steps from the current one on are ctime/csize (ctime[0] <= t)."""
+    c1 = ctime.shape[0]
     m = running + k
     need = slots[h] if slots[h] > 1 else 1
     if excl[h]:
@@ -872,14 +874,14 @@ def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_
                 p = t + est[sbuf[q - running]]
             if p > T:
                 T = p
-        c = ci
-        while c + 1 < c1 and cap_time[c + 1] <= T:
+        c = 0
+        while c + 1 < c1 and ctime[c + 1] <= T:
             c += 1
-        while cap_size[c] < need:
+        while csize[c] < need:
             if c + 1 >= c1:  # cannot happen: the last capacity covers every job (checked)
                 return np.inf, 0
             c += 1
-            T = cap_time[c]
+            T = ctime[c]
         return T, 0
     rem = 0
     for q in range(m):
@@ -901,31 +903,31 @@ def _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est, cap_
         pf[i + 1] = p
         pu[i + 1] = x
     q = 0
-    c = ci
+    c = 0
     T = t
     while True:
         while q < m and pf[q] <= T:
             rem -= pu[q]
             q += 1
-        while c + 1 < c1 and cap_time[c + 1] <= T:
+        while c + 1 < c1 and ctime[c + 1] <= T:
             c += 1
-        cap_t = cap_size[c]
+        cap_t = csize[c]
         if cap_t - rem >= slots[h]:
             return T, cap_t - rem - slots[h]
         nt = np.inf
         if q < m:
             nt = pf[q]
-        if c + 1 < c1 and cap_time[c + 1] < nt:
-            nt = cap_time[c + 1]
+        if c + 1 < c1 and ctime[c + 1] < nt:
+            nt = ctime[c + 1]
         if nt == np.inf:  # cannot happen: the last capacity covers every job (checked above)
             return np.inf, 0
         T = nt
 
 
 @kernel(inline="always")
-def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-                       nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start,
-                       est, cap_time, cap_size, pf, pu):
+def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq, nxt,
+                       prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+                       ctime, csize, pf, pu, bfs):
     """EASY backfilling on the priority order: the head (first waiting job whose locks are free)
     starts while it fits; when it does not, it gets a reservation (R, surplus) and at most
     ``depth`` jobs behind it may start now if they fit and either t + estimate <= R or they use
@@ -959,7 +961,16 @@ def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
         if busy >= cap:  # no job behind the head can fit now: nothing to backfill
             break
         R, surplus = _reservation(h, t, excl, slots, used, hj, running, sbuf, k, start, est,
-                                  cap_time, cap_size, ci, c1, pf, pu)
+                                  ctime, csize, pf, pu)
+        # An exclusive head has no surplus: a candidate starts only if t + estimate <= R. When
+        # the last pass for this head scanned the whole window and started nothing, and no job
+        # was released or started since (bfs[0], a version counter), the window holds the same
+        # jobs: if even the smallest estimate there (pf[-1]) misses R, nothing can start.
+        last = pf.shape[0] - 1
+        if excl[h] and bfs[1] == bfs[0] and bfs[2] == h and t + pf[last] > R:
+            break
+        k0 = k
+        min_est = np.inf
         c = nxt[h]
         bb = b
         seen = 0
@@ -990,50 +1001,55 @@ def _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, ci, 
                 busy += slots[c]
                 surplus -= slots[c]
                 k += 1
+            if est[c] < min_est:
+                min_est = est[c]
             c = nc
+        if excl[h] and k == k0 and busy < cap and not excl_run:  # the whole window, no start
+            bfs[1] = bfs[0]
+            bfs[2] = h
+            pf[last] = min_est
+        else:
+            bfs[1] = -1
         break
     return k, busy, excl_run
 
 
-def _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-              nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
-              cap_time, cap_size, pf, pu):
+def _dispatch(policy, t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq, nxt, prv,
+              bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est, ctime, csize, pf,
+              pu, bfs):
     """Typing-time switch on the literal ``policy`` (see the overload below); never called from
     Python. Returns (jobs started, busy, exclusive running); the started jobs are sbuf[:k]."""
     raise NotImplementedError
 
 
-def _dispatch_tutorial_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb,
-                            c1, depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used,
-                            sbuf, hj, start, est, cap_time, cap_size, pf, pu):
-    return _dispatch_tutorial(
-        t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
-        cap_time, cap_size, pf, pu)
+def _dispatch_tutorial_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth,
+                            bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj,
+                            start, est, ctime, csize, pf, pu, bfs):
+    return _dispatch_tutorial(t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq,
+        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est, ctime, csize,
+        pf, pu, bfs)
 
 
-def _dispatch_strict_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1,
-                          depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf,
-                          hj, start, est, cap_time, cap_size, pf, pu):
-    return _dispatch_strict(
-        t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
-        cap_time, cap_size, pf, pu)
+def _dispatch_strict_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth,
+                          bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj,
+                          start, est, ctime, csize, pf, pu, bfs):
+    return _dispatch_strict(t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq,
+        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est, ctime, csize,
+        pf, pu, bfs)
 
 
-def _dispatch_backfill_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb,
-                            c1, depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used,
-                            sbuf, hj, start, est, cap_time, cap_size, pf, pu):
-    return _dispatch_backfill(
-        t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1, depth, bq,
-        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
-        cap_time, cap_size, pf, pu)
+def _dispatch_backfill_impl(policy, t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth,
+                            bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj,
+                            start, est, ctime, csize, pf, pu, bfs):
+    return _dispatch_backfill(t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq,
+        nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est, ctime, csize,
+        pf, pu, bfs)
 
 
 @overload(_dispatch, inline="always", prefer_literal=True)
-def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, running, ci, nb, c1,
-                       depth, bq, nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj,
-                       start, est, cap_time, cap_size, pf, pu):
+def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, running, nb, depth, bq,
+                       nxt, prv, bkt_of, excl, slots, lptr, lidx, held, used, sbuf, hj, start, est,
+                       ctime, csize, pf, pu, bfs):
     """Resolve ``_dispatch`` to one policy's code: only that policy's dispatch is typed and
     compiled into an entry point."""
     if not isinstance(policy, types.IntegerLiteral):
@@ -1118,8 +1134,8 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     cap_time = _borrow(cap_time)
     cap_size = _borrow(cap_size)
     hsize = max(1, min(maxcap, n))
-    i_own = np.empty(2 * nb + 14 * n + 3 * hsize + 1 + max(1, night_locks[g]), np.int64)
-    f_own = np.empty(8 * n + 3 * hsize, np.float64)
+    i_own = np.empty(2 * nb + 14 * n + 3 * hsize + 4 + max(1, night_locks[g]), np.int64)
+    f_own = np.empty(8 * n + 3 * hsize + 1, np.float64)
     u_own = np.empty(n, np.uint8)
     iv = _borrow(i_own)
     fv = _borrow(f_own)
@@ -1147,10 +1163,12 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     pu = iv[o + hsize:o + 2 * hsize]
     o += 3 * hsize
     held = iv[o:o + max(1, night_locks[g])]
+    o += max(1, night_locks[g])
+    bfs = iv[o:o + 3]  # backfill: version counter, version and head of the last full scan
     ht = fv[0:hsize]
-    pf = fv[hsize:2 * hsize]
-    lh_t = fv[3 * hsize:3 * hsize + n]
-    o = 3 * hsize + n
+    pf = fv[hsize:2 * hsize + 1]  # planned finishes (reservation); the last: smallest estimate
+    lh_t = fv[3 * hsize + 1:3 * hsize + 1 + n]
+    o = 3 * hsize + 1 + n
     waits = fv[o:o + n]
     ready = fv[o + n:o + 2 * n]
     start = fv[o + 2 * n:o + 3 * n]
@@ -1182,6 +1200,9 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
             hj[k] = 0
         for q in range(held.shape[0]):
             held[q] = -1
+        bfs[0] = 0
+        bfs[1] = -1
+        bfs[2] = -1
         for j in range(n):
             left[j] = npred[j]
         if track:
@@ -1285,12 +1306,15 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
                 if excl[j]:
                     excl_wait += 1
             waiting += nrel
+            if nrel > 0:
+                bfs[0] += 1
             # dispatch
             if waiting > 0:
                 ks, busy, excl_run = _dispatch(policy, t, cap, busy, excl_run, excl_wait,
-                                               waiting, running, ci, nb, c1, depth, bq, nxt,
-                                               prv, bkt_of, excl, slots, lptr, lidx, held, used,
-                                               sbuf, hj, start, est, cap_time, cap_size, pf, pu)
+                                               waiting, running, nb, depth, bq, nxt, prv,
+                                               bkt_of, excl, slots, lptr, lidx, held, used,
+                                               sbuf, hj, start, est, cap_time[ci:c1],
+                                               cap_size[ci:c1], pf, pu, bfs)
                 for m in range(ks):
                     j = sbuf[m]
                     w = t - ready[j]
@@ -1312,6 +1336,8 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
                     _heap_push(ht, hj, running, fin, j)
                     running += 1
                 waiting -= ks
+                if ks > 0:
+                    bfs[0] += 1
             if waiting > max_q:
                 max_q = waiting
         if waiting > 0 and t_prev < H:  # unreachable: every job starts (as in run_night)
