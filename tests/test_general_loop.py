@@ -58,7 +58,7 @@ def test_general_loop_equals_todays_kernel_on_feature_free_nights():
             plain = engine.replicate(batch, [0], [workers], 500)
             detailed = engine.replicate_detailed(batch, [0], [workers], 500, per_job=True)
             assert np.array_equal(plain, detailed.samples), i
-            assert not detailed.general.any() or detailed.per_job is not None
+            assert detailed.general.all() and detailed.per_job.replications == 500
 
 
 def test_per_job_statistics_do_not_move_the_metrics_of_the_sample(night_13, night_14):

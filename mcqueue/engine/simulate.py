@@ -380,30 +380,31 @@ class PerJobTotals:
     def rows(self) -> int:
         return int(self.job_off[-1])
 
-    def finish_quantile(self, q: float) -> np.ndarray:
+    def finish_quantile(self, q: float, rows: slice = slice(None)) -> np.ndarray:
         """Nearest-rank quantile q of every row's finish time (the ceil(q R)-th smallest), to
         the histogram's precision: the midpoint of the bin that holds it, clamped to the row's
         smallest and largest finish (so a value every replication shares is exact). Error:
         at most 1/32 minute below 64 minutes, at most 2**-10 (0.1 %) relative below 2**20
         minutes, within a factor 1.5 above (docs/engine-features.md, section 7)."""
         R = self.replications
-        out = np.full(self.rows, np.nan)
-        if R == 0 or self.rows == 0:
+        hist = self.hist[rows]
+        out = np.full(hist.shape[0], np.nan)
+        if R == 0 or hist.shape[0] == 0:
             return out
         k = max(1, math.ceil(q * R))
         edges = K.hist_edges()
-        cum = np.cumsum(self.hist, axis=1, dtype=np.int64)
+        cum = np.cumsum(hist, axis=1, dtype=np.int64)
         b = np.argmax(cum >= k, axis=1)
         lo, hi = edges[b], edges[b + 1]
         mid = np.where(np.isfinite(hi), 0.5 * (lo + hi), lo)
-        return np.minimum(np.maximum(mid, self.fmin), self.fmax)
+        return np.minimum(np.maximum(mid, self.fmin[rows]), self.fmax[rows])
 
     def summary(self, s: int, night: Night, confidence: float) -> list[dict]:
         """The ``per_job`` list of scenario s (issue 12's keys), jobs in canonical order."""
         R = self.replications
         r0, r1 = int(self.job_off[s]), int(self.job_off[s + 1])
-        p50 = self.finish_quantile(0.5)[r0:r1]
-        p90 = self.finish_quantile(0.9)[r0:r1]
+        p50 = self.finish_quantile(0.5, slice(r0, r1))
+        p90 = self.finish_quantile(0.9, slice(r0, r1))
         out = []
         for j in range(r1 - r0):
             row = r0 + j
