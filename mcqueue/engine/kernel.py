@@ -560,14 +560,14 @@ def stream_keys(job_hash, seed, purpose, out):
 # The general event loop (issues 12 and 13): dependencies, deadlines, slots, named locks,
 # capacity over the night and four scheduling policies. Nights and scenarios that use none of
 # these run through ``simulate_batch`` above, unchanged; this loop is compiled only when a run
-# uses it, and a policy's dispatch code only when a run uses that policy: the three entry points
-# below (tutorial, strict = priority/fifo, backfill) pass the policy as a literal to one inlined
-# loop, and ``_dispatch`` is an overload that resolves to one policy's code at typing time.
+# uses it, and a policy's dispatch code only when a run uses that policy: the three parallel
+# entry points (tutorial, strict = priority/fifo, backfill) each call their own task function,
+# which inlines the one loop (``_general_task``) with the policy as a literal, and ``_dispatch``
+# is an overload that resolves to that policy's code at typing time.
 # ====================================================================================
 from numba import types  # noqa: E402
 from numba.core import cgutils  # noqa: E402
 from numba.extending import intrinsic, overload  # noqa: E402
-
 
 
 @intrinsic
@@ -613,8 +613,8 @@ N_EXTRA = len(EXTRA)
 
 # Finish-time histogram of the per-job statistics (see docs/engine-features.md):
 # 1/16-minute bins below 64 minutes, 512 bins per power of two from 64 to 2**20 minutes
-# (relative width <= 2**-9), then one bin per power of two up to 2**60 minutes (the last bin
-# takes everything above).
+# (relative width <= 2**-9), then one bin per power of two from 2**20 minutes (the last bin
+# takes everything from 2**59 on).
 HIST_UNIT = 16.0
 HIST_LINEAR = 1024
 HIST_SUB_BITS = 9
