@@ -7,9 +7,10 @@ read exactly the same way:
   characters, at most 38 significant digits, magnitude from 1e-130 to below 1e126: DynamoDB's
   own limits); ``BOOL`` a JSON boolean (``{"BOOL": "false"}`` is an error, never "true");
   ``NULL`` must be ``true``.
-- ``L``, ``M``, ``SS``, ``NS``, ``BS`` and ``B`` are DynamoDB types that no job field accepts
-  (yet: the list fields of issues 12/13 extend ``schema.FIELD_TYPES``); any other descriptor is
-  not a DynamoDB type. Both are errors naming the field and the row.
+- ``L`` (of ``S`` values) and ``SS`` are accepted for the list fields ``depends_on`` and
+  ``locks`` only (issues 12/13, ``schema.LIST_FIELDS``) and become a list of strings;
+  ``M``, ``NS``, ``BS`` and ``B`` are DynamoDB types that no job field accepts, and any other
+  descriptor is not a DynamoDB type. Both are errors naming the field and the row.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import DataError, quote
+from .schema import LIST_FIELDS
 
 MAX_NUMBER_CHARS = 200  # characters of one N value (38 digits, a sign, a point, an exponent)
 MAX_DIGITS = 38  # DynamoDB: up to 38 digits of precision
@@ -86,11 +88,34 @@ def attribute_value(value: Any, field: str, where: str) -> Any:
             raise DataError(f"{where}: field {quote(field)} is of DynamoDB type NULL but holds "
                             f"{quote(v)}; NULL must be true")
         return None
+    if kind in ("L", "SS") and field in LIST_FIELDS:
+        return _string_list(kind, v, field, where)
     if kind in TYPES:
+        extra = f" (L of S or SS for {', '.join(LIST_FIELDS)})"
         raise DataError(f"{where}: field {quote(field)} has DynamoDB type {quote(kind)}; job records "
-                        "use S, N, BOOL or NULL")
+                        f"use S, N, BOOL or NULL{extra}")
     raise DataError(f"{where}: field {quote(field)} has an unknown DynamoDB type descriptor "
                     f"{quote(kind)}; DynamoDB types are {', '.join(TYPES)}")
+
+
+def _string_list(kind: str, v: Any, field: str, where: str) -> list[str]:
+    """An L of S values or an SS as a list of strings."""
+    if not isinstance(v, list):
+        raise DataError(f"{where}: field {quote(field)} is of DynamoDB type {kind} but holds "
+                        f"{quote(v)}, not a list")
+    out = []
+    for e in v:
+        if kind == "SS":
+            ok = isinstance(e, str)
+            text = e
+        else:
+            ok = isinstance(e, dict) and len(e) == 1 and isinstance(e.get("S"), str)
+            text = e.get("S") if ok else None
+        if not ok:
+            raise DataError(f"{where}: field {quote(field)} (DynamoDB type {kind}) must hold "
+                            f"strings{' (S values)' if kind == 'L' else ''}, got {quote(e)}")
+        out.append(text)
+    return out
 
 
 def item_values(item: Any, where: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ import polars as pl
 from ..errors import (DataError, McqueueError, ServiceError, UsageError, first_line, plain,
                       quote, redact)
 from .ddbjson import attribute_value, number_problem, significant_digits
-from .schema import ALL_FIELDS, parse_hhmm, validate_jobs
+from .schema import ALL_FIELDS, LIST_FIELDS, list_cell, parse_hhmm, validate_jobs
 
 DEFAULT_TABLE = "db_batch_window_requests"
 # on-demand prices of the tutorial, USD per million request units (override per call)
@@ -450,6 +450,13 @@ def _columns(items: list[Mapping[str, Mapping[str, Any]]]) -> pl.DataFrame:
                     kind != "N" or not any(map(number_problem, values))):
                 series = pl.Series(name, values,
                                    dtype=pl.Boolean if kind == "BOOL" else pl.String)
+        if series is None and name in LIST_FIELDS and any(
+                isinstance(it.get(name), dict) and ("L" in it[name] or "SS" in it[name])
+                for it in items):
+            # issues 12/13: a list field given as L or SS anywhere: every value as its list
+            series = pl.Series(name, [list_cell(_scalar(it.get(name), name, i))
+                                      for i, it in enumerate(items)],
+                               dtype=pl.List(pl.String))
         if series is None:
             series = pl.Series(name, [_scalar(it.get(name), name, i)
                                       for i, it in enumerate(items)], dtype=pl.String)
@@ -561,6 +568,10 @@ def frame_to_items(validated: pl.DataFrame) -> list[dict[str, dict[str, Any]]]:
             ("batch_date", "window_job_id", "job_id", "requested_window", "submitted_at",
              "workload_class", "estimated_runtime_minutes", "priority",
              "requires_exclusive_lock", "status", "arrival_minute")}
+    # optional fields present in the input: issue 14's and those of issues 12/13 (lists as L)
+    optional = {name: validated[name].to_list() for name in
+                ("job_name", "runtime_cv", "depends_on", "deadline", "slots", "locks")
+                if name in validated.columns}
     rows = validated["__row"].to_list() if "__row" in validated.columns else None
     items = []
     for i in range(validated.height):
@@ -583,6 +594,17 @@ def frame_to_items(validated: pl.DataFrame) -> list[dict[str, dict[str, Any]]]:
         if cols["arrival_minute"][i] is not None:
             item["arrival_minute"] = {"N": _number(cols["arrival_minute"][i], "arrival_minute",
                                                    job)}
+        for name, values in optional.items():
+            v = values[i]
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            if name in LIST_FIELDS:
+                if v:  # an empty list is no value
+                    item[name] = {"L": [{"S": e} for e in v]}
+            elif name in ("runtime_cv", "slots"):
+                item[name] = {"N": _number(v, name, job)}
+            elif v != "":
+                item[name] = {"S": str(v)}
         problem = item_problem(item)
         if problem:
             raise DataError(f"row {row} (job_id {plain(job, 60)}): DynamoDB would refuse this "

@@ -68,12 +68,30 @@ class Loaded:
     """Nights read from a source, in the order asked for.
 
     ``empty``: nights without a job (in the window), where that is not an error (score);
-    ``query_stats``: per date, what the DynamoDB Query read and cost.
+    ``query_stats``: per date, what the DynamoDB Query read and cost; ``outside``: per date,
+    how many predecessor jobs of another window (``--window``) count as finished at the batch
+    start (issue 12).
     """
 
     nights: list[Night]
     empty: list[Night] = field(default_factory=list)
     query_stats: dict[str, dict] = field(default_factory=dict)
+    outside: dict[str, int] = field(default_factory=dict)
+
+    def outside_note(self, clock: "Clock") -> str | None:
+        """The one note line saying how many predecessors outside the window were treated as
+        finished at the batch start, or None when there were none."""
+        if not self.outside:
+            return None
+        total = sum(self.outside.values())
+        jobs = f"{total} predecessor job{'' if total == 1 else 's'}"
+        if len(self.outside) == 1:
+            (date,) = self.outside
+            where = f"of {date} "
+        else:
+            where = f"({len(self.outside)} nights) "
+        return (f"{jobs} outside window {clock.window} {where}treated as finished at the batch "
+                f"start ({clock.batch_start})")
 
 
 def empty_night(batch_date: str, clock: Clock) -> Night:
@@ -123,20 +141,15 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
         if len(named) < len(asked) or not named:
             raise UsageError("--source dynamodb needs --batch-date (the partition key to "
                              "query)")
-        nights, stats = [], {}
+        nights, stats, outside = [], {}, {}
         where = f"window {clock.window} of " if clock.window else ""
         for d in named:
-            res = _query(source, d, clock.window)
-            night = None
-            if res.frame.height:
-                night = night_from_frame(validate_jobs(res.frame), d, clock.window,
-                                         clock.batch_start, clock.batch_end)
+            night, stats[d] = _queried_night(source, d, clock, outside)
             if night is None or night.n_jobs == 0:
                 raise DataError(f"table {quote(source.table)} has no jobs for {where}batch date "
                                 f"{quote(d)}: nothing to simulate")
             nights.append(night)
-            stats[d] = _stats(source, res)
-        return Loaded(nights, query_stats=stats)
+        return Loaded(nights, query_stats=stats, outside=outside)
     jobs = read_local(source.file, source.max_input_bytes)
     if len(named) < len(asked):
         found = batch_dates(jobs)
@@ -146,15 +159,49 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
                 f"{' ...' if len(found) > 10 else ''}); choose with --batch-date")
         named = found
     nights = []
+    outside: dict[str, int] = {}
     for d in named:
-        night = night_from_frame(jobs, d, clock.window, clock.batch_start, clock.batch_end)
+        night = night_from_frame(jobs, d, clock.window, clock.batch_start, clock.batch_end,
+                                 outside)
         if night.n_jobs == 0:
             present = sorted(set(jobs.filter(jobs["batch_date"] == d)["requested_window"]
                                  .drop_nulls().to_list()))
             raise DataError(f"night {d} has no jobs in window {clock.window} (windows present: "
                             f"{', '.join(present) or 'none'}): nothing to simulate")
         nights.append(night)
-    return Loaded(nights)
+    return Loaded(nights, outside=outside)
+
+
+def _unknown_predecessors(frame: pl.DataFrame) -> bool:
+    """True when some depends_on of a (window's) raw frame names a job the frame lacks."""
+    if "depends_on" not in frame.columns or frame.height == 0:
+        return False
+    from .schema import list_cell
+
+    ids = set(frame["job_id"].cast(pl.String, strict=False).to_list())
+    return any(p not in ids for v in frame["depends_on"].to_list()
+               for p in (v if isinstance(v, list) else list_cell(v) or ()))
+
+
+def _queried_night(source: Source, d: str, clock: Clock, outside: dict[str, int],
+                   cancel=None) -> tuple[Night | None, dict]:
+    """One date from DynamoDB (None without jobs) and what its reads cost. A window is ONE
+    Query with begins_with; when a job there depends on a job the window does not hold, the
+    whole night is read too (a second Query, counted in the stats), so that predecessors of
+    other windows are known (finished at the batch start) and misspelt ones are errors."""
+    res = _query(source, d, clock.window, cancel)
+    stats = _stats(source, res)
+    if res.frame.height == 0:
+        return None, stats
+    frame = res.frame
+    if clock.window is not None and _unknown_predecessors(frame):
+        whole = _query(source, d, None, cancel)
+        for key in ("items", "pages", "consumed_read_units", "cost_usd"):
+            stats[key] += _stats(source, whole)[key]
+        frame = whole.frame
+    night = night_from_frame(validate_jobs(frame), d, clock.window, clock.batch_start,
+                             clock.batch_end, outside)
+    return night, stats
 
 
 def date_range(first: str, last: str | None = None) -> list[str]:
@@ -194,8 +241,11 @@ def load_range(source: Source, date_from: str | None = None, date_to: str | None
         present = [d for d in present if lo <= d <= hi]
         if not present:
             raise DataError(f"{source.label} has no nights from {lo} to {hi}")
-    nights = nights_from_frame(jobs, clock.window, clock.batch_start, clock.batch_end, present)
-    return Loaded([n for n in nights if n.n_jobs], empty=[n for n in nights if not n.n_jobs])
+    outside: dict[str, int] = {}
+    nights = nights_from_frame(jobs, clock.window, clock.batch_start, clock.batch_end, present,
+                               outside)
+    return Loaded([n for n in nights if n.n_jobs], empty=[n for n in nights if not n.n_jobs],
+                  outside=outside)
 
 
 def wait_result(future, poll: float = 0.2):
@@ -215,14 +265,13 @@ def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency:
 
     cancel = threading.Event()
 
+    outside: dict[str, int] = {}
+
     def one(d):
-        res = _query(source, d, clock.window, cancel)
+        night, stats = _queried_night(source, d, clock, outside, cancel)
         if progress is not None:
             progress(1)
-        if res.frame.height == 0:
-            return d, None, res
-        return d, night_from_frame(validate_jobs(res.frame), d, clock.window,
-                                   clock.batch_start, clock.batch_end), res
+        return d, night, stats
 
     pool = ThreadPoolExecutor(max_workers=concurrency)
     try:
@@ -235,4 +284,5 @@ def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency:
     pool.shutdown()
     return Loaded([n for _, n, _ in got if n is not None and n.n_jobs],
                   empty=[empty_night(d, clock) for d, n, _ in got if n is None or not n.n_jobs],
-                  query_stats={d: _stats(source, res) for d, _, res in got})
+                  query_stats={d: stats for d, _, stats in got},
+                  outside={d: outside[d] for d, _, _ in got if d in outside})

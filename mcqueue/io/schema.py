@@ -20,7 +20,8 @@ from ..engine.perturbation import MAX_RUNTIME_CV
 from ..errors import DataError, plain, quote
 from ..engine.night import (DEFAULT_BATCH_END, DEFAULT_BATCH_START,  # noqa: F401
                             HHMM_PATTERN as _HHMM, MAX_MINUTES, MINUTES_PER_DAY, Night,
-                            horizon_minutes, parse_hhmm)
+                            MAX_SLOTS, _split as split_names, horizon_minutes,
+                            night_features, parse_hhmm)
 
 REQUIRED_FIELDS = (
     "batch_date",
@@ -32,14 +33,19 @@ REQUIRED_FIELDS = (
     "requires_exclusive_lock",
 )
 OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute", "job_name",
-                   "runtime_cv")
+                   "runtime_cv", "depends_on", "deadline", "slots", "locks")
+# issues 12 and 13: the fields of the general event loop; a column that holds nothing for a
+# night leaves that night exactly as it is without the field
+FEATURE_FIELDS = ("depends_on", "deadline", "slots", "locks")
+# the only fields whose values may be lists (of strings); their string form is ';'-separated
+LIST_FIELDS = ("depends_on", "locks")
+LIST_KIND = "list of strings"
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # ONE table of the column types each field accepts (kinds, see ``column_kind``); any other type
 # (a list where a scalar belongs, a struct, a duration, binary, ...) is a DataError naming the
-# column and its type. Extension point (issues 12/13): the list-valued fields depends_on and
-# locks add a row here with ("list", "null") and a converter in ``validate_jobs``; a "list"
-# kind is refused everywhere else.
+# column and its type. The list-valued fields depends_on and locks (issues 12/13) accept a list
+# of strings (LIST_KIND) or one ';'-separated string; a list is refused everywhere else.
 FIELD_TYPES: dict[str, frozenset[str]] = {
     "batch_date": frozenset({"string", "date"}),
     "job_id": frozenset({"string", "integer"}),
@@ -54,6 +60,10 @@ FIELD_TYPES: dict[str, frozenset[str]] = {
     "arrival_minute": frozenset({"string", "integer", "float", "decimal"}),
     "job_name": frozenset({"string", "integer"}),
     "runtime_cv": frozenset({"string", "integer", "float", "decimal"}),
+    "depends_on": frozenset({"string", LIST_KIND}),
+    "deadline": frozenset({"string", "integer", "float", "decimal"}),
+    "slots": frozenset({"string", "integer", "float", "decimal"}),
+    "locks": frozenset({"string", LIST_KIND}),
 }
 # a column holding nothing but nulls is accepted for any field (it is a missing value)
 _ALWAYS = frozenset({"null"})
@@ -78,7 +88,8 @@ def column_kind(dtype: pl.DataType) -> str:
     if dtype == pl.Null:
         return "null"
     if isinstance(dtype, (pl.List, pl.Array)):
-        return "list"
+        inner = column_kind(dtype.inner)
+        return LIST_KIND if inner in ("string", "null") else f"list of {inner}"
     if isinstance(dtype, pl.Struct):
         return "struct"
     if isinstance(dtype, pl.Duration):
@@ -109,7 +120,10 @@ def value_kind(value: Any) -> str:
     if isinstance(value, _dt.date):
         return "date"
     if isinstance(value, (list, tuple, set, frozenset)):
-        return "list"
+        kinds = {value_kind(v) for v in value}
+        if kinds <= {"string"}:
+            return LIST_KIND
+        return f"list of {kinds.pop()}" if len(kinds) == 1 else "list of mixed types"
     if isinstance(value, Mapping):
         return "struct"
     if isinstance(value, _dt.timedelta):
@@ -188,7 +202,23 @@ def frame_from_records(records: Iterable[Mapping[str, Any]], native: bool = Fals
                         height=len(records))
 
 
+def list_cell(value: Any) -> list[str] | None:
+    """A value of a list field as the list it stands for: None stays None, a string is split
+    at ';' (whitespace around names stripped, empty entries dropped), a list of strings is kept
+    as given (``night_features`` refuses its empty names). Other values are refused before
+    (FIELD_TYPES)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return split_names(value)
+    return list(value)
+
+
 def _column(name: str, values: list, native: bool) -> pl.Series:
+    if name in LIST_FIELDS and any(isinstance(v, (list, tuple, set, frozenset))
+                                   for v in values):
+        # a list anywhere in the column: every value as its list (strings split at ';')
+        return pl.Series(name, [list_cell(v) for v in values], dtype=pl.List(pl.String))
     if native:
         kinds = {value_kind(v) for v in values if v is not None}
         dtype: Any = None
@@ -344,6 +374,9 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
             f"{dup['batch_date'][0]}, got {quote(dup['job_id'][0])}"
         )
 
+    df = _feature_columns(df)  # issues 12 and 13: columns only when present
+    feature_columns = [f for f in FEATURE_FIELDS if "__" + f in df.columns]
+
     if "window_job_id" not in df.columns:
         df = df.with_columns(pl.concat_str([pl.col("requested_window"), pl.lit("#"),
                                             pl.col("job_id")]).alias("window_job_id"))
@@ -359,7 +392,72 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
         pl.col("status"),
         pl.col("__arrival").alias("arrival_minute"),
         *(pl.col(c).alias(c[2:]) for c in extra_columns),
+        *(pl.col("__" + f).alias(f) for f in feature_columns),
     )
+
+
+def _as_name_lists(df: pl.DataFrame, name: str) -> pl.Series:
+    """A list field as List(String): a string split at ';' (whitespace around each name
+    stripped, empty entries dropped), a list column as it is (its empty names are refused
+    later, by ``night_features``), null where the record has no value."""
+    col = df[name]
+    if isinstance(col.dtype, (pl.List, pl.Array)):
+        return col.cast(pl.List(pl.String)).alias(name)
+    if col.dtype == pl.Null:
+        return pl.Series(name, [None] * df.height, dtype=pl.List(pl.String))
+    text = col.cast(pl.String, strict=False)
+    return (text.str.split(";").list.eval(pl.element().str.strip_chars())
+            .list.eval(pl.element().filter(pl.element() != "")).alias(name))
+
+
+def _feature_columns(df: pl.DataFrame) -> pl.DataFrame:
+    """The optional fields of issues 12 and 13, checked and normalised as ``__``-prefixed
+    columns (only those present): ``depends_on`` and ``locks`` List(String), ``deadline`` an
+    HH:MM string (null: the cutoff), ``slots`` Int64 (null: 1). Row-level checks here; then
+    every night is passed through the engine's ``night_features`` with the rows numbered as in
+    the input, so a predecessor not in its night, a self-dependency, a repeated id, a cycle or
+    an empty lock name is one error naming the row, the job_id and the value."""
+    present = [f for f in FEATURE_FIELDS if f in df.columns]
+    if not present:
+        return df
+    for name in LIST_FIELDS:
+        if name in present:
+            df = df.with_columns(_as_name_lists(df, name).alias("__" + name))
+    if "deadline" in present:
+        text = pl.col("deadline").cast(pl.String, strict=False).str.strip_chars()
+        df = df.with_columns(pl.when(text == "").then(None).otherwise(text).alias("__deadline"))
+        _fail(df, pl.col("__deadline").is_not_null()
+              & ~pl.col("__deadline").str.contains(_HHMM.pattern),
+              "deadline", "must be HH:MM (00:00 to 23:59)")
+    if "slots" in present:
+        slots = _as_float(df, "slots")
+        tmp = df.with_columns(slots.alias("__slots_f"))
+        given = pl.col("slots").is_not_null() & (
+            pl.col("slots").cast(pl.String, strict=False).str.strip_chars() != "")
+        v = pl.col("__slots_f")
+        _fail(tmp, given & (v.is_null() | ~v.is_finite() | (v != v.floor()) | (v < 1)
+                            | (v > MAX_SLOTS)), "slots", "must be an integer >= 1")
+        df = df.with_columns(slots.cast(pl.Int64).alias("__slots"))
+    _check_nights(df, present)
+    return df
+
+
+def _check_nights(df: pl.DataFrame, present: list[str]) -> None:
+    """``night_features`` on every night of the frame (nights in the order of their first
+    row, jobs in input order), for its errors."""
+    rows = df[_ROW].to_list()
+    ids = df["job_id"].to_list()
+    cols = {f: df["__" + f].to_list() for f in present}
+    by_date: dict[str, list[int]] = {}
+    for i, d in enumerate(df["batch_date"].to_list()):
+        by_date.setdefault(d, []).append(i)
+    for idx in by_date.values():
+        def pick(f: str) -> list | None:
+            return [cols[f][i] for i in idx] if f in cols else None
+
+        night_features([ids[i] for i in idx], depends_on=pick("depends_on"),
+                       deadline=pick("deadline"), slots=pick("slots"), locks=pick("locks"),
+                       rows=[rows[i] for i in idx])
 
 
 def _job_name_and_cv(df: pl.DataFrame) -> list[pl.Expr | pl.Series]:
@@ -393,7 +491,8 @@ def batch_dates(jobs: pl.DataFrame) -> list[str]:
 
 def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
                       batch_start: str = DEFAULT_BATCH_START, batch_end: str = DEFAULT_BATCH_END,
-                      dates: Sequence[str] | None = None) -> list[Night]:
+                      dates: Sequence[str] | None = None,
+                      outside: dict[str, int] | None = None) -> list[Night]:
     """Every night (or the given dates) of a validated frame, in the order of ``dates`` (default:
     every date present, sorted), optionally only the jobs of one requested ``window``.
 
@@ -401,6 +500,12 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
     (per-date polars calls cost about 2 ms each, 2 s for 1,000 nights). A date with no job in
     ``window`` gives an empty night; a date absent from the frame is a DataError listing the
     dates present.
+
+    The optional fields of issues 12 and 13 (``depends_on``, ``deadline``, ``slots``,
+    ``locks``) go through the engine's ``night_features`` (rows numbered as in the input); a
+    night in which a field holds nothing gets no such column. With ``window``, a predecessor
+    in another window of the same night counts as finished at the batch start: pass a dict as
+    ``outside`` to receive, per batch_date, how many such predecessor jobs were dropped.
     """
     s = parse_hhmm(batch_start, "batch start")
     e = parse_hhmm(batch_end, "batch end")
@@ -414,7 +519,12 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
         raise DataError(f"batch date {quote(missing[0])} has no jobs; dates present: "
                         f"{listing or 'none'}")
     jobs = validated.filter(pl.col("batch_date").is_in(wanted))
+    others: dict[str, set[str]] = {}
     if window is not None:
+        if "depends_on" in jobs.columns:  # the jobs of other windows, by night
+            for d, j in jobs.filter(pl.col("requested_window").ne_missing(window)).select(
+                    "batch_date", "job_id").iter_rows():
+                others.setdefault(d, set()).add(j)
         jobs = jobs.filter(pl.col("requested_window") == window)
     jobs = jobs.sort(["batch_date", "job_id"])
     w = pl.col("requested_window")
@@ -436,6 +546,8 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
     names = jobs["job_name"].to_list() if "job_name" in jobs.columns else None
     cvs = (jobs["runtime_cv"].fill_null(np.nan).to_numpy().astype(np.float64, copy=True)
            if "runtime_cv" in jobs.columns else None)
+    feature_cols = {f: jobs[f].to_list() for f in FEATURE_FIELDS if f in jobs.columns}
+    rows = jobs[_ROW].to_list() if feature_cols and _ROW in jobs.columns else None
     bounds: dict[str, tuple[int, int]] = {}
     lo = 0
     for i in range(1, len(day) + 1):
@@ -445,6 +557,8 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
     nights = []
     for d in wanted:
         a, b = bounds.get(d, (0, 0))
+        features = _night_features(feature_cols, a, b, job_id, rows, batch_start,
+                                   others.get(d, set()), outside, d)
         nights.append(Night(batch_date=d, job_id=tuple(job_id[a:b]),
                             workload_class=tuple(wclass[a:b]),
                             arrival_minute=arrival[a:b].copy(),
@@ -453,15 +567,44 @@ def nights_from_frame(validated: pl.DataFrame, window: str | None = None,
                             batch_start=batch_start, batch_end=batch_end, window=window,
                             requested_window=tuple(reqw[a:b]),
                             job_name=tuple(names[a:b]) if names is not None else (),
-                            runtime_cv=cvs[a:b].copy() if cvs is not None else None))
+                            runtime_cv=cvs[a:b].copy() if cvs is not None else None,
+                            **features))
     return nights
+
+
+def _night_features(cols: dict[str, list], a: int, b: int, job_id: list[str],
+                    rows: list[int] | None, batch_start: str, others: set[str],
+                    outside: dict[str, int] | None, batch_date: str) -> dict[str, Any]:
+    """The Night columns of jobs a..b (canonical order) from the validated feature columns:
+    only the fields holding something in this night."""
+    def given(f: str) -> list | None:
+        if f not in cols:
+            return None
+        part = cols[f][a:b]
+        if f in LIST_FIELDS:
+            return part if any(part) else None  # some job names a predecessor / a lock
+        return part if any(v is not None for v in part) else None
+
+    depends_on, locks = given("depends_on"), given("locks")
+    deadline, slots = given("deadline"), given("slots")
+    if depends_on is None and locks is None and deadline is None and slots is None:
+        return {}
+    named = {p for preds in depends_on or () for p in preds or () if p in others}
+    features = night_features(job_id[a:b], depends_on=depends_on, deadline=deadline,
+                              slots=slots, locks=locks, batch_start=batch_start,
+                              outside=others, rows=rows[a:b] if rows is not None else None)
+    if outside is not None and named:
+        outside[batch_date] = len(named)
+    return features.permuted(range(b - a))
 
 
 def night_from_frame(jobs: pl.DataFrame, batch_date: str, window: str | None = None,
                      batch_start: str = DEFAULT_BATCH_START,
-                     batch_end: str = DEFAULT_BATCH_END) -> Night:
-    """Select one night (and optionally one requested window) of a validated frame."""
-    return nights_from_frame(jobs, window, batch_start, batch_end, [batch_date])[0]
+                     batch_end: str = DEFAULT_BATCH_END,
+                     outside: dict[str, int] | None = None) -> Night:
+    """Select one night (and optionally one requested window) of a validated frame
+    (``outside``: as in ``nights_from_frame``)."""
+    return nights_from_frame(jobs, window, batch_start, batch_end, [batch_date], outside)[0]
 
 
 def load_night(data: pl.DataFrame | Iterable[Mapping[str, Any]], batch_date: str,

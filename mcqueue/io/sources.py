@@ -276,11 +276,18 @@ def typed_frame(raw: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in ("batch_date", "window_job_id", "job_id", "requested_window",
                         "submitted_at", "workload_class", "estimated_runtime_minutes",
                         "priority", "requires_exclusive_lock", "status", "arrival_minute",
-                        "job_name", "runtime_cv")
+                        "job_name", "runtime_cv", "depends_on", "deadline", "slots", "locks")
             if c in out.columns and not (
-                c in ("submitted_at", "status", "arrival_minute", "runtime_cv")
+                c in ("submitted_at", "status", "arrival_minute", "runtime_cv", "depends_on",
+                      "deadline", "slots", "locks")
                 and out[c].null_count() == out.height)]
     return out.select(cols)
+
+
+def _joined(frame: pl.DataFrame) -> pl.DataFrame:
+    """List columns (depends_on, locks) as their ';'-separated string form, for CSV."""
+    return frame.with_columns(pl.col(c).list.join(";") for c, t in frame.schema.items()
+                              if isinstance(t, pl.List))
 
 
 def _ddb_attr(value: Any) -> dict:
@@ -290,6 +297,8 @@ def _ddb_attr(value: Any) -> dict:
         return {"BOOL": value}
     if isinstance(value, (int, float)):
         return {"N": str(value)}
+    if isinstance(value, list):  # depends_on, locks: a list of strings (L)
+        return {"L": [{"S": str(v)} for v in value]}
     return {"S": str(value)}
 
 
@@ -297,7 +306,7 @@ def dynamodb_json_lines(frame: pl.DataFrame) -> str:
     """Rows -> DynamoDB JSON lines, one ``{"Item": {...}}`` per line (null fields left out)."""
     lines = []
     for row in frame.iter_rows(named=True):
-        item = {k: _ddb_attr(v) for k, v in row.items() if v is not None}
+        item = {k: _ddb_attr(v) for k, v in row.items() if v is not None and v != []}
         lines.append(json.dumps({"Item": item}, separators=(",", ":")))
     return "\n".join(lines) + "\n"
 
@@ -306,7 +315,7 @@ def render_jobs(frame: pl.DataFrame, fmt: str) -> bytes:
     """Records in one of FORMATS, as the bytes of a file."""
     jobs = typed_frame(frame)
     if fmt == "csv":
-        return jobs.write_csv().encode()
+        return _joined(jobs).write_csv().encode()
     if fmt == "ndjson":
         return jobs.write_ndjson().encode()
     if fmt == "json":
