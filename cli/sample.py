@@ -1,4 +1,4 @@
-"""`mcqueue sample`: write the built-in sample (four nights, 39 jobs) to a file."""
+"""`mcqueue sample`: write the built-in sample (five nights, 59 jobs) to a file."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ _FILE_FORMATS = ["csv", "parquet", "ndjson", "json", "ddb"]
                    "S3 export writes them).")
 @library_errors
 def sample(output, fmt):
-    """Write the built-in sample (nights 2026-05-11 .. 2026-05-14 of the tutorial) as a job
-    file, ready for `mcqueue simulate --file` or as a template for your own jobs.
+    """Write the built-in sample (the tutorial's nights 2026-05-11 .. 2026-05-14 and the ETL
+    night 2026-05-15 with dependencies and deadlines) as a job file, ready for `mcqueue
+    simulate --file` or as a template for your own jobs.
 
     \b
     Examples:

@@ -50,12 +50,16 @@ def test_default_run_from_a_file_matches_the_builtin_default(tmp_path):
 def test_stdout_is_csv_by_default():
     res = invoke("sample")
     lines = res.stdout.splitlines()
-    assert res.exit_code == 0 and len(lines) == 40
+    assert res.exit_code == 0 and len(lines) == 60  # header + 59 jobs in five nights
     assert lines[0].startswith("batch_date,window_job_id,job_id,requested_window,")
-    assert lines[0].endswith(",status,job_name")
+    assert lines[0].endswith(",status,job_name,depends_on,deadline")
     # job_name (issue 14, docs/history.md): <workload_class>_<HHMM of requested_window>
     assert lines[1] == ("2026-05-11,01:00#JOB-20260511-001,JOB-20260511-001,01:00,"
-                        "2026-05-11T00:07:00Z,etl,25,2,false,queued,etl_0100")
+                        "2026-05-11T00:07:00Z,etl,25,2,false,queued,etl_0100,,")
+    # issue 12's ETL night: predecessors as one ';'-separated string, a deadline HH:MM
+    assert lines[-2] == ("2026-05-15,03:00#JOB-20260515-019,JOB-20260515-019,03:00,"
+                         "2026-05-15T02:13:00Z,refresh,10,4,false,queued,refresh_0300_2,"
+                         "JOB-20260515-015;JOB-20260515-016;JOB-20260515-017,04:15")
 
 
 @pytest.mark.parametrize("fmt,first", [

@@ -419,7 +419,7 @@ def test_data_errors_exit_1(tmp_path):
 def test_missing_batch_date_lists_the_dates_present():
     assert error_of("--batch-date", "2026-06-01", *R) == (
         1, "Error: batch date '2026-06-01' has no jobs; dates present: 2026-05-11, 2026-05-12, "
-           "2026-05-13, 2026-05-14")
+           "2026-05-13, 2026-05-14, 2026-05-15")
 
 
 def test_empty_night_is_a_plain_error():
@@ -434,8 +434,8 @@ def test_file_with_several_nights_needs_a_batch_date(tmp_path):
     path = tmp_path / "all.csv"
     sample_frame().write_csv(path)
     assert error_of("--file", str(path)) == (
-        2, f"Error: '{path}' holds 4 nights (2026-05-11, 2026-05-12, 2026-05-13, 2026-05-14); "
-           "choose with --batch-date")
+        2, f"Error: '{path}' holds 5 nights (2026-05-11, 2026-05-12, 2026-05-13, 2026-05-14, "
+           "2026-05-15); choose with --batch-date")
 
 
 # ---------------------------------------------------------------- help and start-up

@@ -137,9 +137,9 @@ def test_missing_batch_date_lists_the_dates_present():
         "batch date '2026-05-14' has no jobs; dates present: 2026-05-11, 2026-05-13")
 
 
-def test_sample_missing_date_lists_all_four_nights():
+def test_sample_missing_date_lists_all_five_nights():
     with pytest.raises(DataError, match=r"dates present: 2026-05-11, 2026-05-12, 2026-05-13, "
-                                        r"2026-05-14$"):
+                                        r"2026-05-14, 2026-05-15$"):
         load_night(sample_frame(), "2026-06-01")
 
 
@@ -172,7 +172,7 @@ def test_dynamodb_shapes_decimals_and_zero_one_booleans():
 
 def test_sample_csv_and_typed_frame_load_alike():
     v = validate_jobs(sample_frame())
-    assert v.height == 39
+    assert v.height == 59
     assert v.filter(pl.col("batch_date") == "2026-05-14")["requires_exclusive_lock"].sum() == 5
     typed = pl.DataFrame({k: [v_] for k, v_ in BASE.items()})
     assert validate_jobs(typed)["requires_exclusive_lock"].to_list() == [False]

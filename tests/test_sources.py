@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from mcqueue.errors import DataError
-from mcqueue.io.sample import sample_frame
+from mcqueue.io.sample import ETL_DATE, SAMPLE_DATES, sample_frame
 from mcqueue.io.schema import night_from_frame, validate_jobs
 from mcqueue.io.sources import (detect_format, parse_dynamodb_json, read_jobs, render_jobs,
                              write_jobs)
@@ -24,6 +24,13 @@ def _nights_equal(a, b):
     assert a.workload_class == b.workload_class
     for col in ("arrival_minute", "runtime_minutes", "priority", "exclusive"):
         np.testing.assert_array_equal(getattr(a, col), getattr(b, col))
+    # the optional columns of issues 12 and 13 (lists survive every format)
+    for col in ("pred_ptr", "pred_idx", "deadline_minute", "slots", "lock_ptr", "lock_idx"):
+        x, y = getattr(a, col), getattr(b, col)
+        assert (x is None) == (y is None), col
+        if x is not None:
+            np.testing.assert_array_equal(x, y)
+    assert a.lock_names == b.lock_names
 
 
 @pytest.mark.parametrize("name,fmt,gz", [
@@ -48,9 +55,11 @@ def test_round_trip_every_format(tmp_path, name):
     write_jobs(sample_frame(), path)
     back = validate_jobs(read_jobs(path))
     ref = validate_jobs(sample_frame())
-    assert back.height == ref.height == 39
-    for d in ("2026-05-11", "2026-05-12", "2026-05-13", "2026-05-14"):
+    assert back.height == ref.height == 59  # five nights: 39 tutorial jobs, 20 ETL jobs
+    for d in SAMPLE_DATES:
         _nights_equal(night_from_frame(back, d), night_from_frame(ref, d))
+    etl = night_from_frame(back, ETL_DATE)
+    assert etl.has_dependencies and etl.has_deadlines
     assert back["submitted_at"].to_list() == ref["submitted_at"].to_list()
     assert back["status"].to_list() == ref["status"].to_list()
     if name.endswith(".gz"):
@@ -99,7 +108,7 @@ def test_dynamodb_json_as_an_s3_export_writes_it(tmp_path):
 def test_ndjson_under_a_json_name_is_read(tmp_path):
     path = tmp_path / "lines.json"
     path.write_text("".join(json.dumps(r) + "\n" for r in sample_frame().to_dicts()))
-    assert validate_jobs(read_jobs(path)).height == 39
+    assert validate_jobs(read_jobs(path)).height == 59
 
 
 def test_mixed_types_in_json_are_kept_for_validation(tmp_path):

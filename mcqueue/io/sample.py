@@ -1,4 +1,5 @@
-"""The built-in sample: four nights (2026-05-11 .. 2026-05-14) from the tutorial."""
+"""The built-in sample: the tutorial's four nights (2026-05-11 .. 2026-05-14) and an ETL night
+with dependencies and deadlines (2026-05-15, issue 12)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import polars as pl
 
 from .schema import DEFAULT_BATCH_END, DEFAULT_BATCH_START, Night, night_from_frame, validate_jobs
 
-SAMPLE_DATES = ("2026-05-11", "2026-05-12", "2026-05-13", "2026-05-14")
+SAMPLE_DATES = ("2026-05-11", "2026-05-12", "2026-05-13", "2026-05-14", "2026-05-15")
+# the tutorial's nights (no dependency, deadline, slots or lock: today's event loop)
+TUTORIAL_DATES = SAMPLE_DATES[:4]
+# issue 12's ETL night: 20 jobs, extracts -> transforms -> loads -> refreshes -> index
+# maintenance, four deadlines, one exclusive job, predecessors shared by several jobs
+ETL_DATE = "2026-05-15"
 # the tutorial's two default scenarios: a stable night and an overloaded one
 TUTORIAL_SCENARIOS = (("2026-05-13", 3), ("2026-05-14", 2))
 
