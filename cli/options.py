@@ -354,6 +354,52 @@ simulation_options = compose(
 )
 
 
+# ---------------------------------------------------------------- scheduling (issue 13)
+POLICIES = ("tutorial", "priority", "fifo", "backfill")  # mirrors mcqueue.engine.simulate
+
+
+def capacity_steps(ctx, param, value):
+    """click callback: every --capacity is HH:MM=N, HH:MM=+N or HH:MM=-N."""
+    if not value:
+        return ()
+    from mcqueue.analysis.scheduling import parse_capacity
+    from mcqueue.errors import UsageError
+
+    out = []
+    for v in value:
+        try:
+            out.append(parse_capacity(v))
+        except UsageError as exc:
+            raise click.BadParameter(str(exc).replace("--capacity must", "must")) from None
+    return tuple(out)
+
+
+scheduling_options = compose(
+    click.option("--policy", "policies", multiple=True, type=click.Choice(POLICIES),
+                 help="Scheduling policy; repeat for several (every night and worker count "
+                      "runs under each, on the same random nights). tutorial (default): "
+                      "today's rule, a waiting exclusive job first; priority and fifo: "
+                      "strict order, the first waiting job blocks the rest; backfill: "
+                      "priority order, later jobs may start if they do not delay the first "
+                      "(EASY backfilling by the estimated runtimes)."),
+    click.option("--capacity", "capacity", multiple=True, callback=capacity_steps,
+                 metavar="HH:MM=N",
+                 help="The pool has N workers from that clock time on (repeatable); "
+                      "HH:MM=+N / HH:MM=-N: N more / fewer than --workers. Times before the "
+                      "batch start follow the rule of requested windows."),
+    click.option("--backfill-depth", type=count(0, 2**31 - 1), default=None, metavar="N",
+                 help="Jobs behind the first that one backfill pass may start (--policy "
+                      "backfill; default 64, like Slurm's bf_max_job_test)."),
+)
+
+
+def scheduling_of(policies, capacity, backfill_depth):
+    """The library's Scheduling for the --policy/--capacity/--backfill-depth options."""
+    from mcqueue.analysis.scheduling import Scheduling
+
+    return Scheduling(tuple(policies or ()), tuple(capacity or ()), backfill_depth)
+
+
 # ---------------------------------------------------------------- runtime model (issue 14)
 def night_cv(ctx, param, value):
     """click callback: 'fitted' or a cv 0 to MAX_RUNTIME_CV."""

@@ -7,8 +7,8 @@ import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
                       library_errors, nonnegative, render_to, runtime_of, runtime_options,
-                      settings_of, simulation_options, source_of, source_option,
-                      window_options)
+                      scheduling_of, scheduling_options, settings_of, simulation_options,
+                      source_of, source_option, window_options)
 from .reports import check_report_request, plot_options, write_plots
 from .score import iso_date
 
@@ -44,6 +44,7 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
               help="Also require the upper bound of the mean p95 wait at most this.")
 @simulation_options
 @runtime_options
+@scheduling_options
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
               default="table", show_default=True,
               help="table for people; csv or json for machines; html (needs --output): a "
@@ -55,9 +56,9 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
 @library_errors
 def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, max_workers,
          max_overflow, max_p95_wait, replications, seed, runtime_cv, class_cv, arrival_jitter,
-         confidence, model, runtime_model, night_cv, retries, fmt, output, plot_dir,
-         plot_format, table, region, profile, endpoint_url, max_attempts, timeout,
-         max_input_bytes):
+         confidence, model, runtime_model, night_cv, retries, policies, capacity,
+         backfill_depth, fmt, output, plot_dir, plot_format, table, region, profile,
+         endpoint_url, max_attempts, timeout, max_input_bytes):
     """Simulate the night on every worker count from --min-workers to --max-workers with the
     same random nights (common random numbers), and recommend the fewest workers whose
     overflow-probability upper bound is at most --max-overflow (and, if given, whose p95-wait
@@ -68,7 +69,14 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
     whose intervals are narrower than independent runs would give (often many times for the
     p95 wait; both widths are shown).
     When no count meets the target, the report says why (e.g. the exclusive jobs alone run
-    longer than the window).
+    longer than the window). A count the night cannot run on (a job needs more workers, its
+    slots, than the count; a --capacity that leaves the pool too small) is an infeasible row.
+
+    With several --policy values every count runs under each policy on the same random
+    nights; the report adds the paired differences between each policy and the first at
+    equal worker counts, and recommends the pair with the fewest workers that meets the
+    target (ties: the smaller overflow upper bound, then the smaller p95-wait upper bound,
+    then the order of --policy). --capacity HH:MM=+N / -N is relative to each count.
 
     \b
     Examples:
@@ -77,6 +85,7 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
       mcqueue plan --file jobs.csv --batch-date 2026-05-13 --max-p95-wait 60
       mcqueue plan --batch-date 2026-05-14 --format html --output plan.html
       mcqueue plan --batch-date 2026-05-14 --plot charts/ --plot-format svg
+      mcqueue plan --batch-date 2026-05-15 --max-workers 6 --policy tutorial --policy backfill
     """
     from mcqueue.analysis.runs import run_plan
 
@@ -98,6 +107,7 @@ def plan(source, file, batch_date, window, batch_start, batch_end, min_workers, 
         batch_date, clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         min_workers, max_workers, max_overflow, max_p95_wait, hooks=hooks(),
-        runtime=runtime_of(model, runtime_model, night_cv, retries))
+        runtime=runtime_of(model, runtime_model, night_cv, retries),
+        scheduling=scheduling_of(policies, capacity, backfill_depth))
     write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output, [file])

@@ -26,11 +26,14 @@ def progress(total: int, label: str = "simulating"):
         yield bar.update
 
 
-def compiling_notice() -> None:
-    """One line on stderr when the engine is not in numba's cache yet (first run only)."""
+def compiling_notice(policies=(), per_job: bool = False) -> None:
+    """One line on stderr when the engine (with the general loop of ``policies`` and the
+    per-job fold when a run uses them) is not in numba's cache yet (first run only)."""
     from mcqueue.engine.simulate import kernel_cache_ready
 
-    if not kernel_cache_ready():
+    ready = (kernel_cache_ready(policies, per_job) if policies or per_job
+             else kernel_cache_ready())
+    if not ready:
         click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
                    "minute; Ctrl-C takes effect only when the compile is done)...", err=True)
 

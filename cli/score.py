@@ -9,8 +9,9 @@ import re
 import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
-                      library_errors, render_to, runtime_of, runtime_options, settings_of,
-                      simulation_options, source_of, source_option, window_options)
+                      library_errors, render_to, runtime_of, runtime_options, scheduling_of,
+                      scheduling_options, settings_of, simulation_options, source_of,
+                      source_option, window_options)
 from .reports import check_report_request, plot_options, write_plots
 
 DEFAULT_WORKERS = (3,)
@@ -84,6 +85,7 @@ def apply(options):
               help="Worker counts, e.g. 2,3,4 (repeatable). Default: 3.")
 @simulation_options
 @runtime_options
+@scheduling_options
 @click.option("--format", "fmt",
               type=click.Choice(["table", "csv", "json", "parquet", "html"]),
               default="table", show_default=True,
@@ -100,7 +102,8 @@ def apply(options):
 @library_errors
 def score(source, file, date_from, date_to, window, batch_start, batch_end, workers,
           replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, model,
-          runtime_model, night_cv, retries, fmt, output, plot_dir, plot_format, dask_scheduler,
+          runtime_model, night_cv, retries, policies, capacity, backfill_depth, fmt, output,
+          plot_dir, plot_format, dask_scheduler,
           nights_per_task, table, region, profile, endpoint_url, max_attempts, timeout,
           max_input_bytes):
     """Simulate every night of a file (or a DynamoDB date range) on each worker count and
@@ -109,6 +112,8 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
     One row per night and worker count: jobs, rho, overflow probability, mean p95 wait,
     P90 of the drain time and the overflow jobs of the zero-noise replay. Every night uses
     the same seed, so worker counts of one night are compared on the same random nights.
+    With --policy, a row per night, worker count and policy (a policy column); when some job
+    has a deadline, the probability that any job is late (and its interval) too.
 
     \b
     Examples:
@@ -118,6 +123,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
       mcqueue score --file year.parquet --dask-scheduler tcp://scheduler:8786
       mcqueue score --file year.parquet --format html --output risk.html
       mcqueue score --workers 2,3 --plot charts/
+      mcqueue score --workers 3 --policy tutorial --policy backfill
     """
     from mcqueue.analysis.runs import run_score
 
@@ -134,6 +140,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
         workers or DEFAULT_WORKERS,
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"),
-        runtime=runtime_of(model, runtime_model, night_cv, retries))
+        runtime=runtime_of(model, runtime_model, night_cv, retries),
+        scheduling=scheduling_of(policies, capacity, backfill_depth))
     write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output, [file])

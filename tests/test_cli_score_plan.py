@@ -49,16 +49,17 @@ def test_score_file_json_equals_library(sample_csv, expected):
 def test_score_default_is_the_builtin_sample_and_table(expected):
     out = run("score", "--workers", "2", "--workers", "3", *R).stdout.splitlines()
     assert out[0].split()[:5] == ["batch_date", "window", "workers", "jobs", "rho"]
-    assert len(out) == 2 + 8
+    # five nights x two counts, then the any-late note (the ETL night has deadlines)
+    assert len(out) == 2 + 10 + 2 and out[-1].startswith("P(any late) = ")
     first = out[2].split()
     assert first[:4] == ["2026-05-14", "-", "2", "12"] and first[5] == "100.00%"
-    assert [ln.split()[0] for ln in out[2:]] == [r["batch_date"] for r in expected]
+    assert [ln.split()[0] for ln in out[2:-2]] == [r["batch_date"] for r in expected]
 
 
 def test_score_csv_and_parquet_outputs(sample_csv, expected, tmp_path):
     out = run("score", "--file", sample_csv, "--workers", "2,3", *R, "--format", "csv").stdout
     df = pl.read_csv(io.StringIO(out))
-    assert df.columns == list(planning.SCORE_COLUMNS)
+    assert df.columns == list(planning.score_columns(any_late=True))
     assert df["overflow_probability"].to_list() == [r["overflow_probability"] for r in expected]
     target = tmp_path / "risk.parquet"
     res = run("score", "--file", sample_csv, "--workers", "2,3", *R, "--format", "parquet",
@@ -72,7 +73,9 @@ def test_score_csv_and_parquet_outputs(sample_csv, expected, tmp_path):
 def test_score_date_range_on_a_file(sample_csv, expected):
     data = json.loads(run("score", "--file", sample_csv, "--from", "2026-05-12", "--to",
                           "2026-05-13", "--workers", "2,3", *R, "--format", "json").stdout)
-    assert data == [r for r in expected if r["batch_date"] in ("2026-05-12", "2026-05-13")]
+    # no night of the range has a deadline: no any-late columns (issue 12: only then)
+    assert data == [{k: v for k, v in r.items() if k not in planning.ANY_LATE_COLUMNS}
+                    for r in expected if r["batch_date"] in ("2026-05-12", "2026-05-13")]
 
 
 def test_score_window_with_no_jobs_is_reported_not_fatal(sample_csv):
@@ -144,16 +147,16 @@ def test_score_dynamodb_range_equals_file_and_reports_empty_dates(seeded_table, 
         return real(source, dates, *a, **k)
 
     monkeypatch.setattr(loading_mod, "_dynamodb_range", spy)
-    res = run("score", "--source", "dynamodb", "--from", "2026-05-10", "--to", "2026-05-15",
+    res = run("score", "--source", "dynamodb", "--from", "2026-05-10", "--to", "2026-05-16",
               "--table", table, "--endpoint-url", url, "--region", "us-east-1",
               "--workers", "2,3", *R, "--format", "json")
     assert seen == [["2026-05-10", "2026-05-11", "2026-05-12", "2026-05-13", "2026-05-14",
-                     "2026-05-15"]]  # one Query per date of the range
+                     "2026-05-15", "2026-05-16"]]  # one Query per date of the range
     data = json.loads(res.stdout)
     assert [r for r in data if r["jobs"] > 0] == expected
     assert [(r["batch_date"], r["workers"], r["jobs"]) for r in data if r["jobs"] == 0] == [
-        ("2026-05-10", 2, 0), ("2026-05-10", 3, 0), ("2026-05-15", 2, 0), ("2026-05-15", 3, 0)]
-    for d in ("2026-05-10", "2026-05-15"):
+        ("2026-05-10", 2, 0), ("2026-05-10", 3, 0), ("2026-05-16", 2, 0), ("2026-05-16", 3, 0)]
+    for d in ("2026-05-10", "2026-05-16"):
         assert (f"mcqueue: warning: no jobs for batch date {d} in table {table!r}: reported as "
                 f"0 jobs") in res.stderr
 
@@ -214,7 +217,7 @@ def test_plan_csv():
     ([], 2, "Error: Missing option '--batch-date'."),
     (["--batch-date", "2026-06-01"], 1,
      "Error: batch date '2026-06-01' has no jobs; dates present: 2026-05-11, 2026-05-12, "
-     "2026-05-13, 2026-05-14"),
+     "2026-05-13, 2026-05-14, 2026-05-15"),
     (["--batch-date", "2026-05-13", "--min-workers", "5", "--max-workers", "4"], 2,
      "Error: Invalid value for '--max-workers': must be >= --min-workers (5), got 4"),
     (["--batch-date", "2026-05-13", "--max-overflow", "1.5"], 2,

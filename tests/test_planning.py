@@ -113,7 +113,7 @@ def test_score_rows_match_engine_summaries(sample_nights):
     rows = [r.to_dict() for r in planning.score_chunk(sample_nights, workers, SETTINGS)]
     scen = [engine.Scenario(n, c) for n in sample_nights for c in workers]
     results = engine.simulate_scenarios(scen, replications=R, seed=7)
-    assert len(rows) == len(results) == 8
+    assert len(rows) == len(results) == 10  # the sample's five nights on two counts
     for row, res in zip(rows, results):
         mc = res.monte_carlo
         assert (row["batch_date"], row["workers"], row["jobs"]) == (
@@ -152,7 +152,7 @@ def test_score_sorted_by_risk_with_tutorial_nights(sample_nights):
 def test_score_progress_counts_nights(sample_nights):
     seen = []
     planning.score(sample_nights, [2, 3, 4], SETTINGS, group=6, progress=seen.append)
-    assert seen == [2, 2] and sum(seen) == len(sample_nights)
+    assert seen == [2, 2, 1] and sum(seen) == len(sample_nights)
 
 
 def test_empty_nights_sort_last_and_render(sample_nights):
@@ -160,7 +160,9 @@ def test_empty_nights_sort_last_and_render(sample_nights):
     result = planning.score(sample_nights + [empty], [3], SETTINGS)
     assert result.rows[-1].batch_date == "2026-05-20" and result.rows[-1].jobs == 0
     table = render(result, "table")
-    assert table.splitlines()[-1].split()[:6] == ["2026-05-20", "-", "3", "0", "-", "no"]
+    (last,) = [ln for ln in table.splitlines() if ln.startswith("2026-05-20")]
+    assert last.split()[:6] == ["2026-05-20", "-", "3", "0", "-", "no"]
+    assert table.splitlines()[-3] == last  # the last row, before the any-late note
     data = json.loads(render(result, "json"))
     assert data[-1]["overflow_probability"] is None and data[-1]["jobs"] == 0
 
@@ -170,7 +172,10 @@ def test_render_formats_round_trip(sample_nights):
     rows = result.to_dicts()
     from_csv = pl.read_csv(io.StringIO(render(result, "csv")))
     from_parquet = pl.read_parquet(io.BytesIO(render(result, "parquet")))
-    assert from_csv.columns == from_parquet.columns == list(planning.SCORE_COLUMNS)
+    # the ETL night has deadlines: the any-late columns follow the overflow interval
+    assert result.any_late
+    assert from_csv.columns == from_parquet.columns == list(result.columns) == list(
+        planning.score_columns(any_late=True))
     assert from_parquet.drop("window").to_dicts() == [
         {k: v for k, v in r.items() if k != "window"} for r in rows]
     assert from_csv["overflow_probability"].to_list() == [r["overflow_probability"]

@@ -21,6 +21,7 @@ from ..io.sample import TUTORIAL_SCENARIOS
 from ..io.loading import Clock, Source, date_range, load_nights, load_range
 from .planning import Plan, ScoreResult, Settings, plan, score
 from .runtime_model import AppliedModel, RuntimeOptions, apply_model
+from .scheduling import Scheduling, check_capacity_times, check_feasible, scenario_label
 
 DEFAULT_WORKERS = 3
 
@@ -30,7 +31,7 @@ def _no_progress(total: int, label: str) -> Iterator[None]:
     yield None
 
 
-def _ignore(*args: object) -> None:
+def _ignore(*args: object, **kwargs: object) -> None:
     return None
 
 
@@ -38,11 +39,21 @@ def _ignore(*args: object) -> None:
 class Hooks:
     """Callbacks of a long run: ``note(message)`` for remarks a reader should see (stderr on
     the command line); ``progress(total, label)`` a context manager yielding ``advance(n)`` or
-    None; ``starting()`` right before the first kernel call."""
+    None; ``starting(policies=..., per_job=...)`` right before the first kernel call, naming
+    the policies whose general event loop the run uses (issues 12/13) and whether it streams
+    per-job statistics (so a compile notice can say when they are not compiled yet)."""
 
     note: Callable[[str], None] = _ignore
     progress: Callable[[int, str], ContextManager] = _no_progress
-    starting: Callable[[], None] = _ignore
+    starting: Callable[..., None] = _ignore
+
+
+def _general_policies(nights: Sequence, sched: Scheduling, per_job: bool = False
+                      ) -> tuple[str, ...]:
+    """The policies whose general event loop a run needs (none for today's kernel only)."""
+    if not (per_job or sched.used or any(nt.uses_features for nt in nights)):
+        return ()
+    return tuple(dict.fromkeys(p or engine.DEFAULT_POLICY for p in sched.policy_list()))
 
 
 @dataclass
@@ -83,7 +94,9 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                  target_halfwidth_overflow: float | None = None,
                  max_replications: int | None = None,
                  hooks: Hooks | None = None, keep_samples: bool = False,
-                 runtime: RuntimeOptions | None = None) -> SimulateReport:
+                 runtime: RuntimeOptions | None = None,
+                 scheduling: Scheduling | None = None,
+                 per_job: bool = False) -> SimulateReport:
     """``mcqueue simulate``: every night on every worker count in one engine call (common
     random numbers), or one precision-targeted run per scenario when a target is given.
 
@@ -94,31 +107,48 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
 
     ``runtime``: a calibration model and the runtime-model options (`runtime_model`); each
     scenario then carries the ``runtime_model`` key saying where its jobs' runtimes came from.
+
+    ``scheduling`` (issue 13): every night x worker count x policy (policies inner, the same
+    random nights), a capacity schedule and the backfill depth; ``per_job`` (issue 12) adds
+    each scenario's per-job statistics.
     """
     settings = settings or Settings()
     hooks = hooks or Hooks()
+    sched = scheduling or Scheduling()
     targeted = target_halfwidth_p95 is not None or target_halfwidth_overflow is not None
     if max_replications is not None and not targeted:
         raise UsageError("--max-replications caps a precision-targeted run: give "
                          "--target-halfwidth-p95 and/or --target-halfwidth-overflow")
     plan_ = scenario_dates(source, dates, workers)
+    # option errors (exit 2) before any data is read: the capacity on every worker count
+    check_capacity_times(sched.capacity, clock.batch_start, clock.batch_end)
+    caps = {c: sched.capacity_for(c, clock.batch_start, clock.batch_end)
+            for c in dict.fromkeys(c for _, c in plan_)}
     loaded = load_nights(source, [d for d, _ in plan_], clock)
     applied = _applied(loaded.nights, runtime)
     by_date = {nt.batch_date: nt for nt in applied.nights}
     if any(d is None for d, _ in plan_):  # the file's only night
         (only,) = by_date
         plan_ = [(only, c) for _, c in plan_]
-    scenarios = [engine.Scenario(by_date[d], c) for d, c in plan_ if d is not None]
+    scenarios = [engine.Scenario(by_date[d], c, scenario_label(by_date[d], c, p), p, caps[c],
+                                 sched.backfill_depth)
+                 for d, c in plan_ if d is not None for p in sched.policy_list()]
+    for sc in scenarios:  # a pool too small for the night's jobs: a data error (exit 1)
+        check_feasible(sc.night, sc.workers, sc.capacity)
 
     notes = []
     classes = {k for nt in loaded.nights for k in nt.workload_class}
     for name in sorted(set(settings.class_cv) - classes):
         notes.append(f"--class-cv {plain(name)}=...: no job of class {quote(name)} in the "
                      f"simulated nights (classes: {', '.join(map(plain, sorted(classes)))})")
+    outside = loaded.outside_note(clock)
+    if outside:
+        notes.append(outside)
+    notes += sched.notes()
     for n in notes:
         hooks.note(n)
 
-    hooks.starting()
+    hooks.starting(policies=_general_policies(loaded.nights, sched, per_job), per_job=per_job)
     if targeted:
         from .sequential import DEFAULT_MAX_REPLICATIONS, check_memory, simulate_to_precision
 
@@ -131,7 +161,9 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                 target_halfwidth_overflow=target_halfwidth_overflow, max_replications=cap,
                 seed=settings.seed, runtime_cv=settings.runtime_cv,
                 arrival_jitter=settings.arrival_jitter, class_cv=settings.class_cv,
-                confidence=settings.confidence, progress=advance)
+                confidence=settings.confidence, name=sc.label, progress=advance,
+                policy=sc.policy, capacity=sc.capacity, backfill_depth=sc.backfill_depth,
+                per_job=per_job)
                 for sc in scenarios]
     else:
         with hooks.progress(settings.replications * len(scenarios), "simulating") as advance:
@@ -139,7 +171,7 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                 scenarios, replications=settings.replications, seed=settings.seed,
                 runtime_cv=settings.runtime_cv, arrival_jitter=settings.arrival_jitter,
                 class_cv=settings.class_cv, confidence=settings.confidence, progress=advance,
-                keep_samples=keep_samples)
+                keep_samples=keep_samples, per_job=per_job)
     for r in results:
         if r.night.batch_date in loaded.query_stats:
             r.extra["dynamodb"] = dict(loaded.query_stats[r.night.batch_date])
@@ -159,16 +191,22 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
               clock: Clock = Clock(), workers: Sequence[int] = (DEFAULT_WORKERS,),
               settings: Settings | None = None, *, dask_scheduler: str | None = None,
               nights_per_task: int | None = None, hooks: Hooks | None = None,
-              runtime: RuntimeOptions | None = None) -> ScoreResult:
+              runtime: RuntimeOptions | None = None,
+              scheduling: Scheduling | None = None) -> ScoreResult:
     """``mcqueue score``: every night of a file (or of a DynamoDB date range) on every worker
     count, highest risk first; dates without jobs are noted and listed last. ``runtime``: as
-    in `run_simulate` (each row then carries ``runtime_model``)."""
+    in `run_simulate` (each row then carries ``runtime_model``); ``scheduling``: as in
+    `run_simulate` (rows per night x worker count x policy)."""
     from .cluster import require_dask, scheduler_address
 
     settings = settings or Settings()
     hooks = hooks or Hooks()
+    sched = scheduling or Scheduling()
     if date_to is not None and date_from is None:
         raise UsageError("--to needs --from")
+    check_capacity_times(sched.capacity, clock.batch_start, clock.batch_end)
+    for c in workers:
+        sched.capacity_for(c, clock.batch_start, clock.batch_end)
     address = scheduler_address(dask_scheduler)
     if address is not None:
         require_dask()  # before any data is read
@@ -183,15 +221,20 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
     win = f" in window {clock.window}" if clock.window else ""
     notes = [f"no jobs for batch date {nt.batch_date}{win} in {source.label}: reported as 0 "
              f"jobs" for nt in loaded.empty]
+    outside = loaded.outside_note(clock)
+    if outside:
+        notes.append(outside)
+    notes += sched.notes()
     for n in notes:
         hooks.note(n)
     applied = _applied(loaded.nights, runtime)
     if address is None:
-        hooks.starting()
+        hooks.starting(policies=_general_policies(loaded.nights, sched))
     with hooks.progress(len(loaded.nights), "simulating") as advance:
         result = score(applied.nights, workers, settings, progress=advance,
                        dask_scheduler=address, nights_per_task=nights_per_task,
-                       empty=loaded.empty, notes=notes, dask_timeout=source.timeout)
+                       empty=loaded.empty, notes=notes, dask_timeout=source.timeout,
+                       scheduling=sched)
     if runtime is not None and runtime.used:
         result.runtime_model = {nt.batch_date: applied.report(nt.batch_date)
                                 for nt in applied.nights}
@@ -201,18 +244,26 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
 def run_plan(source: Source, batch_date: str, clock: Clock = Clock(),
              settings: Settings | None = None, min_workers: int = 1, max_workers: int = 16,
              max_overflow: float = 0.05, max_p95_wait: float | None = None, *,
-             hooks: Hooks | None = None, runtime: RuntimeOptions | None = None) -> Plan:
-    """``mcqueue plan``: one night on every worker count of the sweep and a recommendation.
-    ``runtime``: as in `run_simulate` (the plan then carries ``runtime_model``)."""
+             hooks: Hooks | None = None, runtime: RuntimeOptions | None = None,
+             scheduling: Scheduling | None = None) -> Plan:
+    """``mcqueue plan``: one night on every worker count of the sweep (under every policy of
+    ``scheduling``) and a recommendation. ``runtime``: as in `run_simulate` (the plan then
+    carries ``runtime_model``)."""
     settings = settings or Settings()
     hooks = hooks or Hooks()
-    applied = _applied(load_nights(source, [batch_date], clock).nights, runtime)
+    sched = scheduling or Scheduling()
+    check_capacity_times(sched.capacity, clock.batch_start, clock.batch_end)
+    loaded = load_nights(source, [batch_date], clock)
+    notes = [n for n in (loaded.outside_note(clock), *sched.notes()) if n]
+    for n in notes:
+        hooks.note(n)
+    applied = _applied(loaded.nights, runtime)
     (night,) = applied.nights
-    hooks.starting()
-    counts = max(0, max_workers - min_workers + 1)
+    hooks.starting(policies=_general_policies([night], sched))
+    counts = max(0, max_workers - min_workers + 1) * len(sched.policy_list())
     with hooks.progress(counts * settings.replications, "simulating") as advance:
         result = plan(night, settings, min_workers, max_workers, max_overflow, max_p95_wait,
-                      progress=advance)
+                      progress=advance, scheduling=sched)
     if runtime is not None and runtime.used:
         result.runtime_model = applied.report(night.batch_date)
     return result

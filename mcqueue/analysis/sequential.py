@@ -181,7 +181,10 @@ def simulate_to_precision(night: Night, workers: int = 3,
                           confidence: float = E.DEFAULT_CONFIDENCE,
                           min_replications: int = MIN_FIRST_BATCH,
                           block: int | None = None, name: str | None = None,
-                          progress: Callable[[int], None] | None = None) -> E.SimulationResult:
+                          progress: Callable[[int], None] | None = None, *,
+                          policy: str | None = None, capacity: E.Capacity | None = None,
+                          backfill_depth: int | None = None,
+                          per_job: bool = False) -> E.SimulationResult:
     """Replay ``night`` in batches until the interval half-widths meet their targets.
 
     ``target_halfwidth_p95`` is in minutes (half-width of the interval of the mean p95 wait),
@@ -190,6 +193,8 @@ def simulate_to_precision(night: Night, workers: int = 3,
     ``max(batch, min_replications)`` replications (capped at ``max_replications``), later ones
     ``batch``. The result is the ordinary ``SimulationResult`` of all replications run, with
     ``extra["precision"]`` = targets, achieved half-widths, replications used and why it stopped.
+    ``policy``, ``capacity``, ``backfill_depth`` and ``per_job`` as in ``engine.simulate``
+    (issues 12 and 13): the per-job statistics are streamed across the batches.
 
     >>> from mcqueue import load_sample
     >>> r = simulate_to_precision(load_sample("2026-05-13"), 3, target_halfwidth_p95=1.0)
@@ -212,18 +217,44 @@ def simulate_to_precision(night: Night, workers: int = 3,
                         class_cv=class_cv or {})
     prepared = E.prepare([night], pert, seed)
     horizon = night.horizon_minutes
+    if capacity is not None:
+        capacity = E.check_capacity(capacity, workers)
+    general = (per_job or night.uses_features or capacity is not None
+               or policy not in (None, E.DEFAULT_POLICY))
+    totals: list = [per_job]  # the per-job totals, carried from batch to batch
 
     def source(rep_start: int, count: int) -> np.ndarray:
-        return E.replicate(prepared, [0], [workers], count, rep_start=rep_start, block=block,
-                           progress=progress)[0]
+        if not general:
+            return E.replicate(prepared, [0], [workers], count, rep_start=rep_start,
+                               block=block, progress=progress)[0]
+        run = E.replicate_detailed(prepared, [0], [workers], count, rep_start=rep_start,
+                                   block=block, progress=progress, policy=policy,
+                                   capacity=None if capacity is None else [capacity],
+                                   backfill_depth=backfill_depth, per_job=totals[0])
+        if run.per_job is not None:
+            totals[0] = run.per_job
+        # the metrics and, below them, the late-job and above-capacity columns
+        return np.concatenate([run.samples[0], run.extra[0]])
 
-    samples, precision = run_until(source, horizon, t_p95, t_ovf, max_replications, batch,
+    stacked, precision = run_until(source, horizon, t_p95, t_ovf, max_replications, batch,
                                    min_replications, confidence)
+    samples = np.ascontiguousarray(stacked[:len(E.METRICS)])
+    mc = E.summarize_samples(samples, horizon, confidence)
+    late, above = E.feature_summaries(
+        mc, night, stacked[len(E.METRICS):] if general else None, capacity is not None,
+        confidence)
+    effective = policy or E.DEFAULT_POLICY
     return E.SimulationResult(
-        scenario=E.Scenario(night, workers, name).label, night=night, workers=workers,
-        replications=precision["replications_used"], seed=seed, confidence=confidence,
-        perturbation=pert, queueing=E.queueing(night, workers),
-        deterministic=E.deterministic(night, workers),
-        monte_carlo=E.summarize_samples(samples, horizon, confidence), samples=samples,
-        extra={"precision": precision},
+        scenario=name or E.Scenario(night, workers, name, policy, capacity).label, night=night,
+        workers=workers, replications=precision["replications_used"], seed=seed,
+        confidence=confidence, perturbation=pert, queueing=E.queueing(night, workers),
+        deterministic=E.deterministic(night, workers, policy=policy, capacity=capacity,
+                                      backfill_depth=backfill_depth),
+        monte_carlo=mc, samples=samples, extra={"precision": precision}, policy=policy,
+        backfill_depth=(E.check_backfill_depth(E.DEFAULT_BACKFILL_DEPTH if backfill_depth is None
+                                                else backfill_depth)
+                        if effective == "backfill" else None),
+        capacity=capacity, late_jobs=late, above_capacity=above,
+        per_job=(totals[0].summary(0, night, confidence)
+                 if isinstance(totals[0], E.PerJobTotals) else None),
     )

@@ -872,6 +872,27 @@ def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) ->
     return mc
 
 
+def feature_summaries(mc: dict, night: Night, extra: np.ndarray | None, capacity: bool,
+                      confidence: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Add the night-level statistics of issues 12 and 13 to a Monte Carlo block ``mc`` from
+    one scenario's (2, R) ``extra`` columns (``kernel.EXTRA``): ``late_jobs`` and
+    ``any_late_probability`` when some job has a deadline, ``worker_minutes_above_capacity``
+    with a capacity schedule; nothing otherwise. Returns the per-replication late-job counts
+    and worker-minutes above capacity (None when not added)."""
+    late = above = None
+    if extra is None:
+        return late, above
+    R = extra.shape[1]
+    if night.has_deadlines:
+        late = extra[0].copy()
+        mc["late_jobs"] = summarize(late, confidence, 0.0, float(night.n_jobs))
+        mc["any_late_probability"] = wilson(int(np.count_nonzero(late > 0)), R, confidence)
+    if capacity:
+        above = extra[1].copy()
+        mc["worker_minutes_above_capacity"] = summarize(above, confidence, 0.0)
+    return late, above
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A night on a worker count; ``name`` defaults to '<batch_date> on <c> workers'.
@@ -943,15 +964,8 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
     for s, sc in enumerate(scenarios):
         nt = sc.night
         mc = summarize_samples(samples[s], nt.horizon_minutes, confidence)
-        late = above = None
-        if run.extra is not None and nt.has_deadlines:
-            late = extra_cols[s, 0].copy()
-            mc["late_jobs"] = summarize(late, confidence, 0.0, float(nt.n_jobs))
-            mc["any_late_probability"] = wilson(int(np.count_nonzero(late > 0)),
-                                                replications, confidence)
-        if run.extra is not None and caps[s] is not None:
-            above = extra_cols[s, 1].copy()
-            mc["worker_minutes_above_capacity"] = summarize(above, confidence, 0.0)
+        late, above = feature_summaries(mc, nt, None if run.extra is None else extra_cols[s],
+                                        caps[s] is not None, confidence)
         effective = sc.policy or DEFAULT_POLICY
         results.append(SimulationResult(
             scenario=sc.label, night=nt, workers=sc.workers, replications=replications,
@@ -962,8 +976,9 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
             monte_carlo=mc,
             samples=samples[s] if keep_samples else np.empty((K.N_METRICS, 0)),
             policy=sc.policy,
-            backfill_depth=(check_backfill_depth(sc.backfill_depth or DEFAULT_BACKFILL_DEPTH)
-                            if effective == "backfill" else None),
+            backfill_depth=(check_backfill_depth(
+                DEFAULT_BACKFILL_DEPTH if sc.backfill_depth is None else sc.backfill_depth)
+                if effective == "backfill" else None),
             capacity=caps[s], late_jobs=late, above_capacity=above,
             per_job=(run.per_job.summary(s, nt, confidence) if run.per_job is not None
                      else None),
