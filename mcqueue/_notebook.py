@@ -35,6 +35,7 @@ class Notebook:
     def _repr_html_(self) -> str:
         return _notebook().repr_html(self)
 
-    def to_polars(self) -> "polars.DataFrame":
-        """The result's table as a polars DataFrame (columns: `mcqueue.report.notebook`)."""
-        return _notebook().to_polars(self)
+    def to_polars(self, table: str = "metrics") -> "polars.DataFrame":
+        """The result's table as a polars DataFrame (columns: `mcqueue.report.notebook`);
+        ``table="per_job"``: a simulation's per-job statistics."""
+        return _notebook().to_polars(self, table)

@@ -222,13 +222,19 @@ class GanttNight:
 
     job_id, workload_class: per job (any text; the charts escape it).
     start_minute, finish_minute: per job, minutes after batch start (finish >= start).
-    workers_used: per job, how many workers it held (1; exclusive jobs hold the whole pool).
-    exclusive: per job, True for an exclusive-lock job (drawn across every lane).
+    workers_used: per job, how many workers it held (1, its ``slots``; an exclusive job the
+        whole pool at its start).
+    exclusive: per job, True for an exclusive-lock job.
     late: per job, True when the job is late (finished after its deadline, or after the cutoff
         when it has none); the caller decides, the chart marks it.
-    workers: the pool size c (number of lanes).
+    workers: the pool size c before any capacity step.
     cutoff_minute, batch_start: as in DrainTimes.
     label: what this replication is, e.g. "deterministic replay" or "replication 731 (P90)".
+    capacity: the pool over the night as steps ((minute, size), ...) from minute 0 (issue 13);
+        empty: ``workers`` all night. The chart has one lane per worker of the largest pool
+        and greys the lanes above the pool of each step.
+    deadline_minute: per job its own deadline (minutes after the batch start; NaN: none, the
+        cutoff applies), marked on its bar (issue 12); None: no job has one.
     """
 
     job_id: tuple[str, ...]
@@ -242,6 +248,8 @@ class GanttNight:
     cutoff_minute: float
     batch_start: str = "01:00"
     label: str = ""
+    capacity: tuple[tuple[float, int], ...] = ()
+    deadline_minute: np.ndarray | None = None
 
     def __post_init__(self):
         ids = _texts("job_id", self.job_id)
@@ -260,17 +268,37 @@ class GanttNight:
         if not (isinstance(self.workers, (int, np.integer)) and self.workers >= 1):
             raise DataError(f"workers must be an integer >= 1, got {_show(self.workers)}")
         object.__setattr__(self, "workers", int(self.workers))
+        steps = []
+        for item in self.capacity:
+            try:
+                m, size = item
+            except (TypeError, ValueError):
+                raise DataError(f"capacity steps must be (minute, size), got "
+                                f"{_show(item)}") from None
+            m = float(_floats("capacity minute", [m], lo=0.0)[0])
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+                raise DataError(f"capacity size must be an integer >= 0, got {_show(size)}")
+            steps.append((m, int(size)))
+        if any(b[0] <= a[0] for a, b in zip(steps, steps[1:])):
+            raise DataError("capacity minutes must increase")
+        object.__setattr__(self, "capacity", tuple(steps))
         ex = _bools("exclusive", self.exclusive, n)
         object.__setattr__(self, "exclusive", ex)
         object.__setattr__(self, "late", _bools("late", self.late, n))
-        w = _floats("workers_used", self.workers_used, n, lo=1.0, hi=float(self.workers))
+        w = _floats("workers_used", self.workers_used, n, lo=1.0, hi=float(self.lanes))
         if (w != np.round(w)).any():
             i = int(np.argmax(w != np.round(w)))
             raise DataError(f"job {_show(ids[i])}: workers_used must be a whole number, "
                             f"got {w[i]:g}")
-        w = np.where(ex, self.workers, w).astype(np.int64)  # exclusive: the whole pool
+        if not steps:  # a constant pool: an exclusive job holds all of it
+            w = np.where(ex, self.workers, w)
+        w = w.astype(np.int64)
         w.setflags(write=False)
         object.__setattr__(self, "workers_used", w)
+        if self.deadline_minute is not None:
+            object.__setattr__(self, "deadline_minute",
+                               _floats("deadline_minute", self.deadline_minute, n,
+                                       allow_nan=True, lo=0.0))
         object.__setattr__(self, "cutoff_minute",
                            float(_floats("cutoff_minute", [self.cutoff_minute], lo=0.0)[0]))
         _check_clock(self.batch_start)
@@ -280,27 +308,41 @@ class GanttNight:
     def n_jobs(self) -> int:
         return len(self.job_id)
 
+    @property
+    def lanes(self) -> int:
+        """Lanes of the chart: the largest pool of the night."""
+        return max([self.workers] + [size for _, size in self.capacity])
+
+    def pool_steps(self) -> list[tuple[float, int]]:
+        """The pool as steps from minute 0 (``workers`` until the first capacity step)."""
+        steps = list(self.capacity)
+        if not steps or steps[0][0] > 0.0:
+            steps.insert(0, (0.0, self.workers))
+        return steps
+
 
 def assign_lanes(g: GanttNight) -> list[tuple[int, ...]]:
     """The worker lanes each job is drawn in (lane 0 is "worker 1").
 
     Rule: jobs in order of start minute (ties: input order); each takes the ``workers_used``
     lowest-numbered lanes that are free at its start, a lane being free once the finish minute
-    of the last job in it is <= this start; an exclusive job takes every lane. Started jobs
-    never move, so a night the engine produced always fits (it never runs more than ``workers``
-    jobs at once); input that needs more lanes than ``workers`` is refused with the job named.
+    of the last job in it is <= this start (an exclusive job on a constant pool uses every
+    lane). Started jobs never move, so a night the engine produced always fits: it never has
+    more workers busy than the largest pool (``lanes``; with capacity steps the pool grows and
+    shrinks, running jobs keep their lanes); input that needs more lanes is refused with the
+    job named.
     """
-    free_at = np.full(g.workers, -np.inf)
+    free_at = np.full(g.lanes, -np.inf)
     lanes: list[tuple[int, ...]] = [()] * g.n_jobs
     for i in np.argsort(g.start_minute, kind="stable").tolist():
         t = g.start_minute[i]
         need = int(g.workers_used[i])
         free = np.flatnonzero(free_at <= t)
         if free.shape[0] < need:
-            busy = g.workers - free.shape[0]
+            busy = g.lanes - free.shape[0]
             raise DataError(
                 f"job {_show(g.job_id[i])} starts at minute {t:g} needing {need} of "
-                f"{g.workers} workers while {busy} are still busy: the start/finish times use "
+                f"{g.lanes} workers while {busy} are still busy: the start/finish times use "
                 f"more workers than the pool has")
         take = free[:need]
         free_at[take] = g.finish_minute[i]

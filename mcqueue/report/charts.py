@@ -227,10 +227,12 @@ BAR_FILL = 0.8  # a bar's height as a share of its lane
 
 @_styled
 def gantt(g: GanttNight, title: str | None = None) -> Figure:
-    """One replication as a Gantt: a lane per worker (lanes from `assign_lanes`), exclusive
-    jobs across all lanes (black outline), late jobs hatched, the cutoff line."""
+    """One replication as a Gantt: a lane per worker of the largest pool (lanes from
+    `assign_lanes`), exclusive jobs across their lanes (black outline), late jobs hatched,
+    each job's own deadline as a tick on its bar, the lanes above a shrunken pool greyed, the
+    cutoff line."""
     lanes = assign_lanes(g)
-    c = g.workers
+    c = g.lanes
     fig, ax = _one_axes(min(9.0, max(3.2, 1.9 + 0.3 * c)))
     pad = (1.0 - BAR_FILL) / 2.0
     colours = class_colours(g.workload_class)
@@ -242,8 +244,8 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     late: list[bool] = []
     excl: list[bool] = []
     for i, ln in enumerate(lanes):
-        if g.exclusive[i]:  # one bar over the whole pool
-            spans = [(0, c)]
+        if g.exclusive[i] and ln == tuple(range(ln[0], ln[0] + len(ln))):
+            spans = [(ln[0], ln[0] + len(ln))]  # one bar over its (whole) pool
         else:
             spans = [(k, k + 1) for k in ln]
         for a, b in spans:
@@ -274,7 +276,36 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     cut = _cutoff_line(ax, g.cutoff_minute, g.batch_start)
     starts = [g.cutoff_minute, 0.0] + ([float(g.start_minute.min())] if g.n_jobs else [])
     ends = [g.cutoff_minute] + ([float(g.finish_minute.max())] if g.n_jobs else [])
+    dl = g.deadline_minute
+    own = (np.flatnonzero(~np.isnan(dl)) if dl is not None else np.zeros(0, np.int64))
+    if own.shape[0]:
+        ends.append(float(dl[own].max()))
     lo, hi = _span(min(starts), max(ends), 0.02)
+    greyed = False
+    if g.capacity:  # lanes above the pool of each step: unavailable
+        steps = g.pool_steps()
+        gx0, gx1, gy0, gy1 = [], [], [], []
+        for k, (m, size) in enumerate(steps):
+            end = steps[k + 1][0] if k + 1 < len(steps) else hi
+            if size < c and end > m:
+                gx0.append(m)
+                gx1.append(end)
+                gy0.append(float(size))
+                gy1.append(float(c))
+        if gx0:
+            greyed = True
+            ax.add_patch(PathPatch(_rects(gx0, gx1, gy0, gy1), facecolor=GREY, alpha=0.25,
+                                   edgecolor="none", lw=0, zorder=0,
+                                   label="_gantt_no_capacity"))
+    ticks = None
+    if own.shape[0]:  # each job's own deadline: a tick across its first lane
+        xs, ys = [], []
+        for i in own.tolist():
+            k = lanes[i][0]
+            xs += [float(dl[i]), float(dl[i]), np.nan]
+            ys += [k + pad / 2, k + 1 - pad / 2, np.nan]
+        (ticks,) = ax.plot(xs, ys, color=VERMILLION, lw=2.0, solid_capstyle="butt", zorder=5,
+                           label=f"deadline ({own.shape[0]:,} jobs)")
     _clock_axis(ax, lo, hi, g.batch_start)
     ax.set_ylim(c, 0)
     step = max(1, math.ceil(c / 24))
@@ -293,10 +324,16 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     if late_arr.any():
         handles.append(Patch(facecolor="white", edgecolor=BLACK, lw=0.5, hatch="////",
                              label=f"late ({int(g.late.sum()):,} jobs)"))
+    if ticks is not None:
+        handles.append(ticks)
+    if greyed:
+        handles.append(Patch(facecolor=GREY, alpha=0.25, label="not in the pool"))
     handles.append(cut)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
     what = g.label or "one replication"
-    ax.set_title(title or f"Gantt of {what}: {g.n_jobs:,} jobs on {c} workers")
+    pool = (f"{g.workers} workers" if not g.capacity
+            else f"{min(z for _, z in g.pool_steps())}-{c} workers")
+    ax.set_title(title or f"Gantt of {what}: {g.n_jobs:,} jobs on {pool}")
     return fig
 
 
@@ -563,7 +600,11 @@ def _captions(charts: ChartSet) -> dict[str, tuple[str, str]]:
             f"The night as a Gantt: {g.label}" if g.label else "The night as a Gantt",
             "One bar per job; lanes are the workers, filled in start order, each job taking "
             "the lowest-numbered free worker. Exclusive-lock jobs (black outline) hold the "
-            "whole pool; late jobs are hatched; the dashed line is the cutoff.")
+            "whole pool; late jobs are hatched; the dashed line is the cutoff."
+            + (" Red ticks mark each job's own deadline." if g.deadline_minute is not None
+               and bool(np.any(~np.isnan(g.deadline_minute))) else "")
+            + (" Grey: workers outside the pool while it is smaller (--capacity); running "
+               "jobs are never stopped." if g.capacity else ""))
     q = charts.queue
     if q is not None:
         which = "replications"

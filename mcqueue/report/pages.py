@@ -23,10 +23,13 @@ from ..analysis.planning import Plan, ScoreResult
 from ..analysis.runs import SimulateReport
 from ..engine.simulate import METRICS, SimulationResult
 from ..errors import McqueueError, UsageError
+import numpy as np
+
 from .chart_data import ChartSet, clock_label
 from .extra import require_report_extra
 from .html import Page, Section, Table, build_page
 from .result_charts import ScenarioCharts, plan_chart, scenario_charts, score_nights
+from .simulation import capacity_text
 
 LAST_JOBS = 10  # rows of the "jobs that finished last" table of a scenario
 
@@ -63,7 +66,8 @@ def chart_sets(result: Any) -> list[tuple[str, ChartSet, ScenarioCharts | None]]
         nights = score_nights(result)
         out = [("", ChartSet(score=nights), None)] if nights is not None else []
     elif isinstance(result, Plan):
-        out = [("", ChartSet(plan=plan_chart(result)), None)]
+        chart = plan_chart(result)
+        out = [("", ChartSet(plan=chart), None)] if chart is not None else []
     else:
         raise McqueueError(f"no charts for a {type(result).__name__}")
     try:
@@ -142,10 +146,24 @@ def _metrics_table(r: SimulationResult) -> Table:
         else:
             c = [_num(v) for v in vals]
         rows.append([label, c[0], c[1], f"[{c[2]}, {c[3]}]", c[4], c[5], c[6]])
+    from .simulation import EXTRA_METRICS
+
+    for m, (label, _) in EXTRA_METRICS.items():  # issues 12 and 13, when present
+        if m in r.monte_carlo:
+            st = r.monte_carlo[m]
+            rows.append([label, _num(r.deterministic.get(m)),
+                         *(_num(st[k]) for k in ("mean",)),
+                         f"[{_num(st['ci_low'])}, {_num(st['ci_high'])}]",
+                         *(_num(st[k]) for k in ("p50", "p90", "p99"))])
     op = r.monte_carlo["overflow_probability"]
     over = r.deterministic["queue_drained_minute"] > r.night.horizon_minutes
     rows.append(["overflow probability", "yes" if over else "no", _pct(op["estimate"]),
                  f"[{_pct(op['ci_low'])}, {_pct(op['ci_high'])}]", "", "", ""])
+    al = r.monte_carlo.get("any_late_probability")
+    if al is not None:
+        late = (r.deterministic.get("late_jobs") or 0) > 0
+        rows.append(["any job late", "yes" if late else "no", _pct(al["estimate"]),
+                     f"[{_pct(al['ci_low'])}, {_pct(al['ci_high'])}]", "", "", ""])
     return Table(["metric", "deterministic", "MC mean", f"{conf} interval", "P50", "P90",
                   "P99"], rows,
                  caption=f"Metrics over {r.replications:,} replications (interval: the mean's "
@@ -173,6 +191,37 @@ def _last_jobs_table(sc: ScenarioCharts) -> Table:
                  caption=f"The {min(LAST_JOBS, nt.n_jobs)} jobs that finished last in {which}")
 
 
+JOBS_ROWS = 20  # rows of a scenario's per-job table
+
+
+def _jobs_table(r: SimulationResult) -> Table:
+    """The jobs most likely to be late (issue 12's per-job statistics)."""
+    from .simulation import ranked_jobs
+
+    nt = r.night
+    conf = f"{100 * r.confidence:g}%"
+    own = (dict(zip(nt.job_id, ~np.isnan(nt.deadline_minute)))
+           if nt.deadline_minute is not None else {})
+    due = dict(zip(nt.job_id, nt.deadline_array()))
+    jobs = ranked_jobs(r)
+    rows = []
+    for d in jobs[:JOBS_ROWS]:
+        lp = d["late_probability"]
+        j = d["job_id"]
+        rows.append([j, clock_label(due[j], nt.batch_start) if own.get(j) else "the cutoff",
+                     _interval_pct(lp), clock_label(d["finish_minute_p50"], nt.batch_start),
+                     clock_label(d["finish_minute_p90"], nt.batch_start),
+                     _num(d["mean_wait_minutes"], 1),
+                     _num(d["mean_dependency_delay_minutes"], 1), _num(d["criticality"])])
+    shown = (f"the {JOBS_ROWS} of {len(jobs):,} jobs most likely to be late"
+             if len(jobs) > JOBS_ROWS else f"all {len(jobs):,} jobs")
+    return Table(["job_id", "deadline", f"late probability [{conf} interval]", "finish P50",
+                  "finish P90", "mean wait (min)", "mean wait for predecessors (min)",
+                  "criticality"], rows,
+                 caption=f"Per-job risk: {shown}, by late probability",
+                 right=[False, False, True, True, True, True, True, True])
+
+
 def _scenario_section(k: int, prefix: str, sc: ScenarioCharts) -> Section:
     from . import charts
 
@@ -185,7 +234,14 @@ def _scenario_section(k: int, prefix: str, sc: ScenarioCharts) -> Section:
         ("workers", r.workers), ("jobs", nt.n_jobs),
         ("exclusive jobs", int(nt.exclusive.sum())),
         ("rho (offered load)", _num(q["rho"], 3)),
+        *([("policy", r.policy + (f" (backfill depth {r.backfill_depth})"
+                                  if r.backfill_depth is not None else ""))]
+          if r.policy is not None else []),
+        *([("capacity", capacity_text(r.capacity, nt.batch_start))]
+          if r.capacity is not None else []),
         ("overflow probability", _interval_pct(r.monte_carlo["overflow_probability"])),
+        *([("any job late", _interval_pct(r.monte_carlo["any_late_probability"]))]
+          if "any_late_probability" in r.monte_carlo else []),
         ("drain time, deterministic",
          clock_label(r.deterministic["queue_drained_minute"], nt.batch_start)),
     ]
@@ -199,13 +255,17 @@ def _scenario_section(k: int, prefix: str, sc: ScenarioCharts) -> Section:
                      "the P90 replication are left out (the command line keeps them for "
                      "--format html and --plot; in Python, simulate keeps them by default).")
     if sc.charts.jobs is None:
-        notes.append("No per-job statistics in this result: the per-job chart is left out.")
+        notes.append("No per-job statistics in this result (--per-job): the per-job chart is "
+                     "left out.")
     prec = r.extra.get("precision")
     if prec:
         notes.append(f"Precision-targeted run: {prec['replications_used']:,} replications, "
                      f"stopped: {prec['stopped']}.")
+    tables = [_metrics_table(r), _last_jobs_table(sc)]
+    if r.per_job:
+        tables.append(_jobs_table(r))
     return Section(title=f"{k}. {r.scenario}" if prefix else r.scenario, anchor=f"s{k}",
-                   facts=facts, tables=[_metrics_table(r), _last_jobs_table(sc)],
+                   facts=facts, tables=tables,
                    charts=charts.chart_blocks(sc.charts, prefix), notes=notes)
 
 
@@ -233,24 +293,33 @@ def simulate_page(report: SimulateReport) -> Page:
 def _score_table(result: ScoreResult) -> Table:
     level = f"{100 * result.settings.confidence:g}%"
     windows = any(r.window for r in result.rows)
+    pol = bool(result.policies)
+    late = result.any_late
     rows: list[list[object]] = []
     for r in result.rows:
         win = [r.window or "-"] if windows else []
+        lead = [r.batch_date, *win, r.workers, *([r.policy or "-"] if pol else [])]
         if r.jobs == 0:
-            rows.append([r.batch_date, *win, r.workers, 0, "-", "no jobs", "", "-", "", "-",
-                         "-"])
+            rows.append([*lead, 0, "-", "no jobs", "", *(["-", ""] if late else []), "-", "",
+                         "-", "-"])
             continue
-        rows.append([r.batch_date, *win, r.workers, r.jobs, _num(r.rho),
+        any_late = ([_pct(r.any_late_probability),
+                     f"[{_pct(r.any_late_ci_low)}, {_pct(r.any_late_ci_high)}]"]
+                    if late else [])
+        rows.append([*lead, r.jobs, _num(r.rho),
                      _pct(r.overflow_probability),
-                     f"[{_pct(r.overflow_ci_low)}, {_pct(r.overflow_ci_high)}]",
+                     f"[{_pct(r.overflow_ci_low)}, {_pct(r.overflow_ci_high)}]", *any_late,
                      _num(r.p95_wait_mean, 1),
                      f"[{_num(r.p95_wait_ci_low, 1)}, {_num(r.p95_wait_ci_high, 1)}]",
                      _num(r.drained_p90_minute, 1), r.deterministic_overflow_jobs])
-    header = ["batch_date", *(["window"] if windows else []), "workers", "jobs", "rho",
-              "P(overflow)", f"{level} interval", "p95 wait (min)", f"{level} interval",
-              "drain P90 (min)", "det. overflow jobs"]
+    header = ["batch_date", *(["window"] if windows else []), "workers",
+              *(["policy"] if pol else []), "jobs", "rho",
+              "P(overflow)", f"{level} interval",
+              *(["P(any job late)", f"{level} interval"] if late else []),
+              "p95 wait (min)", f"{level} interval", "drain P90 (min)", "det. overflow jobs"]
     return Table(header, rows, caption="Highest risk first",
-                 right=[False] * (2 if windows else 1) + [True] * 9)
+                 right=([False] * (2 if windows else 1) + [True] + [False] * pol
+                        + [True] * (8 + 2 * late)))
 
 
 def score_page(result: ScoreResult) -> Page:
@@ -282,30 +351,61 @@ def score_page(result: ScoreResult) -> Page:
 # ---------------------------------------------------------------- plan
 def _plan_tables(p: Plan) -> list[Table]:
     level = f"{100 * p.settings.confidence:g}%"
-    sweep = [[r.workers, _pct(r.overflow_probability),
-              f"[{_pct(r.overflow_ci_low)}, {_pct(r.overflow_ci_high)}]",
-              _num(r.p95_wait_mean, 1),
-              f"[{_num(r.p95_wait_ci_low, 1)}, {_num(r.p95_wait_ci_high, 1)}]",
-              _num(r.drained_p90_minute, 1), r.deterministic_overflow_jobs,
-              "recommended" if r.workers == p.recommended else
-              ("yes" if r.meets_target else "no")] for r in p.rows]
-    tables = [Table(["workers", "P(overflow)", f"{level} interval", "p95 wait (min)",
-                     f"{level} interval", "drain P90 (min)", "det. overflow jobs",
-                     "meets target"], sweep,
+    pol = bool(p.policies)
+    late = p.any_late
+    sweep: list[list[object]] = []
+    for r in p.rows:
+        lead: list[object] = [r.workers, *([r.policy] if pol else [])]
+        if r.infeasible is not None:
+            sweep.append([*lead, "-", "", *(["-", ""] if late else []), "-", "", "-", "-",
+                          f"infeasible: {r.infeasible}"])
+            continue
+        sweep.append([*lead, _pct(r.overflow_probability),
+                      f"[{_pct(r.overflow_ci_low)}, {_pct(r.overflow_ci_high)}]",
+                      *([_pct(r.any_late_probability),
+                         f"[{_pct(r.any_late_ci_low)}, {_pct(r.any_late_ci_high)}]"]
+                        if late else []),
+                      _num(r.p95_wait_mean, 1),
+                      f"[{_num(r.p95_wait_ci_low, 1)}, {_num(r.p95_wait_ci_high, 1)}]",
+                      _num(r.drained_p90_minute, 1), r.deterministic_overflow_jobs,
+                      "recommended" if (r.workers == p.recommended
+                                        and r.policy == p.recommended_policy) else
+                      ("yes" if r.meets_target else "no")])
+    tables = [Table(["workers", *(["policy"] if pol else []), "P(overflow)",
+                     f"{level} interval",
+                     *(["P(any job late)", f"{level} interval"] if late else []),
+                     "p95 wait (min)", f"{level} interval", "drain P90 (min)",
+                     "det. overflow jobs", "meets target"], sweep,
                     caption="The sweep: every worker count on the same random nights",
-                    right=[True] * 7 + [False])]
+                    right=[True] + [False] * pol + [True] * (6 + 2 * late) + [False])]
     if p.steps:
-        steps = [[f"{st.from_workers} -> {st.to_workers}", f"{100 * st.overflow_diff:+.2f} pp",
+        steps = [[*([st.policy] if pol else []),
+                  f"{st.from_workers} -> {st.to_workers}", f"{100 * st.overflow_diff:+.2f} pp",
                   f"[{100 * st.overflow_paired_ci_low:.2f}, "
                   f"{100 * st.overflow_paired_ci_high:.2f}]",
                   f"{st.p95_wait_diff:+.2f}",
                   f"[{st.p95_wait_paired_ci_low:.2f}, {st.p95_wait_paired_ci_high:.2f}]"]
                  for st in p.steps]
-        tables.append(Table(["workers", "change in P(overflow)", f"paired {level} interval (pp)",
+        tables.append(Table([*(["policy"] if pol else []), "workers", "change in P(overflow)",
+                             f"paired {level} interval (pp)",
                              "change in p95 wait (min)", f"paired {level} interval"], steps,
                             caption="Neighbouring worker counts: paired differences over the "
                                     "same random nights",
-                            right=[False, True, True, True, True]))
+                            right=[False] * pol + [False, True, True, True, True]))
+    if p.policy_steps:
+        rows = [[st.workers, f"{st.from_policy} -> {st.to_policy}",
+                 f"{100 * st.overflow_diff:+.2f} pp",
+                 f"[{100 * st.overflow_paired_ci_low:.2f}, "
+                 f"{100 * st.overflow_paired_ci_high:.2f}]",
+                 f"{st.p95_wait_diff:+.2f}",
+                 f"[{st.p95_wait_paired_ci_low:.2f}, {st.p95_wait_paired_ci_high:.2f}]"]
+                for st in p.policy_steps]
+        tables.append(Table(["workers", "policies", "change in P(overflow)",
+                             f"paired {level} interval (pp)", "change in p95 wait (min)",
+                             f"paired {level} interval"], rows,
+                            caption=f"Policies at equal worker counts: paired differences "
+                                    f"from {p.policies[0]} over the same random nights",
+                            right=[True, False, True, True, True, True]))
     return tables
 
 
@@ -320,7 +420,11 @@ def plan_page(p: Plan) -> Page:
         ("night", nt.batch_date + (f", window {nt.window}" if nt.window else "")),
         ("batch", f"{nt.batch_start}-{nt.batch_end} ({nt.horizon_minutes:g} min)"),
         ("jobs", nt.n_jobs), ("target", target),
-        ("recommendation", f"{p.recommended} workers" if p.recommended is not None else "none"),
+        ("recommendation", (f"{p.recommended} workers" + (f" with {p.recommended_policy}"
+                                                          if p.recommended_policy else ""))
+         if p.recommended is not None else "none"),
+        *([("policies", ", ".join(p.policies))] if p.policies else []),
+        *([("capacity", ", ".join(st.text for st in p.capacity))] if p.capacity else []),
         ("why", p.reason)]
     facts += _settings_facts(s.replications, s.seed, s.runtime_cv, dict(s.class_cv),
                              s.arrival_jitter, s.confidence)

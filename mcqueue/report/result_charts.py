@@ -91,11 +91,13 @@ def gantt_of(r: SimulationResult, tr: dict[str, Any], label: str) -> GanttNight:
     used = tr.get("workers_used")
     if used is None:
         used = np.where(nt.exclusive, r.workers, 1)
+    capacity = tuple(tr["capacity"]) if getattr(r, "capacity", None) is not None else ()
     return GanttNight(job_id=tuple(nt.job_id), workload_class=tuple(nt.workload_class),
                       start_minute=tr["start_minute"], finish_minute=finish,
                       workers_used=used, exclusive=nt.exclusive, late=np.asarray(late),
                       workers=r.workers, cutoff_minute=nt.horizon_minutes,
-                      batch_start=nt.batch_start, label=label)
+                      batch_start=nt.batch_start, label=label, capacity=capacity,
+                      deadline_minute=(nt.deadline_minute if nt.has_deadlines else None))
 
 
 def queue_traces(replications: int, n_jobs: int) -> int:
@@ -237,18 +239,27 @@ def score_nights(result: ScoreResult) -> ScoreNights | None:
         confidence=result.settings.confidence)
 
 
-def plan_chart(p: Plan, label: str = "plan") -> PlanChart:
-    """The sweep's rows as one series, its recommendation and its targets."""
-    rows = p.rows
-    series = PlanSeries(
-        label=label, workers=_col([r.workers for r in rows]),
-        overflow_probability=_col([r.overflow_probability for r in rows]),
-        overflow_ci_low=_col([r.overflow_ci_low for r in rows]),
-        overflow_ci_high=_col([r.overflow_ci_high for r in rows]),
-        p95_wait_mean=_col([r.p95_wait_mean for r in rows]),
-        p95_wait_ci_low=_col([r.p95_wait_ci_low for r in rows]),
-        p95_wait_ci_high=_col([r.p95_wait_ci_high for r in rows]), recommended=p.recommended)
-    return PlanChart(series=(series,), max_overflow=p.max_overflow,
+def plan_chart(p: Plan, label: str = "plan") -> PlanChart | None:
+    """The sweep's rows as one series (one per policy with --policy, labelled by it), the
+    recommendation on its policy's series and the targets. Infeasible worker counts (issue
+    13: the night cannot run on that pool) have no numbers and are left out."""
+    series = []
+    for pol in (p.policies or (None,)):
+        rows = [r for r in p.rows if r.infeasible is None and r.policy == pol]
+        if not rows:
+            continue
+        rec = p.recommended if pol == p.recommended_policy else None
+        series.append(PlanSeries(
+            label=label if pol is None else pol, workers=_col([r.workers for r in rows]),
+            overflow_probability=_col([r.overflow_probability for r in rows]),
+            overflow_ci_low=_col([r.overflow_ci_low for r in rows]),
+            overflow_ci_high=_col([r.overflow_ci_high for r in rows]),
+            p95_wait_mean=_col([r.p95_wait_mean for r in rows]),
+            p95_wait_ci_low=_col([r.p95_wait_ci_low for r in rows]),
+            p95_wait_ci_high=_col([r.p95_wait_ci_high for r in rows]), recommended=rec))
+    if not series:  # every count infeasible: nothing to draw
+        return None
+    return PlanChart(series=tuple(series), max_overflow=p.max_overflow,
                      max_p95_wait=p.max_p95_wait, confidence=p.settings.confidence)
 
 

@@ -18,10 +18,32 @@ from typing import Sequence
 from ..analysis.runs import SimulateReport
 from ..engine.night import Night, parse_hhmm
 from ..engine.simulate import METRICS, SimulationResult
-from .tables import WIDTH, wrap_items
+from .chart_data import clock_label
+from .tables import WIDTH, grid, wrap_items
+
+JOBS_TABLE_ROWS = 30  # jobs shown in a scenario's jobs table (JSON and CSV have them all)
 
 CSV_COLUMNS = ("scenario", "metric", "deterministic", "mean", "ci_low", "ci_high", "p50", "p90",
                "p99")
+# with --per-job (issue 12) every row gains this last column: empty on the scenario's rows, the
+# job on its per-job rows (PER_JOB_ROWS)
+JOB_COLUMN = "job_id"
+# the per-job rows of a job, in order: metric name -> the per_job keys in mean / ci_low /
+# ci_high / p50 / p90 (deterministic and p99 stay empty)
+PER_JOB_ROWS = (
+    ("late_probability", {"mean": ("late_probability", "estimate"),
+                          "ci_low": ("late_probability", "ci_low"),
+                          "ci_high": ("late_probability", "ci_high")}),
+    ("finish_minute", {"p50": ("finish_minute_p50",), "p90": ("finish_minute_p90",)}),
+    ("wait_minutes", {"mean": ("mean_wait_minutes",)}),
+    ("dependency_delay_minutes", {"mean": ("mean_dependency_delay_minutes",)}),
+    ("criticality", {"mean": ("criticality",)}),
+)
+# the night-level metrics of issues 12 and 13, after the eight when present (label, unit)
+EXTRA_METRICS = {
+    "late_jobs": ("late jobs", "n"),
+    "worker_minutes_above_capacity": ("w-min above capacity", "min"),
+}
 
 # label, unit kind: "min" minutes, "n" count/length, "pct" share shown as percent
 _LABELS = {
@@ -57,7 +79,46 @@ def night_summary(night: Night) -> dict:
         "demand_by_window": {w: {"jobs": len(rs), "runtime_minutes": sum(rs)}
                              for w, rs in sorted(windows.items(), key=_window_key(night))},
         "workload_mix": dict(Counter(night.workload_class).most_common()),
+        **_feature_summary(night),
     }
+
+
+def _feature_summary(night: Night) -> dict:
+    """Counts of the optional fields of issues 12 and 13, only those the night uses."""
+    out: dict = {}
+    if night.has_dependencies and night.pred_ptr is not None and night.pred_idx is not None:
+        out["jobs_with_predecessors"] = int((night.pred_ptr[1:] > night.pred_ptr[:-1]).sum())
+        out["dependencies"] = int(night.pred_idx.shape[0])
+    if night.has_deadlines and night.deadline_minute is not None:
+        out["jobs_with_deadlines"] = int((~(night.deadline_minute != night.deadline_minute))
+                                         .sum())
+    if night.has_slots:
+        out["jobs_with_slots"] = int((night.slots_array() > 1).sum())
+        out["largest_slots"] = night.max_slots
+    if night.has_locks:
+        out["locks"] = len(night.lock_names)
+    return out
+
+
+def _feature_line(s: dict) -> list[str]:
+    parts = []
+    if "dependencies" in s:
+        parts.append(f"{s['jobs_with_predecessors']} jobs wait for predecessors "
+                     f"({s['dependencies']} links)")
+    if "jobs_with_deadlines" in s:
+        parts.append(f"{s['jobs_with_deadlines']} with deadlines")
+    if "jobs_with_slots" in s:
+        parts.append(f"{s['jobs_with_slots']} need several workers (up to "
+                     f"{s['largest_slots']})")
+    if "locks" in s:
+        parts.append(f"{s['locks']} named lock{'' if s['locks'] == 1 else 's'}")
+    return wrap_items("", ", ".join(parts)) if parts else []
+
+
+def capacity_text(capacity, batch_start: str) -> str:
+    """Absolute capacity steps as clock times: '03:00 2 workers, 04:00 4 workers'."""
+    return ", ".join(f"{clock_label(m, batch_start)} {z} worker{'' if z == 1 else 's'}"
+                     for m, z in capacity or ())
 
 
 def _window_key(night: Night):
@@ -113,6 +174,16 @@ def _scenario_table(r: SimulationResult) -> list[str]:
     lines.append(f"jobs {s['jobs']}   mean runtime {_num(s['mean_runtime_minutes'], 'min', 1)}"
                  f" min   exclusive {s['exclusive_jobs']}   priority >= 3: "
                  f"{s['priority_3_plus_jobs']}")
+    lines += _feature_line(s)
+    pool = []
+    if r.policy is not None:
+        pool.append(f"policy {r.policy}")
+    if r.backfill_depth is not None:
+        pool.append(f"backfill depth {r.backfill_depth}")
+    if r.capacity is not None:
+        pool.append("capacity " + capacity_text(r.capacity, nt.batch_start))
+    if pool:
+        lines += wrap_items("", ", ".join(pool))
     demand = ", ".join(f"{w} {d['jobs']} jobs/{d['runtime_minutes']:g} min"
                        for w, d in s["demand_by_window"].items())
     lines += wrap_items("demand by window: ", demand)
@@ -139,11 +210,30 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         p90_txt = str(int(p90)) if count and p90 is not None and math.isfinite(p90) else f(p90)
         lines.append(f"{label:<22}{d_txt:>9}{f(st['mean']):>10}  "
                      f"{_interval(f(st['ci_low']), f(st['ci_high'])):<22}{p90_txt:>9}")
+    for m, (label, kind) in EXTRA_METRICS.items():
+        if m not in mc:
+            continue
+        st = mc[m]
+        d = det.get(m)
+        count = m == "late_jobs"
+        d_txt = str(int(d)) if count and d is not None else _num(d, kind)
+        p90 = st["p90"]
+        p90_txt = (str(int(p90)) if count and p90 is not None and math.isfinite(p90)
+                   else _num(p90, kind))
+        lines.append(f"{label:<22}{d_txt:>9}{_num(st['mean'], kind):>10}  "
+                     f"{_interval(_num(st['ci_low'], kind), _num(st['ci_high'], kind)):<22}"
+                     f"{p90_txt:>9}")
     op = mc["overflow_probability"]
     det_over = det["queue_drained_minute"] > nt.horizon_minutes
     lines.append(f"{'overflow probability':<22}{'yes' if det_over else 'no':>9}"
                  f"{_pct(op['estimate']):>10}  "
                  f"{_interval(_pct(op['ci_low']), _pct(op['ci_high'])):<22}{'':>9}")
+    al = mc.get("any_late_probability")
+    if al is not None:
+        det_late = (det.get("late_jobs") or 0) > 0
+        lines.append(f"{'any job late':<22}{'yes' if det_late else 'no':>9}"
+                     f"{_pct(al['estimate']):>10}  "
+                     f"{_interval(_pct(al['ci_low']), _pct(al['ci_high'])):<22}{'':>9}")
     lines.append("")
     pert = r.perturbation
     params = (f"{r.replications:,} replications, seed {r.seed}, runtime cv "
@@ -177,6 +267,72 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         from .history import runtime_model_line
 
         lines += textwrap.wrap(runtime_model_line(rm), WIDTH)
+    if r.per_job is not None:
+        lines += [""] + jobs_table(r)
+    return lines
+
+
+def _p1(x: float | None) -> str:
+    """A share in percent with one decimal, never rounding a value strictly between 0 and 1 to
+    0.0 or 100.0 ('<0.1', '>99.9')."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if x <= 0:
+        return "0.0"
+    if x >= 1:
+        return "100"
+    if x < 0.001:
+        return "<0.1"
+    if x > 0.999:
+        return ">99.9"
+    return f"{100 * x:.1f}"
+
+
+def _cut(text: str, width: int = 16) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def ranked_jobs(r: SimulationResult) -> list[dict]:
+    """The per-job rows, highest late probability first (ties: higher criticality, then
+    job_id)."""
+    return sorted(r.per_job or (), key=lambda d: (-d["late_probability"]["estimate"],
+                                                  -d["criticality"], d["job_id"]))
+
+
+def jobs_table(r: SimulationResult) -> list[str]:
+    """The scenario's jobs by late probability: due time, late share with its interval (in
+    percent), P50/P90 finish as clock times, mean wait and wait for predecessors (whole
+    minutes), criticality. At most JOBS_TABLE_ROWS rows; within 80 columns for job_ids of up
+    to 16 characters (longer ones are cut)."""
+    nt = r.night
+    due = dict(zip(nt.job_id, nt.deadline_array()))
+    own = (dict(zip(nt.job_id, ~(nt.deadline_minute != nt.deadline_minute)))
+           if nt.deadline_minute is not None else {})
+    conf = f"{100 * r.confidence:g}%"
+    rows = ranked_jobs(r)
+    body = []
+    for d in rows[:JOBS_TABLE_ROWS]:
+        lp = d["late_probability"]
+        j = d["job_id"]
+        body.append([_cut(j), clock_label(due[j], nt.batch_start) if own.get(j) else "end",
+                     _p1(lp["estimate"]) + "%",
+                     f"[{_p1(lp['ci_low'])}, {_p1(lp['ci_high'])}]",
+                     clock_label(d["finish_minute_p50"], nt.batch_start),
+                     clock_label(d["finish_minute_p90"], nt.batch_start),
+                     f"{d['mean_wait_minutes']:.0f}",
+                     f"{d['mean_dependency_delay_minutes']:.0f}",
+                     f"{d['criticality']:.2f}"])
+    lines = [f"Jobs by late probability ({len(rows)} jobs):"]
+    lines += grid(["job_id", "due", "late", f"{conf} interval", "P50", "P90", "wait", "dep.",
+                   "crit"], body, [False, False, True, False, True, True, True, True, True])
+    if len(rows) > JOBS_TABLE_ROWS:
+        lines.append(f"... and {len(rows) - JOBS_TABLE_ROWS:,} more jobs (all of them in "
+                     f"--format json or csv)")
+    lines += textwrap.wrap(
+        "due = the job's deadline (end = the cutoff); late = share of replications finishing "
+        "after it, with its interval (%); P50/P90 = finish time; wait = mean minutes waiting "
+        "for workers, dep. = for predecessors; crit = share of replications on the critical "
+        "chain.", WIDTH)
     return lines
 
 
@@ -193,27 +349,59 @@ def render_json(results: Sequence[SimulationResult]) -> str:
     return json.dumps([r.to_dict() for r in results], indent=2, allow_nan=False) + "\n"
 
 
+def csv_columns(results: Sequence[SimulationResult]) -> tuple[str, ...]:
+    """CSV_COLUMNS, plus ``job_id`` when some scenario has per-job statistics."""
+    if any(r.per_job is not None for r in results):
+        return CSV_COLUMNS + (JOB_COLUMN,)
+    return CSV_COLUMNS
+
+
+def _probability_row(scenario: str, metric: str, det: int, p: dict) -> dict:
+    return {"scenario": scenario, "metric": metric, "deterministic": det,
+            "mean": p["estimate"], "ci_low": p["ci_low"], "ci_high": p["ci_high"],
+            "p50": None, "p90": None, "p99": None}
+
+
 def csv_rows(results: Sequence[SimulationResult]) -> list[dict]:
-    """One row per scenario and metric, plus an overflow_probability row per scenario."""
+    """One row per scenario and metric (the eight, then ``late_jobs`` and
+    ``worker_minutes_above_capacity`` when the scenario has them), an
+    ``overflow_probability`` row (and ``any_late_probability`` when some job has a deadline),
+    then with --per-job five rows per job (``PER_JOB_ROWS``, the ``job_id`` column set)."""
     rows = []
+    per_job = any(r.per_job is not None for r in results)
     for r in results:
         d = r.to_dict()
-        for m in METRICS:
-            st = d["monte_carlo"][m]
-            rows.append({"scenario": d["scenario"], "metric": m,
-                         "deterministic": d["deterministic"][m], **st})
-        op = d["monte_carlo"]["overflow_probability"]
+        mc = d["monte_carlo"]
+        mine = []
+        for m in (*METRICS, *(m for m in EXTRA_METRICS if m in mc)):
+            mine.append({"scenario": d["scenario"], "metric": m,
+                         "deterministic": d["deterministic"].get(m), **mc[m]})
         det_over = r.deterministic["queue_drained_minute"] > r.night.horizon_minutes
-        rows.append({"scenario": d["scenario"], "metric": "overflow_probability",
-                     "deterministic": int(det_over), "mean": op["estimate"],
-                     "ci_low": op["ci_low"], "ci_high": op["ci_high"],
-                     "p50": None, "p90": None, "p99": None})
+        mine.append(_probability_row(d["scenario"], "overflow_probability", int(det_over),
+                                     mc["overflow_probability"]))
+        if "any_late_probability" in mc:
+            det_late = int((r.deterministic.get("late_jobs") or 0) > 0)
+            mine.append(_probability_row(d["scenario"], "any_late_probability", det_late,
+                                         mc["any_late_probability"]))
+        for job in d.get("per_job") or ():
+            for metric, cells in PER_JOB_ROWS:
+                row = dict.fromkeys(CSV_COLUMNS)
+                row.update(scenario=d["scenario"], metric=metric)
+                for col, path in cells.items():
+                    v = job[path[0]]
+                    row[col] = v[path[1]] if len(path) > 1 else v
+                row[JOB_COLUMN] = job["job_id"]
+                mine.append(row)
+        if per_job:
+            for row in mine:
+                row.setdefault(JOB_COLUMN, None)
+        rows += mine
     return rows
 
 
 def render_csv(results: Sequence[SimulationResult]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=csv_columns(results), lineterminator="\n")
     w.writeheader()
     for row in csv_rows(results):
         w.writerow({k: ("" if v is None else v) for k, v in row.items()})
