@@ -141,7 +141,7 @@ def test_simulate_window_across_midnight(invoke):
 def test_score(invoke):
     doc = run_json(invoke, "score", "--workers", "2,3,4", *FEW, "--format", "json")
     assert_conforms("score", doc)
-    assert len(doc) == 4 * 3
+    assert len(doc) == 5 * 3  # the sample's five nights
 
 
 def test_score_with_a_night_without_jobs(invoke, tmp_path):
@@ -175,6 +175,76 @@ def test_plan_without_a_recommendation(invoke):
     assert_conforms("plan", doc)
     assert doc["recommended_workers"] is None
     assert doc["max_p95_wait"] == 30
+
+
+# ------------------------------------------------------------------ issues 12 and 13
+SLOTS_CSV = ("batch_date,job_id,requested_window,workload_class,estimated_runtime_minutes,"
+             "priority,requires_exclusive_lock,slots,locks,deadline,depends_on\n"
+             "2026-06-01,A,01:00,etl,30,1,false,2,t,02:00,\n"
+             "2026-06-01,B,01:00,etl,40,2,false,1,t,,A\n"
+             "2026-06-01,C,01:00,etl,20,1,false,,,03:00,\n")
+
+
+def test_simulate_with_per_job_policies_and_capacity(invoke):
+    doc = run_json(invoke, "simulate", "--batch-date", "2026-05-15", "--per-job", "--policy",
+                   "tutorial", "--policy", "backfill", "--capacity", "03:00=-1",
+                   "--capacity", "04:00=+1", *FEW, "--format", "json")
+    assert_conforms("simulate", doc)
+    assert [d["policy"] for d in doc] == ["tutorial", "backfill"]
+    assert "backfill_depth" not in doc[0] and doc[1]["backfill_depth"] == 64
+    assert doc[0]["capacity"] == [{"minute": 120.0, "workers": 2},
+                                  {"minute": 180.0, "workers": 4}]
+    for d in doc:
+        assert len(d["per_job"]) == d["jobs"] == 20
+        assert {"late_jobs", "worker_minutes_above_capacity"} <= set(d["deterministic"])
+        assert {"late_jobs", "any_late_probability", "worker_minutes_above_capacity"} <= set(
+            d["monte_carlo"])
+
+
+def test_score_and_plan_with_policies_and_infeasible_counts(invoke, tmp_path):
+    doc = run_json(invoke, "score", "--workers", "3", "--policy", "fifo", "--policy",
+                   "priority", *FEW, "--format", "json")
+    assert_conforms("score", doc)
+    assert {r["policy"] for r in doc} == {"fifo", "priority"} and len(doc) == 5 * 2
+    assert all("any_late_probability" in r for r in doc)  # the ETL night has deadlines
+    jobs = tmp_path / "slots.csv"
+    jobs.write_text(SLOTS_CSV, encoding="utf-8")
+    plan = run_json(invoke, "plan", "--file", jobs, "--batch-date", "2026-06-01",
+                    "--max-workers", "3", "--policy", "tutorial", "--policy", "backfill",
+                    "--capacity", "02:00=+1", *FEW, "--format", "json")
+    assert_conforms("plan", plan)
+    infeasible = [r for r in plan["sweep"] if r["infeasible"] is not None]
+    assert [(r["workers"], r["policy"]) for r in infeasible] == [(1, "tutorial"),
+                                                                 (1, "backfill")]
+    assert "needs 2 workers (slots)" in infeasible[0]["infeasible"]
+    assert len(plan["policy_steps"]) == 2  # workers 2 and 3, backfill against tutorial
+    assert plan["recommended_policy"] in (None, "tutorial", "backfill")
+
+
+def test_new_keys_are_checked_not_just_allowed():
+    """A per-job entry without a key, a capacity step with an extra key, an infeasible sweep
+    row with numbers and an unknown policy each fail their schema."""
+    sim = example("simulate")
+    sim[0]["per_job"] = [{"job_id": "A", "late_probability": {"estimate": 0.1, "ci_low": 0.05,
+                                                               "ci_high": 0.2},
+                          "finish_minute_p50": 10.0, "finish_minute_p90": 12.0,
+                          "mean_wait_minutes": 1.0, "criticality": 0.5}]
+    assert failures("simulate", sim)  # no mean_dependency_delay_minutes
+    sim = example("simulate")
+    sim[0]["capacity"] = [{"minute": 0, "workers": 2, "extra": 1}]
+    assert failures("simulate", sim)
+    sim = example("simulate")
+    sim[0]["policy"] = "lifo"
+    assert failures("simulate", sim)
+    plan = example("plan")
+    plan["sweep"][0]["infeasible"] = "job 'A' needs 2 workers"
+    assert failures("plan", plan)  # the row still has numbers
+    for k in ("overflow_probability", "overflow_ci_low", "overflow_ci_high", "p95_wait_mean",
+              "drained_p90_minute", "deterministic_overflow_jobs", "p95_wait_ci_low",
+              "p95_wait_ci_high"):
+        plan["sweep"][0][k] = None
+    plan["sweep"][0]["meets_target"] = False
+    assert not failures("plan", plan)
 
 
 # ------------------------------------------------------------------ calibrate, backtest, --model
