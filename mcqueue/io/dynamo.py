@@ -894,10 +894,13 @@ def prepare_items(data) -> list[dict[str, dict[str, Any]]]:
 
     if isinstance(data, (str, Path)):
         data = _read_file(data)
-    validated = validate_jobs(data)
-    if validated.height == 0:
-        raise DataError("no job records to seed: the input holds none (nothing was written)")
-    nights_from_frame(validated)
+    try:
+        validated = validate_jobs(data)
+        if validated.height == 0:
+            raise DataError("no job records to seed: the input holds none")
+        nights_from_frame(validated)  # every night built: a cycle of depends_on is refused here
+    except DataError as exc:
+        raise DataError(f"{exc} (nothing was written)") from None
     return frame_to_items(validated)
 
 
