@@ -102,15 +102,15 @@ def capacity_problem(steps: Sequence[CapacityStep], workers: int, batch_start: s
         m = capacity_minute(st.clock, batch_start, batch_end)
         size = workers + st.size if st.relative else st.size
         if size < 0:
-            return (f"--capacity {st.text} on {workers} workers is {size} workers; a pool "
-                    f"cannot be below 0"), None
+            return (f"--capacity {st.text} on a pool of {workers} workers gives {size}; a "
+                    f"pool cannot be below 0 workers"), None
         out[m] = (size, st)
     cap = tuple(sorted((m, size) for m, (size, _) in out.items()))
     last_minute, last = engine.capacity_steps(workers, cap)[-1]
     if last < 1:
         st = out[last_minute][1]
-        return (f"--capacity {st.text} leaves {last} workers from {st.clock} on "
-                f"{workers} workers: the night could never drain"), None
+        return (f"--capacity {st.text} leaves {last} workers from {st.clock} on (pool of "
+                f"{workers} workers): the night could never drain"), None
     return None, cap
 
 
