@@ -106,7 +106,7 @@ def strip_source(reports):
 def test_seed_then_simulate_equals_the_local_file(env, endpoint, table, tmp_path):
     r = run(["seed", "--endpoint-url", endpoint, "--table", table, "--format", "json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["written"] == 39
+    assert json.loads(r.stdout)["written"] == 59
 
     common = ["--batch-date", "2026-05-13", "--workers", "3", "--replications", "2000",
               "--format", "json"]
@@ -143,12 +143,12 @@ def test_window_filter_returns_only_that_window(endpoint, session, table):
 
 def test_reseeding_changes_nothing(endpoint, session, table):
     first = dynamo.seed_table(sample_frame(), table, session=session, endpoint_url=endpoint)
-    assert (first.created_table, first.written) == (True, 39)
-    assert first.consumed_write_units >= 39
+    assert (first.created_table, first.written) == (True, 59)
+    assert first.consumed_write_units >= 59
     before = by_key(all_items(session, endpoint, table))
     again = dynamo.seed_table(sample_frame(), table, session=session, endpoint_url=endpoint)
     assert (again.created_table, again.written, again.skipped, again.conflicts) == (
-        False, 0, 39, 0)
+        False, 0, 59, 0)
     assert again.consumed_write_units == 0 and again.consumed_read_units > 0
     assert by_key(all_items(session, endpoint, table)) == before
 
@@ -167,8 +167,10 @@ def test_bad_file_leaves_the_table_untouched(env, endpoint, session, table, tmp_
     r = run(["seed", "--file", str(path), "--overwrite", "--endpoint-url", endpoint,
              "--table", table])
     assert r.exit_code == 1
+    # row 61: the second row of the changed copy (the new night is the sample's 59 rows)
     assert r.stderr.splitlines()[-1].startswith(
-        "Error: row 61 (job_id JOB-20260513-")
+        "Error: row 61 (job_id JOB-20260511-002)")
+    assert r.stderr.splitlines()[-1].endswith("(nothing was written)")
     assert "requires_exclusive_lock" in r.stderr
     assert by_key(all_items(session, endpoint, table)) == before
 
@@ -254,15 +256,15 @@ def test_unprocessed_items_past_the_budget_give_one_clean_error(endpoint, sessio
     # the proxy lets one put of each batch through: 25 -> 24 -> 23 -> 22 -> 21 left
     with FaultProxy(endpoint, plan) as proxy:
         with pytest.raises(ServiceError, match=r"left 21 item\(s\) unprocessed .* after 4 "
-                                               r"attempts \(throttled\); 4 of 34 items were "
+                                               r"attempts \(throttled\); 4 of 54 items were "
                                                r"written"):
             dynamo.seed_table(sample_frame(), table, session=session, endpoint_url=proxy.url,
                               max_attempts=4)
     assert [t for t, a in proxy.log].count("BatchWriteItem") == 4
     # a re-run without faults finishes the job, still exactly once per item
     res = dynamo.seed_table(sample_frame(), table, session=session, endpoint_url=endpoint)
-    assert res.written + res.skipped == 39
-    assert len(by_key(all_items(session, endpoint, table))) == 39
+    assert res.written + res.skipped == 59
+    assert len(by_key(all_items(session, endpoint, table))) == 59
 
 
 def test_access_denied_is_one_line_without_credentials(env, endpoint, table):

@@ -53,14 +53,14 @@ def count_items(client, table):
 
 def test_seed_creates_on_demand_table_and_a_night_round_trips(mock):
     res = dynamo.seed_table(sample_frame(), "catalog")
-    assert (res.created_table, res.items, res.written, res.skipped) == (True, 39, 39, 0)
+    assert (res.created_table, res.items, res.written, res.skipped) == (True, 59, 59, 0)
     desc = mock.describe_table(TableName="catalog")["Table"]
     assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert sorted((k["AttributeName"], k["KeyType"]) for k in desc["KeySchema"]) == [
         ("batch_date", "HASH"), ("window_job_id", "RANGE")]
     tags = mock.list_tags_of_resource(ResourceArn=desc["TableArn"])["Tags"]
     assert {"Key": "application", "Value": "mcqueue"} in tags
-    assert count_items(mock, "catalog") == 39
+    assert count_items(mock, "catalog") == 59
 
     q = dynamo.query_jobs("2026-05-13", table="catalog")
     assert (q.items, q.pages) == (10, 1)
@@ -98,9 +98,9 @@ def test_reseeding_changes_nothing(mock):
     before = dynamo.query_jobs("2026-05-14", table="catalog").frame
     again = dynamo.seed_table(sample_frame(), "catalog")
     assert (again.created_table, again.written, again.skipped, again.conflicts) == (
-        False, 0, 39, 0)
+        False, 0, 59, 0)
     assert again.consumed_write_units == 0
-    assert count_items(mock, "catalog") == 39
+    assert count_items(mock, "catalog") == 59
     assert dynamo.query_jobs("2026-05-14", table="catalog").frame.equals(before)
 
 
@@ -110,10 +110,10 @@ def test_differing_item_is_left_alone_unless_overwrite(mock):
     mock.update_item(TableName="catalog", Key=key, UpdateExpression="SET priority = :p",
                      ExpressionAttributeValues={":p": {"N": "9"}})
     res = dynamo.seed_table(sample_frame(), "catalog")
-    assert (res.written, res.skipped, res.conflicts) == (0, 38, 1)
+    assert (res.written, res.skipped, res.conflicts) == (0, 58, 1)
     assert mock.get_item(TableName="catalog", Key=key)["Item"]["priority"] == {"N": "9"}
     res = dynamo.seed_table(sample_frame(), "catalog", overwrite=True)
-    assert (res.written, res.skipped, res.overwritten, res.conflicts) == (1, 38, 1, 0)
+    assert (res.written, res.skipped, res.overwritten, res.conflicts) == (1, 58, 1, 0)
     assert mock.get_item(TableName="catalog", Key=key)["Item"]["priority"] == {"N": "2"}
 
 
@@ -267,10 +267,10 @@ def test_cli_seed_and_cleanup(mock):
     r = run(["seed", "--table", "catalog", "--format", "json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert (out["written"], out["skipped"], out["created_table"]) == (39, 0, True)
+    assert (out["written"], out["skipped"], out["created_table"]) == (59, 0, True)
     r = run(["seed", "--table", "catalog"])
     assert r.exit_code == 0
-    assert "items: 39 in input, 0 written, 39 already present" in r.stdout
+    assert "items: 59 in input, 0 written, 59 already present" in r.stdout
 
     r = run(["cleanup", "--table", "catalog"], input="n\n")
     assert r.exit_code == 1 and "Aborted" in r.output
@@ -293,7 +293,7 @@ def test_cli_seed_bad_file_is_one_error_line(mock, tmp_path):
     assert r.exit_code == 1
     assert r.stderr.splitlines()[-1] == (
         "Error: row 1 (job_id JOB-20260511-001): field 'priority' must be an integer, "
-        "got 'often'")
+        "got 'often' (nothing was written)")
     assert mock.list_tables()["TableNames"] == []
 
 

@@ -234,6 +234,7 @@ def simulate_to_precision(night: Night, workers: int = 3,
         if run.per_job is not None:
             totals[0] = run.per_job
         # the metrics and, below them, the late-job and above-capacity columns
+        assert run.extra is not None  # the general loop ran
         return np.concatenate([run.samples[0], run.extra[0]])
 
     stacked, precision = run_until(source, horizon, t_p95, t_ovf, max_replications, batch,

@@ -141,7 +141,9 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
         if len(named) < len(asked) or not named:
             raise UsageError("--source dynamodb needs --batch-date (the partition key to "
                              "query)")
-        nights, stats, outside = [], {}, {}
+        nights: list[Night] = []
+        stats: dict[str, dict] = {}
+        outside: dict[str, int] = {}
         where = f"window {clock.window} of " if clock.window else ""
         for d in named:
             night, stats[d] = _queried_night(source, d, clock, outside)
@@ -159,7 +161,7 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
                 f"{' ...' if len(found) > 10 else ''}); choose with --batch-date")
         named = found
     nights = []
-    outside: dict[str, int] = {}
+    outside = {}
     for d in named:
         night = night_from_frame(jobs, d, clock.window, clock.batch_start, clock.batch_end,
                                  outside)

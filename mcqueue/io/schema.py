@@ -88,7 +88,7 @@ def column_kind(dtype: pl.DataType) -> str:
     if dtype == pl.Null:
         return "null"
     if isinstance(dtype, (pl.List, pl.Array)):
-        inner = column_kind(dtype.inner)
+        inner = column_kind(dtype.inner)  # type: ignore[arg-type]
         return LIST_KIND if inner in ("string", "null") else f"list of {inner}"
     if isinstance(dtype, pl.Struct):
         return "struct"

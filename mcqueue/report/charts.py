@@ -276,8 +276,9 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
     cut = _cutoff_line(ax, g.cutoff_minute, g.batch_start)
     starts = [g.cutoff_minute, 0.0] + ([float(g.start_minute.min())] if g.n_jobs else [])
     ends = [g.cutoff_minute] + ([float(g.finish_minute.max())] if g.n_jobs else [])
-    dl = g.deadline_minute
-    own = (np.flatnonzero(~np.isnan(dl)) if dl is not None else np.zeros(0, np.int64))
+    dl = (g.deadline_minute if g.deadline_minute is not None
+          else np.full(g.n_jobs, np.nan))
+    own = np.flatnonzero(~np.isnan(dl))
     if own.shape[0]:
         ends.append(float(dl[own].max()))
     lo, hi = _span(min(starts), max(ends), 0.02)
@@ -297,7 +298,7 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
             ax.add_patch(PathPatch(_rects(gx0, gx1, gy0, gy1), facecolor=GREY, alpha=0.25,
                                    edgecolor="none", lw=0, zorder=0,
                                    label="_gantt_no_capacity"))
-    ticks = None
+    ticks: Any = None
     if own.shape[0]:  # each job's own deadline: a tick across its first lane
         xs, ys = [], []
         for i in own.tolist():
@@ -313,7 +314,7 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
                   [f"worker {k + 1}" for k in range(0, c, step)])
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="y", visible=False)
-    handles = []
+    handles: list[Any] = []
     shown = [cl for cl in colours if colours[cl] != GREY]
     handles += [Patch(facecolor=colours[cl], label=_cut(cl, 24)) for cl in shown]
     if len(shown) < len(colours):

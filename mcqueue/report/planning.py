@@ -122,8 +122,8 @@ def plan_csv_rows(p: Plan) -> list[dict]:
     feasible count of the same policy, the vs-policy columns the paired difference from the
     first policy at this count."""
     cols = plan_csv_columns(p)
-    prev = {(s.policy, s.to_workers): dataclasses.asdict(s) for s in p.steps}
-    vs = {(s.to_policy, s.workers): s for s in p.policy_steps}
+    prev: dict = {(s.policy, s.to_workers): dataclasses.asdict(s) for s in p.steps}
+    vs: dict = {(s.to_policy, s.workers): s for s in p.policy_steps}
     out = []
     for r in p.rows:
         fields = dataclasses.asdict(r)
