@@ -640,10 +640,12 @@ def test_sample_history_recovers_its_stated_truth():
     g = row(model, level="global")
     p, nights = mh.FAIL_PROBABILITY, g["nights"]
     assert abs(g["rerun_share"] - p) <= 4 * math.sqrt(p * (1 - p) / nights)
-    # every job of the built-in sample finds its history under the derived names
+    # every job of the tutorial's four nights finds its history under the derived names (the
+    # ETL night 2026-05-15, added later, has 14 names without history: they take their
+    # class's fit, tests/test_runtime_model.py)
+    sample = pl.read_csv(ROOT / "mcqueue" / "data" / "sample_jobs.csv", infer_schema=False)
     names = _make_history_module().sample_job_names(
-        pl.read_csv(ROOT / "mcqueue" / "data" / "sample_jobs.csv",
-                    infer_schema=False).to_dicts())
+        sample.filter(pl.col("batch_date") != "2026-05-15").to_dicts())
     assert set(names.values()) <= set(model.table["job_name"].drop_nulls())
 
 

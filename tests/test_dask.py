@@ -54,7 +54,7 @@ def test_cli_dask_scheduler_from_environment(cluster, monkeypatch, tmp_path):
             "--format", "json", "--nights-per-task", "3"]
     remote = CliRunner().invoke(cli_group(), args, catch_exceptions=False)
     assert remote.exit_code == 0, remote.output
-    assert calls == [(cluster, [3, 1])]  # the sample's 4 nights in tasks of 3
+    assert calls == [(cluster, [3, 2])]  # the sample's 5 nights in tasks of 3
     monkeypatch.delenv("MCQUEUE_DASK_SCHEDULER")
     local = CliRunner().invoke(cli_group(), args, catch_exceptions=False)
     assert len(calls) == 1  # no scheduler: in-process
