@@ -295,7 +295,7 @@ def test_exclusive_job_slots_are_a_minimum_pool_size():
 
 # ------------------------------------------------------------------------- worked examples
 def backfill_p95_night() -> Night:
-    """docs/engine-features.md, example 1: two workers, everything at 01:00. A (priority 3,
+    """docs/model.md, section 14.7, example 1: two workers, everything at 01:00. A (priority 3,
     10 min), B (priority 2, 10 min, 2 slots), C1..C4 (priority 1, 5 min each)."""
     return Night.from_arrays([0] * 6, [10, 10, 5, 5, 5, 5], [3, 2, 1, 1, 1, 1],
                              job_id=["A", "B", "C1", "C2", "C3", "C4"],
@@ -330,7 +330,7 @@ def test_worked_example_backfill_lowers_the_p95_wait():
 
 
 def overrun_night() -> Night:
-    """docs/engine-features.md, example 2: two workers, everything at 01:00. X (priority 5,
+    """docs/model.md, section 14.7, example 2: two workers, everything at 01:00. X (priority 5,
     10 min), E (priority 4, exclusive, 10 min, deadline 01:20), S (priority 1, estimated 5
     min, workload class 'backfill' whose runtimes vary with cv 1)."""
     return Night.from_arrays([0, 0, 0], [10, 10, 5], [5, 4, 1], [False, True, False],

@@ -611,7 +611,7 @@ BACKFILL = 2
 EXTRA = ("late_jobs", "worker_minutes_above_capacity")
 N_EXTRA = len(EXTRA)
 
-# Finish-time histogram of the per-job statistics (see docs/engine-features.md):
+# Finish-time histogram of the per-job statistics (see docs/model.md, section 13.4):
 # 1/16-minute bins below 64 minutes, 512 bins per power of two from 64 to 2**20 minutes
 # (relative width <= 2**-9), then one bin per power of two from 2**20 minutes (the last bin
 # takes everything from 2**59 on).

@@ -385,7 +385,7 @@ class PerJobTotals:
         the histogram's precision: the midpoint of the bin that holds it, clamped to the row's
         smallest and largest finish (so a value every replication shares is exact). Error:
         at most 1/32 minute below 64 minutes, at most 2**-10 (0.1 %) relative below 2**20
-        minutes, within a factor 1.5 above (docs/engine-features.md, section 7)."""
+        minutes, within a factor 1.5 above (docs/model.md, section 13.4)."""
         R = self.replications
         hist = self.hist[rows]
         out = np.full(hist.shape[0], np.nan)
