@@ -98,7 +98,8 @@ class _Jobs:
     @classmethod
     def of(cls, nt: Night) -> "_Jobs":
         n = nt.n_jobs
-        reqw = list(nt.requested_window) if len(nt.requested_window) == n else [None] * n
+        reqw: list[str | None] = (list(nt.requested_window) if len(nt.requested_window) == n
+                                  else [None] * n)
         return cls(
             ids=list(nt.job_id), wclass=list(nt.workload_class),
             arrival=[float(x) for x in nt.arrival_minute],
@@ -626,7 +627,7 @@ def row_statistics(o: Outcome, base: Outcome | None, confidence: float,
         [("any_late_probability", "late")] if any_late else [])
     for key, attr in probs:
         x = getattr(o, attr)
-        d = wilson(int(np.count_nonzero(x)), R, confidence)
+        d: dict = dict(wilson(int(np.count_nonzero(x)), R, confidence))
         d["difference"] = (_zero() if base is None else
                            paired_interval(getattr(base, attr).astype(np.float64),
                                            x.astype(np.float64), confidence))

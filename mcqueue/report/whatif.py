@@ -47,18 +47,27 @@ def _change(x, kind: str) -> str:
     return f"{100 * x:+.2f} pp" if kind == "pp" else f"{x:+,.1f}"
 
 
-def _bounds(d: dict, kind: str) -> str:
+def _ends(d: dict) -> tuple[float, float] | None:
+    """An interval's two ends, or None when one is missing."""
     lo, hi = d.get("ci_low"), d.get("ci_high")
-    if not (_finite(lo) and _finite(hi)):
+    if lo is None or hi is None or not (_finite(lo) and _finite(hi)):
+        return None
+    return float(lo), float(hi)
+
+
+def _bounds(d: dict, kind: str) -> str:
+    ends = _ends(d)
+    if ends is None:
         return "n/a"
+    lo, hi = ends
     if kind == "pp":
         return f"[{100 * lo:+.2f}, {100 * hi:+.2f}] pp"
     return f"[{lo:+,.1f}, {hi:+,.1f}]"
 
 
 def _excludes_zero(d: dict) -> bool:
-    lo, hi = d.get("ci_low"), d.get("ci_high")
-    return _finite(lo) and _finite(hi) and (lo > 0 or hi < 0)
+    ends = _ends(d)
+    return ends is not None and (ends[0] > 0 or ends[1] < 0)
 
 
 def _clock(minute, batch_start: str) -> str:
@@ -223,11 +232,11 @@ def render_html(result: WhatIfResult) -> str:
         table = Table(["", "baseline", "scenario", "change", f"{conf} interval of the change"],
                       rows, caption="Against the baseline on the same random nights",
                       right=[False, True, True, True, True])
-        facts = [("change", c["description"]) for c in r.built.changes] or [("change", "none")]
-        facts += [("workers", r.built.workers),
-                  ("policy", r.built.policy or "tutorial"),
-                  ("cutoff", r.built.night.batch_end), ("jobs", r.built.night.n_jobs)]
-        sections.append(Section(title=f"{i}. {r.name}", anchor=f"s{i}", facts=facts,
+        part: list[tuple[str, object]] = [("change", c["description"])
+                                          for c in r.built.changes] or [("change", "none")]
+        part += [("workers", r.built.workers), ("policy", r.built.policy or "tutorial"),
+                 ("cutoff", r.built.night.batch_end), ("jobs", r.built.night.n_jobs)]
+        sections.append(Section(title=f"{i}. {r.name}", anchor=f"s{i}", facts=part,
                                 tables=[table]))
     facts: list[tuple[str, object]] = [
         ("night", nt.batch_date + (f", window {nt.window}" if nt.window else "")),
