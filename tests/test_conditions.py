@@ -285,3 +285,16 @@ def test_a_bad_condition_is_a_usage_error_before_anything_runs(command, monkeypa
         assert res.exit_code == 2, res.stderr
         (line,) = [ln for ln in res.stderr.splitlines() if ln.startswith("Error:")]
         assert "'--fail-if'" in line and words in line and res.stdout == ""
+
+
+def test_the_readme_ci_example_is_the_real_output(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ mcqueue score --from 2026-05-11", 1)[1].split("$ echo $?\n", 1)
+    quoted = [ln for ln in block[0].splitlines() if ln.startswith("mcqueue: fail-if:")]
+    code = int(block[1].splitlines()[0])
+    res = _run("score", "--from", "2026-05-11", "--to", "2026-05-14", "--workers", "2,3",
+               "--format", "csv", "--output", tmp_path / "risk.csv", "--fail-if",
+               "overflow_probability.ci_low>0.05")
+    assert res.exit_code == code == 3
+    assert [ln for ln in res.stderr.splitlines() if ln.startswith("mcqueue: fail-if:")] == quoted
+    assert (tmp_path / "risk.csv").read_text().startswith("batch_date,")

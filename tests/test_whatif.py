@@ -348,3 +348,16 @@ def test_every_scenario_is_built_before_anything_is_simulated(base, monkeypatch)
         run(base, '[[scenario]]\nname = "fine"\nchanges = [{ workers = 4 }]\n'
                   '[[scenario]]\nname = "bad"\nchanges = [{ skip = "nope" }]\n')
     assert calls == []
+
+
+def test_the_readme_example_is_the_real_output():
+    """The what-if output quoted in README.md is what the command prints (up to the '...'
+    that ends the quote)."""
+    from conftest import cli_run
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cmd = "$ mcqueue whatif --batch-date 2026-05-13 --scenarios docs/examples/whatif.toml\n"
+    quoted = readme.split(cmd, 1)[1].split("\n...\n", 1)[0].splitlines()
+    out = cli_run("whatif", "--batch-date", DATE, "--scenarios", EXAMPLE).stdout.splitlines()
+    assert len(quoted) > 20
+    assert out[:len(quoted)] == quoted
