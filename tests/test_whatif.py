@@ -361,3 +361,47 @@ def test_the_readme_example_is_the_real_output():
     out = cli_run("whatif", "--batch-date", DATE, "--scenarios", EXAMPLE).stdout.splitlines()
     assert len(quoted) > 20
     assert out[:len(quoted)] == quoted
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    from conftest import cli_run
+
+    path = tmp_path_factory.mktemp("model") / "model.parquet"
+    cli_run("calibrate", "--output", path)
+    return str(path)
+
+
+def test_with_a_model_the_changes_apply_to_the_fitted_runtimes(frame, model_file):
+    """--model: the baseline takes the fitted means and cvs; a runtime multiplier scales the
+    fitted mean; an added job is resolved by the model like any job (here by its job_name,
+    a job of the shipped history)."""
+    import dataclasses
+
+    from mcqueue.analysis.runtime_model import apply_model, load_options
+
+    options = load_options(model_file)
+    toml = (f'[[scenario]]\nname = "a"\nchanges = [{{ runtime = 2, job = "{J}002" }}]\n'
+            f'[[scenario]]\nname = "b"\n[[scenario.changes]]\nadd = {{ job_id = "{J}011", '
+            f'job_name = "refresh_0200", requested_window = "02:30", workload_class = '
+            f'"refresh", estimated_runtime_minutes = 5, priority = 2, '
+            f'requires_exclusive_lock = false }}\n')
+    res = run_whatif(Source(), parse_scenarios(toml), DATE, 3, Clock(), SETTINGS,
+                     runtime=options)
+    assert res.to_dict()["runtime_model"]["levels"]["job"] == 10
+    (fitted,) = apply_model([night_from_frame(frame, DATE)], options).nights
+    assert_same_nights(res.baseline, expected(fitted))
+    by = {r.name: r for r in res.scenarios}
+    k = fitted.job_id.index(f"{J}002")
+    rt = fitted.runtime_minutes.copy()
+    rt[k] *= 2
+    assert_same_nights(by["a"], expected(dataclasses.replace(fitted, runtime_minutes=rt)))
+    record = {"batch_date": DATE, "job_id": f"{J}011", "job_name": "refresh_0200",
+              "requested_window": "02:30", "workload_class": "refresh",
+              "estimated_runtime_minutes": "5", "priority": "2",
+              "requires_exclusive_lock": "false"}
+    raw = pl.concat([sample_frame(), pl.DataFrame([record])], how="diagonal")
+    (with_added,) = apply_model([night_from_frame(validate_jobs(raw), DATE)], options).nights
+    j = with_added.job_id.index(f"{J}011")
+    assert with_added.runtime_minutes[j] != 5  # the model's mean, not the record's estimate
+    assert_same_nights(by["b"], expected(with_added))
