@@ -405,3 +405,35 @@ def test_with_a_model_the_changes_apply_to_the_fitted_runtimes(frame, model_file
     j = with_added.job_id.index(f"{J}011")
     assert with_added.runtime_minutes[j] != 5  # the model's mean, not the record's estimate
     assert_same_nights(by["b"], expected(with_added))
+
+
+def test_csv_and_html_carry_the_json_numbers(tmp_path):
+    import csv
+    import io
+    import json
+
+    from conftest import cli_run
+
+    f = tmp_path / "s.toml"
+    f.write_text('[[scenario]]\nname = "<b>more & faster</b>"\nchanges = [{ workers = 4 }]\n'
+                 f'[[scenario]]\nname = "late"\nchanges = [{{ deadline = "03:00", job = '
+                 f'"{J}005" }}]\n', encoding="utf-8")
+    args = ("whatif", "--batch-date", DATE, "--scenarios", f, "--replications", "500")
+    doc = json.loads(cli_run(*args, "--format", "json").stdout)
+    rows = list(csv.DictReader(io.StringIO(cli_run(*args, "--format", "csv").stdout)))
+    assert [r["scenario"] for r in rows] == ["baseline"] + [s["scenario"]
+                                                            for s in doc["scenarios"]]
+    for r, d in zip(rows, [doc["baseline"], *doc["scenarios"]]):
+        assert float(r["overflow_diff_ci_high"]) == d["overflow_probability"]["difference"][
+            "ci_high"]
+        assert float(r["any_late_probability"]) == d["any_late_probability"]["estimate"]
+        assert float(r["p95_wait_diff"]) == d["p95_wait_minutes"]["difference"]["estimate"]
+        assert float(r["drained_p90_minute"]) == d["queue_drained_minute"]["p90"]
+        assert float(r["drained_p90_diff_ci_low"]) == d["queue_drained_minute"]["difference"][
+            "ci_low"]
+        assert int(r["workers"]) == d["workers"]
+    page = tmp_path / "w.html"
+    cli_run(*args, "--format", "html", "--output", page)
+    text = page.read_text(encoding="utf-8")
+    assert "&lt;b&gt;more &amp; faster&lt;/b&gt;" in text and "<b>more" not in text
+    assert "<script" not in text and "deadline of JOB-20260513-005 none -&gt; 03:00" in text

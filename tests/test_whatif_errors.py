@@ -217,6 +217,9 @@ def test_a_device_is_refused(invoke, tmp_path):
     (("--scenarios", "{ok}", "--fail-if", "overflow_risk>0.1"),
      "unknown metric 'overflow_risk' for whatif"),
     (("--scenarios", "{ok}", "--workers", "0"), "0 is not in the range x>=1"),
+    (("--scenarios", "{ok}", "--fail-if", "jobs\x1b[31m>1\nError: forged"),
+     "must be METRIC OP NUMBER"),
+    (("--scenarios", "{ok}", "--batch-date", "2026-02-30"), "must be a date YYYY-MM-DD"),
 ])
 def test_bad_options_are_usage_errors(invoke, tmp_path, args, words):
     ok = tmp_path / "ok.toml"
