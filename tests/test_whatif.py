@@ -437,3 +437,34 @@ def test_csv_and_html_carry_the_json_numbers(tmp_path):
     text = page.read_text(encoding="utf-8")
     assert "&lt;b&gt;more &amp; faster&lt;/b&gt;" in text and "<b>more" not in text
     assert "<script" not in text and "deadline of JOB-20260513-005 none -&gt; 03:00" in text
+
+
+def test_no_changes_rebuild_a_night_with_every_optional_column_exactly():
+    """Dependencies, deadlines, slots, locks, per-job cvs and job names survive the rebuild
+    column for column, and the scenario replays the baseline bit for bit."""
+    import dataclasses
+
+    ids = ["e1", "e2", "t1", "t2", "l1", "ix"]
+    night = Night.from_arrays([0, 5, 10, 10, 30, 60], [20, 25, 15, 30, 40, 10],
+                              [2, 2, 1, 3, 1, 5], [False, False, False, False, False, True],
+                              ids, ["etl", "etl", "transform", "transform", "load", "index"],
+                              DATE, depends_on=[None, None, "e1", ["e1", "e2"], "t1;t2", "l1"],
+                              deadline=[None, "02:00", None, "03:30", 200.0, None],
+                              slots=[1, 2, 1, 1, 2, 1], locks=[None, "a", "a;b", None, "b", None])
+    night = dataclasses.replace(night, runtime_cv=np.array([0.1, np.nan, 0.5, np.nan, 0.2, 0.0]),
+                                job_name=tuple(f"name_{j}" for j in night.job_id))
+    res = whatif(night, parse_scenarios('[[scenario]]\nname = "same"\n'), 3, SETTINGS)
+    row = only(res)
+    rebuilt = row.built.night
+    assert rebuilt is not night
+    for col in ("job_id", "workload_class", "job_name", "lock_names", "batch_start",
+                "batch_end", "requested_window"):
+        assert getattr(rebuilt, col) == getattr(night, col), col
+    for col in ("arrival_minute", "runtime_minutes", "priority", "exclusive", "pred_ptr",
+                "pred_idx", "slots", "lock_ptr", "lock_idx"):
+        assert np.array_equal(getattr(rebuilt, col), getattr(night, col)), col
+    for col in ("deadline_minute", "runtime_cv"):
+        assert np.array_equal(getattr(rebuilt, col), getattr(night, col), equal_nan=True), col
+    for attr in ("overflow", "late", "p95", "drain"):
+        assert np.array_equal(getattr(row.outcome, attr), getattr(res.baseline.outcome, attr))
+    assert res.any_late
