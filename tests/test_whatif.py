@@ -468,3 +468,25 @@ def test_no_changes_rebuild_a_night_with_every_optional_column_exactly():
     for attr in ("overflow", "late", "p95", "drain"):
         assert np.array_equal(getattr(row.outcome, attr), getattr(res.baseline.outcome, attr))
     assert res.any_late
+
+
+def test_the_baseline_scheduling_is_kept_unless_a_scenario_changes_it(base):
+    """A baseline on backfill with a capacity step: a scenario without changes is that
+    simulation, one that changes the policy keeps the capacity, one that sets a capacity
+    keeps the policy."""
+    cap = ((90.0, 2),)
+    res = whatif(base, parse_scenarios(
+        '[[scenario]]\nname = "same"\n'
+        '[[scenario]]\nname = "fifo"\nchanges = [{ policy = "fifo" }]\n'
+        '[[scenario]]\nname = "cap"\nchanges = [{ capacity = "02:00=+1" }]\n'), 3, SETTINGS,
+        policy="backfill", capacity=cap, backfill_depth=4)
+    assert_same_nights(res.baseline, expected(base, 3, policy="backfill", capacity=cap,
+                                              backfill_depth=4))
+    by = {r.name: r for r in res.scenarios}
+    assert_same_nights(by["same"], expected(base, 3, policy="backfill", capacity=cap,
+                                            backfill_depth=4))
+    assert_same_nights(by["fifo"], expected(base, 3, policy="fifo", capacity=cap))
+    assert by["fifo"].built.changes[0]["description"] == "policy backfill -> fifo"
+    assert_same_nights(by["cap"], expected(base, 3, policy="backfill", capacity=((60.0, 4),),
+                                           backfill_depth=4))
+    assert res.baseline.to_dict()["capacity"] == [{"minute": 90.0, "workers": 2}]

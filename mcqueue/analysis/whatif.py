@@ -221,14 +221,16 @@ def _listing(values: Sequence[str], limit: int = 8) -> str:
 class _Builder:
     """Applies one scenario's changes to a copy of the baseline (see `build_scenario`)."""
 
-    def __init__(self, base: Night, workers: int, spec: ScenarioSpec,
+    def __init__(self, baseline: Built, spec: ScenarioSpec,
                  reload: Callable[[str], Night] | None,
                  added_runtime: Callable[[Night], tuple[float, float]] | None):
+        base = baseline.night
         self.base = base
         self.spec = spec
-        self.workers = workers
-        self.policy: str | None = None
-        self.depth: int | None = None
+        self.workers = baseline.workers
+        self.policy: str | None = baseline.policy
+        self.depth: int | None = baseline.backfill_depth
+        self.base_capacity = baseline.capacity
         self.capacity: tuple[Change, tuple[CapacityStep, ...]] | None = None
         self.batch_end = base.batch_end
         self.added_runtime = added_runtime
@@ -486,11 +488,13 @@ class _Builder:
         self._describe(c, f"cutoff {self.base.batch_end} -> {c.value}")
 
     def policy_(self, c: Change) -> None:
+        old = self.policy or engine.DEFAULT_POLICY
         self.policy = c.value
-        self.depth = c.options.get("backfill_depth")
-        depth = (f" (backfill depth {self.depth if self.depth is not None else 64})"
+        self.depth = c.options.get("backfill_depth", self.depth)
+        depth = (f" (backfill depth "
+                 f"{self.depth if self.depth is not None else engine.DEFAULT_BACKFILL_DEPTH})"
                  if c.value == "backfill" else "")
-        self._describe(c, f"policy tutorial -> {c.value}{depth}")
+        self._describe(c, f"policy {old} -> {c.value}{depth}")
 
     def build(self) -> Built:
         handlers = {"workers": self.workers_, "capacity": self.capacity_,
@@ -498,7 +502,7 @@ class _Builder:
         for c in self.spec.changes:
             handlers.get(c.kind, getattr(self, c.kind))(c)
         night = self.jobs.night(self.base, self.batch_end)
-        cap = None
+        cap = self.base_capacity  # the baseline's absolute steps, unless the scenario sets its own
         if self.capacity is not None:
             c, steps = self.capacity
             cap = resolve_capacity(steps, self.workers, night.batch_start, night.batch_end,
@@ -543,12 +547,14 @@ def _id_list(value: Any, c: Change, b: _Builder) -> list[str]:
     return ids
 
 
-def build_scenario(base: Night, workers: int, spec: ScenarioSpec, *,
+def build_scenario(base: Night | Built, workers: int | None, spec: ScenarioSpec, *,
                    reload: Callable[[str], Night] | None = None,
                    added_runtime: Callable[[Night], tuple[float, float]] | None = None
                    ) -> Built:
     """Apply ``spec``'s changes (in file order; a cutoff first, a capacity last, resolved on
-    the scenario's final workers and clock) to a copy of ``base`` on ``workers`` workers.
+    the scenario's final workers and clock) to a copy of ``base`` on ``workers`` workers (or
+    of the baseline ``base``, a `Built` whose policy, capacity and backfill depth the
+    scenario keeps unless it changes them).
 
     ``reload(batch_end)``: the baseline night read again from its records with another
     cutoff (needed only when the cutoff changes whether the batch crosses midnight).
@@ -556,7 +562,9 @@ def build_scenario(base: Night, workers: int, spec: ScenarioSpec, *,
     default: the record's estimate and runtime_cv.
     DataError naming the scenario, the change and the field for anything the night refuses.
     """
-    return _Builder(base, workers, spec, reload, added_runtime).build()
+    if isinstance(base, Night):
+        base = Built(BASELINE, 0, base, engine.check_workers(workers))
+    return _Builder(base, spec, reload, added_runtime).build()
 
 
 # ---------------------------------------------------------------- simulation
@@ -725,23 +733,33 @@ class WhatIfResult:
 
 def whatif(night: Night, specs: Sequence[ScenarioSpec], workers: int = DEFAULT_WORKERS,
            settings: Settings | None = None, *,
+           policy: str | None = None, capacity: engine.Capacity | None = None,
+           backfill_depth: int | None = None,
            reload: Callable[[str], Night] | None = None,
            added_runtime: Callable[[Night], tuple[float, float]] | None = None,
            progress: Callable[[int], None] | None = None,
            starting: Callable[[], None] | None = None) -> WhatIfResult:
     """The baseline ``night`` on ``workers`` workers and every scenario of ``specs``, on the
     same random nights; every scenario is built (and checked) before anything is simulated.
-    ``reload``/``added_runtime``: as in `build_scenario`."""
+    ``policy``, ``capacity`` (the engine's absolute steps) and ``backfill_depth``: the
+    baseline's scheduling (default: tutorial, a constant pool), kept by every scenario that
+    does not change it. ``reload``/``added_runtime``: as in `build_scenario`."""
     settings = settings or Settings()
     workers = engine.check_workers(workers)
+    if policy is not None:
+        policy = engine.check_policy(policy)
+    if backfill_depth is not None:
+        backfill_depth = engine.check_backfill_depth(backfill_depth)
+    if capacity is not None:
+        capacity = engine.check_capacity(capacity, workers)
     specs = list(specs)
     if not specs:
         raise DataError("no scenario to compare with the baseline")
-    why = engine.infeasible(night, workers)
+    why = engine.infeasible(night, workers, capacity)
     if why:
         raise DataError(f"baseline: {why}")
-    base = Built(BASELINE, 0, night, workers)
-    built = [build_scenario(night, workers, sp, reload=reload, added_runtime=added_runtime)
+    base = Built(BASELINE, 0, night, workers, policy, capacity, backfill_depth)
+    built = [build_scenario(base, None, sp, reload=reload, added_runtime=added_runtime)
              for sp in specs]
     check_memory(len(built) + 1, settings.replications)
     if starting is not None:
@@ -759,11 +777,14 @@ def whatif(night: Night, specs: Sequence[ScenarioSpec], workers: int = DEFAULT_W
 
 def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str | None = None,
                workers: int | None = None, clock=None, settings: Settings | None = None, *,
-               hooks=None, runtime=None) -> WhatIfResult:
+               hooks=None, runtime=None, policy: str | None = None,
+               capacity: engine.Capacity | None = None,
+               backfill_depth: int | None = None) -> WhatIfResult:
     """``mcqueue whatif``: the scenarios file (a path, read first: a bad file stops the run
     before any data is read) against one night of ``source`` (``batch_date``; None: the
     file's only night) on ``workers`` workers (default 3). ``runtime``: a calibration model
-    (`runtime_model.RuntimeOptions`), applied to the baseline's jobs and to each added job."""
+    (`runtime_model.RuntimeOptions`), applied to the baseline's jobs and to each added job.
+    ``policy``, ``capacity``, ``backfill_depth``: the baseline's scheduling (`whatif`)."""
     from ..io.loading import Clock, load_nights
     from .runs import Hooks
     from .runtime_model import apply_model
@@ -802,7 +823,8 @@ def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str 
         hooks.note(n)
     total = settings.replications * (len(specs) + 1)
     with hooks.progress(total, "simulating") as advance:
-        result = whatif(night, specs, workers, settings, reload=reload,
+        result = whatif(night, specs, workers, settings, policy=policy, capacity=capacity,
+                        backfill_depth=backfill_depth, reload=reload,
                         added_runtime=added_runtime if used else None, progress=advance,
                         starting=hooks.starting)
     result.notes[:0] = notes
