@@ -467,3 +467,30 @@ def test_plan_without_policy_is_todays_plan():
     assert "policies" not in d and "policy_steps" not in d and "recommended_policy" not in d
     assert all("policy" not in r and "infeasible" not in r for r in d["sweep"])
     assert np.all([r.policy is None for r in p.rows])
+
+
+# ------------------------------------------------------------------ whatif's baseline
+def test_whatif_baseline_takes_the_scheduling_options(invoke, tmp_path):
+    """`mcqueue whatif --policy backfill --capacity 03:00=-1` gives the baseline the policy and
+    the pool the library's run_whatif takes (capacity resolved on --workers), and equals that
+    call; a second --policy is a usage error (a scenario changes the policy instead)."""
+    from mcqueue.analysis.whatif import run_whatif
+    from mcqueue.analysis.whatif_file import read_scenarios
+    from mcqueue.io.loading import Source
+
+    scen = tmp_path / "s.toml"
+    scen.write_text('[[scenario]]\nname = "fifo"\nchanges = [{ policy = "fifo" }]\n')
+    args = ("whatif", "--batch-date", ETL_DATE, "--scenarios", scen, "--replications", "300",
+            "--policy", "backfill", "--capacity", "03:00=-1", "--format", "json")
+    res = invoke(*args)
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    b = doc["baseline"]
+    assert (b["policy"], b["backfill_depth"], b["capacity"]) == (
+        "backfill", 64, [{"minute": 120.0, "workers": 2}])
+    lib = run_whatif(Source(), read_scenarios(str(scen)), ETL_DATE, 3,
+                     settings=planning.Settings(replications=300),
+                     policy="backfill", capacity=((120.0, 2),))
+    assert json.loads(json.dumps(lib.to_dict())) == doc
+    bad = invoke(*args, "--policy", "fifo")
+    assert bad.exit_code == 2 and "whatif takes one policy for the baseline" in bad.stderr
