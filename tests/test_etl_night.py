@@ -144,3 +144,14 @@ def test_zero_noise_replay_on_three_workers_by_hand(etl):
     assert at["JOB-20260515-017"] == (150.0, 175.0)
     assert at["JOB-20260515-019"] == (175.0, 185.0)
     assert tr["late_jobs"] == 0 and tr["metrics"]["queue_drained_minute"] == 185.0
+
+
+def test_the_readme_example_is_the_commands_output(invoke):
+    """README.md quotes `mcqueue simulate --batch-date 2026-05-15 --per-job` in full: it is
+    what the command prints (default replications and seed)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("$ mcqueue simulate --batch-date 2026-05-15 --per-job\n")
+    block = readme[start:readme.index("```", start)].split("\n", 1)[1]
+    res = invoke("simulate", "--batch-date", ETL_DATE, "--per-job")
+    assert res.exit_code == 0
+    assert res.stdout == block

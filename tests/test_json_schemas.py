@@ -346,10 +346,10 @@ def test_seed_and_cleanup(invoke, aws_env, endpoint):
     try:
         first = run_json(invoke, "seed", *where, "--format", "json")
         assert_conforms("seed", first)
-        assert (first["created_table"], first["items"], first["written"]) == (True, 39, 39)
+        assert (first["created_table"], first["items"], first["written"]) == (True, 59, 59)
         again = run_json(invoke, "seed", *where, "--format", "json")  # idempotent
         assert_conforms("seed", again)
-        assert (again["created_table"], again["written"], again["skipped"]) == (False, 0, 39)
+        assert (again["created_table"], again["written"], again["skipped"]) == (False, 0, 59)
     finally:
         res = invoke("cleanup", *where, "--yes", "--format", "json")
     assert res.exit_code == 0, res.stderr
