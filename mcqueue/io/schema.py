@@ -280,7 +280,12 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
     """Check every record and return a normalised frame.
 
     Columns of the result: the ten fields (strings, Float64 runtime, Int64 priority, Boolean lock,
-    Float64 arrival_minute with nulls) plus ``__row`` (1-based input position).
+    Float64 arrival_minute with nulls) plus ``__row`` (1-based input position); the optional
+    fields only when the input has them: ``job_name`` (String), ``runtime_cv`` (Float64),
+    ``depends_on`` and ``locks`` (List(String); a ';'-string split), ``deadline`` (an HH:MM
+    String) and ``slots`` (Int64), the last four checked night by night through the engine's
+    ``night_features`` (a predecessor not in its night, a self-dependency, a repeated id, a
+    cycle, an empty name, a malformed deadline, bad slots).
     Raises DataError for the first bad record, naming row, job_id, field and value.
     """
     df = data if isinstance(data, pl.DataFrame) else frame_from_records(data)
