@@ -330,3 +330,32 @@ def test_seed_of_a_bad_night_writes_nothing(invoke, endpoint, client, monkeypatc
         assert _items(client, fresh) is None
     finally:
         client.delete_table(TableName=table)
+
+
+_CELL = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10),
+                  st.sampled_from(["", "A", "B;C", "A;A", " ; ", "C;B;A", "X", "0", "2", "-1",
+                                   "1.5", "02:00", "24:00", "a\nb", '"', "\x1b[31m"]))
+
+
+@HYPO
+@given(cells=st.lists(st.tuples(_CELL, _CELL, _CELL, _CELL), min_size=3, max_size=3))
+def test_random_csv_cells_run_or_fail_cleanly(invoke, tmp_path, cells):
+    """Random text in the four fields of a CSV night: a report, or the one-error contract."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(list(BASE[0]) + list(FIELDS))
+    for r, extra in zip(BASE, cells):
+        w.writerow([str(r[c]).lower() if isinstance(r[c], bool) else r[c] for c in BASE[0]]
+                   + list(extra))
+    path = tmp_path / "r.csv"
+    path.write_text(buf.getvalue())
+    res, out = run_file(invoke, path, tmp_path)
+    if res.exit_code == 0:
+        assert out.exists()
+        out.unlink()
+    else:
+        check(res)
+        assert not out.exists()
