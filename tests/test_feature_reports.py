@@ -140,3 +140,13 @@ def test_simulate_tables_stay_within_80_columns_with_every_feature():
     assert max(len(ln) for ln in out.splitlines()) <= 80
     assert "policy backfill, backfill depth 64, capacity 03:00 2 workers, 04:00 5 workers" in out
     assert "w-min above capacity" in out
+
+
+def test_score_chart_labels_name_the_policy():
+    from mcqueue.report.result_charts import score_nights
+
+    r = planning.score([load_sample("2026-05-13")], [3], planning.Settings(replications=100),
+                       scheduling=Scheduling(("fifo", "backfill")))
+    assert sorted(score_nights(r).night) == ["2026-05-13, backfill", "2026-05-13, fifo"]
+    plain = planning.score([load_sample("2026-05-13")], [3], planning.Settings(replications=100))
+    assert score_nights(plain).night == ("2026-05-13",)

@@ -224,15 +224,17 @@ def night_label(batch_date: str, window: str | None, workers: int, several_worke
 
 def score_nights(result: ScoreResult) -> ScoreNights | None:
     """The score rows in their order (riskiest first); labels are the batch date, with the
-    worker count when the score has several. None for a score without rows."""
+    worker count when the score has several and the policy with --policy. None for a score
+    without rows."""
     rows = result.rows
     if not rows:
         return None
     several = len({r.workers for r in rows}) > 1
     windows = len({r.window for r in rows}) > 1
+    pol = bool(getattr(result, "policies", ()))
     return ScoreNights(
         night=tuple(night_label(r.batch_date, r.window, r.workers, several, windows)
-                    for r in rows),
+                    + (f", {r.policy}" if pol and r.policy else "") for r in rows),
         overflow_probability=_col([r.overflow_probability for r in rows]),
         ci_low=_col([r.overflow_ci_low for r in rows]),
         ci_high=_col([r.overflow_ci_high for r in rows]),
