@@ -42,7 +42,8 @@ from ..stats import scoring
 from ..stats.intervals import wilson
 from .calibrate import DEFAULT_MIN_RUNS, calibrate
 from .planning import Settings
-from .runtime_model import RUNTIME_MODELS, RuntimeOptions, apply_model, check_features
+from .runtime_model import (DEFAULT_RETRIES_WITH_MODEL, MAX_RETRIES, RUNTIME_MODELS,
+                            RuntimeOptions, apply_model)
 
 DEFAULT_WINDOW_DAYS = 60
 DEFAULT_JOB_REPLICATIONS = 200
@@ -71,7 +72,7 @@ class BacktestSettings:
     simulation: Settings = field(default_factory=Settings)
     runtime_model: str = "lognormal"
     night_cv: float | str = 0.0
-    retries: int = 0
+    retries: int | None = None  # None: DEFAULT_RETRIES_WITH_MODEL (every night has a model)
     job_replications: int = DEFAULT_JOB_REPLICATIONS
     bins: int = DEFAULT_BINS
 
@@ -90,21 +91,16 @@ class BacktestSettings:
                                 f"got {quote(self.runtime_model)}")
         if not isinstance(self.bins, int) or self.bins < 1:
             raise ScenarioError(f"bins must be an integer >= 1, got {quote(self.bins)}")
-        # the kernel-level options, checked before any fit (a 'fitted' night cv needs the
-        # engine only when a fitted model has one: checked night by night)
+        # the kernel-level options, checked before any fit (every night's model gives the
+        # rerun shares, and its night cv when 'fitted')
         if self.night_cv != "fitted":
-            RuntimeOptions(night_cv=self.night_cv, retries=self.retries)  # validates both
+            RuntimeOptions(night_cv=self.night_cv)  # validates it
             object.__setattr__(self, "night_cv", float(self.night_cv))
-        else:
-            RuntimeOptions(retries=self.retries)
-        needs = {}
-        if self.runtime_model == "empirical":
-            needs["empirical"] = ""
-        if self.night_cv != "fitted" and float(self.night_cv) > 0:
-            needs["night_cv"] = f"{float(self.night_cv):g}"
-        if self.retries > 0:
-            needs["retries"] = str(self.retries)
-        check_features(needs)
+        r = DEFAULT_RETRIES_WITH_MODEL if self.retries is None else self.retries
+        if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r <= MAX_RETRIES:
+            raise ScenarioError(f"retries must be an integer 0 to {MAX_RETRIES}, got "
+                                f"{quote(r)}")
+        object.__setattr__(self, "retries", r)
 
     def runtime(self, model) -> RuntimeOptions:
         return RuntimeOptions(model=model, runtime_model=self.runtime_model,
