@@ -1334,7 +1334,6 @@ def _general_task(policy, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1
     H = night_horizon[g]
     c0 = cap_lo[s]
     c1 = cap_hi[s]
-    varcap = c1 - c0 > 1
     area = cap_area[s]
     depth = scen_depth[s]
     maxcap = 0
@@ -1351,6 +1350,9 @@ def _general_task(policy, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1
     retries = night_retries[g]
     fs0 = fs_ptr[g]
     fs1 = fs_ptr[g + 1]
+    # utilisation integrated over the events (busy within the pool) with capacity steps, and
+    # when started jobs (facts) may run above a constant pool
+    varcap = c1 - c0 > 1 or fs1 > fs0
     # every array the loop touches is a borrowed view (``_borrow``): the inputs' owners live in
     # the caller, the scratch's owners (``*_own``) are kept alive to the end by ``_alive``
     excl = _borrow(excl_all[lo:hi])
