@@ -236,7 +236,8 @@ class Night:
                        retries=int(retries), night_cv=cv)
 
     def at_now(self, now: float, status: Sequence[Any] | np.ndarray | None = None,
-               started_at: ArrayLike | None = None, finished_at: ArrayLike | None = None,
+               started_at: Sequence[Any] | np.ndarray | None = None,
+               finished_at: Sequence[Any] | np.ndarray | None = None,
                rows: Sequence[int] | None = None) -> "Night":
         """A copy re-forecast from ``now`` (issue 15; docs/engine-features.md, section 13).
 
@@ -640,11 +641,13 @@ def _show(job: str) -> str:
     return job if job.isprintable() and len(job) <= 60 else _quote(job)
 
 
-def _minutes(values: ArrayLike | None, n: int, name: str) -> np.ndarray:
+def _minutes(values: Sequence[Any] | np.ndarray | None, n: int, name: str
+             ) -> tuple[np.ndarray, list[Any]]:
+    """Minutes (NaN: None) and the values as given (for messages)."""
     if values is None:
-        return np.full(n, np.nan)
+        return np.full(n, np.nan), [None] * n
     out = np.empty(n)
-    seq = list(values) if not isinstance(values, np.ndarray) else values.reshape(-1)
+    seq = list(values) if not isinstance(values, np.ndarray) else values.reshape(-1).tolist()
     if len(seq) != n:
         raise DataError(f"field {name!r} has {len(seq)} values for {n} jobs")
     for i, v in enumerate(seq):
@@ -656,11 +659,12 @@ def _minutes(values: ArrayLike | None, n: int, name: str) -> np.ndarray:
             out[i] = np.inf  # refused below with its value
             continue
         out[i] = float(v)
-    return out
+    return out, seq
 
 
 def now_state(job_id: Sequence[str], now: float, status: Sequence[Any] | np.ndarray | None,
-              started_at: ArrayLike | None, finished_at: ArrayLike | None,
+              started_at: Sequence[Any] | np.ndarray | None,
+              finished_at: Sequence[Any] | np.ndarray | None,
               rows: Sequence[int] | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Check a re-forecast's inputs (``Night.at_now``): (status codes int8, started, finished,
@@ -694,19 +698,18 @@ def now_state(job_id: Sequence[str], now: float, status: Sequence[Any] | np.ndar
             else:
                 raise DataError(f"{where(i)}: field 'status' must be queued, running or "
                                 f"completed with a re-forecast time (now), got {_quote(v)}")
-    ts = _minutes(started_at, n, "started_at")
-    tf = _minutes(finished_at, n, "finished_at")
+    ts, ts_raw = _minutes(started_at, n, "started_at")
+    tf, tf_raw = _minutes(finished_at, n, "finished_at")
     for i in range(n):
         c = codes[i]
         if c == 0:  # a queued job has not started: its times are not used
             continue
-        for name, col in (("started_at", ts), ("finished_at", tf)):
+        for name, col, raw in (("started_at", ts, ts_raw), ("finished_at", tf, tf_raw)):
             v = col[i]
             if v == v and not 0.0 <= v <= MAX_MINUTES:
-                raw = (started_at if name == "started_at" else finished_at)[i]
                 raise DataError(f"{where(i)}: field {name!r} must be a time at or after the "
                                 f"batch start (minutes 0 to {MAX_MINUTES:,.0f}), got "
-                                f"{_quote(raw)}")
+                                f"{_quote(raw[i])}")
         if c == 1 and ts[i] != ts[i]:
             raise DataError(f"{where(i)}: field 'started_at' is missing; a running job needs "
                             f"its start")
