@@ -345,3 +345,20 @@ def test_a_default_run_loads_todays_kernel_only_and_a_night_factor_the_general_l
     before, after = json.loads(proc.stdout.strip().splitlines()[-1])
     assert before == {"simulate_batch": 1, "general_tutorial": 0, "draw_block": 0}
     assert after == {"simulate_batch": 1, "general_tutorial": 1, "draw_block": 0}
+
+
+def test_finish_samples_are_the_traces_finishes(night_13, drawn_dag_night):
+    """engine.finish_samples (backtest's per-job forecasts) gives, replication by replication,
+    the finishes engine.trace gives one replication at a time: plain, with runtime draws, and
+    re-forecast from now."""
+    pert = Perturbation(0.3, 15.0)
+    now = night_13.at_now(70.0, ["completed", "running"] + ["queued"] * 8,
+                          [0.0, 10.0] + [None] * 8, [50.0] + [None] * 9)
+    nights = [night_13, drawn_dag_night, now]
+    batch = engine.prepare(nights, pert, 21)
+    got = engine.finish_samples(batch, [0, 1, 2], [3, 6, 2], 40, rep_start=5)
+    for k, (night, workers) in enumerate(zip(nights, (3, 6, 2))):
+        assert got[k].shape == (40, night.n_jobs)
+        for i in range(40):
+            tr = engine.trace(night, workers, 5 + i, pert, 21)
+            np.testing.assert_array_equal(got[k][i], tr["finish_minute"])

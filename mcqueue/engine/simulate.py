@@ -648,7 +648,8 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
                        policy: str | Sequence[str | None] | None = None,
                        capacity: Sequence[Capacity | None] | None = None,
                        backfill_depth: int | Sequence[int | None] | None = None,
-                       per_job: bool | PerJobTotals = False) -> Replicated:
+                       per_job: bool | PerJobTotals = False,
+                       _finishes: list[np.ndarray] | None = None) -> Replicated:
     """Replications rep_start .. rep_start + R - 1 of every scenario, with the features of
     issues 12 and 13.
 
@@ -728,6 +729,9 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
                                 block, done, m, outputs, no_trace)
             if progress is not None:
                 progress(m * group.shape[0])
+        if _finishes is not None:  # finish_samples: this call's finishes, scenario by scenario
+            for s, dest in enumerate(_finishes):
+                dest[done:done + m] = pj_fin[:m, job_off[s]:job_off[s + 1]]
         if totals is not None:
             K.fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, totals.deadline, m, totals.late,
                            totals.on_chain, totals.sum_wait, totals.sum_dep, totals.fmin,
@@ -735,6 +739,26 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
             totals.replications += m
         done += m
     return Replicated(out, extra, general, totals)
+
+
+def finish_samples(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
+                   replications: int, rep_start: int = 0, *,
+                   policy: str | Sequence[str | None] | None = None,
+                   capacity: Sequence[Capacity | None] | None = None,
+                   backfill_depth: int | Sequence[int | None] | None = None
+                   ) -> list[np.ndarray]:
+    """Every job's finish time, replication by replication: one (R, n_s) array per scenario
+    (jobs in canonical order), run through the general loop with the per-job buffers (the
+    numbers ``trace`` gives one replication at a time, at the speed of a run). For scores that
+    need each job's own forecast distribution on a modest number of replications (backtest's
+    per-job coverage); ``replicate_detailed(per_job=True)`` streams statistics instead."""
+    replications = check_replications(replications)
+    nights_of = np.asarray(scen_night, dtype=np.int64).reshape(-1)
+    out = [np.empty((replications, batch.nights[g].n_jobs)) for g in nights_of]
+    replicate_detailed(batch, nights_of, scen_workers, replications, rep_start, policy=policy,
+                       capacity=capacity, backfill_depth=backfill_depth, per_job=True,
+                       _finishes=out)
+    return out
 
 
 def _replicate_today(batch: Batch, nights_of: np.ndarray, workers_of: np.ndarray,
