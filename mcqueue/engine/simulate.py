@@ -692,16 +692,18 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
     job_off = np.zeros(S + 1, np.int64)
     if want_jobs:
         np.cumsum(sizes, out=job_off[1:])
-        if totals is None:
+        if _finishes is not None:  # the per-job buffers only, no totals
+            pass
+        elif totals is None:
             dl = np.concatenate([batch.deadline[batch.night_start[g]:batch.night_start[g + 1]]
                                  for g in scen_night]) if S else np.zeros(0)
             totals = PerJobTotals(job_off, dl)
         elif totals.job_off.shape != job_off.shape or not np.array_equal(totals.job_off,
                                                                           job_off):
             raise ScenarioError("per_job totals belong to other scenarios")
-        if totals.replications + replications >= 2**32:
+        if totals is not None and totals.replications + replications >= 2**32:
             raise ScenarioError("per-job statistics count at most 4,294,967,295 replications")
-        rows = totals.rows
+        rows = int(job_off[-1])
         per_call = max(1, min(per_call, PER_JOB_BUFFER // max(1, rows)))
         pj_fin = np.empty((min(per_call, replications), rows), np.float64)
         pj_wait = np.empty_like(pj_fin)
