@@ -65,6 +65,7 @@ def cli():
 from .simulate import simulate  # noqa: E402
 from .score import score  # noqa: E402
 from .plan import plan  # noqa: E402
+from .whatif import whatif  # noqa: E402
 from .sample import sample  # noqa: E402
 from .aws import cleanup, seed  # noqa: E402
 from .calibrate import calibrate  # noqa: E402
@@ -72,8 +73,8 @@ from .backtest import backtest  # noqa: E402
 from .validate import validate  # noqa: E402
 from .bench import bench  # noqa: E402
 
-for _command in (simulate, score, plan, calibrate, backtest, sample, seed, cleanup, validate,
-                 bench):
+for _command in (simulate, score, plan, whatif, calibrate, backtest, sample, seed, cleanup,
+                 validate, bench):
     cli.add_command(_command)
 
 

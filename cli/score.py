@@ -11,6 +11,7 @@ import click
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
                       library_errors, render_to, runtime_of, runtime_options, settings_of,
                       simulation_options, source_of, source_option, window_options)
+from .conditions import fail_if_option
 from .reports import check_report_request, plot_options, write_plots
 
 DEFAULT_WORKERS = (3,)
@@ -96,6 +97,7 @@ def apply(options):
 @dask_option
 @click.option("--nights-per-task", type=count(1), default=100, show_default=True,
               help="Nights per Dask task (with --dask-scheduler).")
+@fail_if_option("score")
 @aws_options
 @library_errors
 def score(source, file, date_from, date_to, window, batch_start, batch_end, workers,
@@ -137,3 +139,4 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
         runtime=runtime_of(model, runtime_model, night_cv, retries))
     write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output, [file])
+    return result  # --fail-if checks it

@@ -8,6 +8,7 @@ from .options import (aws_options, check_output, clock_of, count, library_errors
                       output_option, positive_finite, render_to, runtime_of, runtime_options,
                       settings_of, simulation_options, source_of, source_options,
                       workers_option)
+from .conditions import fail_if_option
 from .reports import check_report_request, plot_options, write_plots
 
 
@@ -34,6 +35,7 @@ from .reports import check_report_request, plot_options, write_plots
                    "page with charts (needs --output and the report extra).")
 @output_option
 @plot_options
+@fail_if_option("simulate")
 @aws_options
 @library_errors
 def simulate(source, file, batch_dates, window, batch_start, batch_end, workers, replications,
@@ -81,3 +83,4 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
         runtime=runtime_of(model, runtime_model, night_cv, retries))
     write_plots(report, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(report, fmt, output, [file])
+    return report  # --fail-if checks it

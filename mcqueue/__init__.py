@@ -41,6 +41,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "analysis.planning": ("Plan", "PlanRow", "PlanStep", "ScoreResult", "ScoreRow", "Settings",
                           "plan", "score"),
     "analysis.runs": ("Hooks", "SimulateReport", "run_plan", "run_score", "run_simulate"),
+    "analysis.whatif": ("WhatIfResult", "run_whatif"),
     "analysis.validation": ("ValidationResult", "validate"),
     "analysis.benchmark": ("BenchResult", "run_benchmark"),
     "report": ("render",),
@@ -62,6 +63,7 @@ __all__ = [
     "Settings", "score", "ScoreResult", "ScoreRow", "plan", "Plan", "PlanRow", "PlanStep",
     "simulate_to_precision", "run_simulate", "run_score", "run_plan", "Hooks",
     "SimulateReport", "validate", "ValidationResult", "run_benchmark", "BenchResult",
+    "run_whatif", "WhatIfResult",
     # report
     "render",
     # errors
@@ -76,6 +78,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load
     from .analysis.runs import Hooks, SimulateReport, run_plan, run_score, run_simulate
     from .analysis.sequential import simulate_to_precision
     from .analysis.validation import ValidationResult, validate
+    from .analysis.whatif import WhatIfResult, run_whatif
     from .engine.night import Night
     from .engine.perturbation import LognormalFactor, Perturbation, UniformDelay
     from .engine.simulate import (DEFAULT_ARRIVAL_JITTER, DEFAULT_CONFIDENCE,

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NAMES = ("simulate", "score", "plan", "validate", "bench", "seed", "cleanup", "calibrate",
-         "backtest")
+         "backtest", "whatif")
+EXAMPLE_SCENARIOS = ROOT / "docs" / "examples" / "whatif.toml"
 FEW = ["--replications", "2000"]
 
 
@@ -287,6 +288,39 @@ def test_seed_and_cleanup(invoke, aws_env, endpoint):
     assert (gone["kind"], gone["name"]) == ("table", table)
 
 
+# ------------------------------------------------------------------ whatif
+def test_whatif_example_file_with_deadlines(invoke):
+    """The example file: its last scenario sets deadlines, so every row carries the any-late
+    block; the rows (baseline and scenarios) are described by the schema's row."""
+    doc = run_json(invoke, "whatif", "--batch-date", "2026-05-13", "--scenarios",
+                   EXAMPLE_SCENARIOS, *FEW, "--format", "json")
+    assert_conforms("whatif", doc)
+    rows = [doc["baseline"], *doc["scenarios"]]
+    row_keys = set(schema("whatif")["$defs"]["row"]["properties"])
+    for row in rows:
+        assert set(row) <= row_keys, set(row) - row_keys
+        assert "any_late_probability" in row
+    assert len(doc["scenarios"]) == 8
+
+
+def test_whatif_without_deadlines_one_replication(invoke, tmp_path):
+    """No deadline anywhere: no any-late block; one replication: the p95 interval is null and
+    the drain-P90 difference has no interval (fewer than 100 pairs), as the schema allows."""
+    f = tmp_path / "s.toml"
+    f.write_text('[[scenario]]\nname = "x"\nchanges = [{ workers = 4 }, '
+                 '{ capacity = "02:00=+1" }, { policy = "backfill", backfill_depth = 3 }]\n',
+                 encoding="utf-8")
+    doc = run_json(invoke, "whatif", "--batch-date", "2026-05-14", "--scenarios", f,
+                   "--replications", "1", "--format", "json")
+    assert_conforms("whatif", doc)
+    (row,) = doc["scenarios"]
+    assert "any_late_probability" not in row
+    assert row["p95_wait_minutes"]["ci_low"] is None
+    assert row["queue_drained_minute"]["difference"]["ci_low"] is None
+    assert row["capacity"] == [{"minute": 60.0, "workers": 5}]
+    assert (row["policy"], row["backfill_depth"]) == ("backfill", 3)
+
+
 # ------------------------------------------------------------------ broken documents must fail
 # Valid documents to break: the golden outputs of simulate, score and plan (real outputs), and
 # for the others one literal example each (the positive tests above check real ones).
@@ -315,7 +349,8 @@ EXAMPLES = {
 
 
 def _real(name: str):
-    """calibrate and backtest: a real output of the command (no golden file of their own)."""
+    """calibrate, backtest and whatif: a real output of the command (no golden file of their
+    own)."""
     from click.testing import CliRunner
 
     from mcqueue.cli.main import cli
@@ -324,6 +359,8 @@ def _real(name: str):
 
     with tempfile.TemporaryDirectory() as tmp:
         args = (["calibrate", "--output", f"{tmp}/m.parquet"] if name == "calibrate" else
+                ["whatif", "--batch-date", "2026-05-13", "--scenarios",
+                 str(EXAMPLE_SCENARIOS), "--replications", "200"] if name == "whatif" else
                 ["backtest", "--workers", "16", "--from", "2026-05-09", "--to", "2026-05-10",
                  "--replications", "200", "--job-replications", "10"])
         res = CliRunner().invoke(cli, [*args, "--format", "json"])
@@ -343,11 +380,12 @@ BREAKS = {
     "cleanup": ("kind", "deleted"),
     "calibrate": ("summary", "sources"),  # no top-level number: its list becomes a string
     "backtest": ("summary", "replications"),
+    "whatif": ("scenarios", "replications"),
 }
 
 
 def example(name: str):
-    if name in ("calibrate", "backtest"):
+    if name in ("calibrate", "backtest", "whatif"):
         return _real(name)
     if name in GOLDEN_OF:
         return json.loads((GOLDEN / GOLDEN_OF[name]).read_text(encoding="utf-8"))
@@ -426,6 +464,21 @@ def test_score_row_without_jobs_must_be_all_null():
         row[k] = None
     row["deterministic_overflow_jobs"] = 0
     assert not failures("score", doc)
+
+
+def test_whatif_statistic_blocks_are_closed_and_complete():
+    doc = example("whatif")
+    doc["scenarios"][0]["a_later_optional_key"] = 1
+    assert not failures("whatif", doc)
+    extra = example("whatif")
+    extra["scenarios"][0]["p95_wait_minutes"]["difference"]["se"] = 0.1
+    assert any(e.validator == "additionalProperties" for e in failures("whatif", extra))
+    missing = example("whatif")
+    del missing["baseline"]["queue_drained_minute"]["difference"]
+    assert any(e.validator == "required" for e in failures("whatif", missing))
+    share = example("whatif")
+    share["scenarios"][0]["overflow_probability"]["estimate"] = 1.5
+    assert failures("whatif", share)
 
 
 def test_undeclared_top_level_key_is_caught_by_the_key_check():

@@ -80,8 +80,9 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: str | os.PathLike):
-    """A binary file object on ``path``, which must be a regular file (DataError otherwise).
+def open_regular(path: str | os.PathLike, what: str = "job file"):
+    """A binary file object on ``path``, which must be a regular file (DataError otherwise;
+    ``what`` names the kind of file the messages ask for).
 
     Opened with O_NONBLOCK so that a FIFO with no writer cannot block the open itself.
     """
@@ -89,14 +90,14 @@ def open_regular(path: str | os.PathLike):
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except IsADirectoryError:
-        raise DataError(f"cannot read {shown}: it is a directory, not a job file") from None
+        raise DataError(f"cannot read {shown}: it is a directory, not a {what}") from None
     except OSError as exc:
         raise DataError(f"cannot read {shown}: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise DataError(f"cannot read {shown}: it is {_kind(st.st_mode)}, not a regular "
-                            "file; give a job file")
+                            f"file; give a {what}")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -111,14 +112,15 @@ def _too_big(shown: str, limit: int, what: str) -> DataError:
 
 
 def read_input(path: str | os.PathLike, gz: bool | None = None,
-               max_bytes: int | None = None) -> bytes:
+               max_bytes: int | None = None, what: str = "job file") -> bytes:
     """The (decompressed) bytes of a regular file, at most ``max_bytes``.
 
     ``gz``: True to require gzip, None to detect it from the magic bytes, False for plain.
+    ``what`` names the kind of file in the messages (a job file, a scenarios file).
     """
     limit = max_input_bytes(max_bytes)
     shown = quote(str(path))
-    with open_regular(path) as fh:
+    with open_regular(path, what) as fh:
         head = fh.read(2)
         is_gz = head == b"\x1f\x8b" if gz is None else (gz or head == b"\x1f\x8b")
         fh.seek(0)

@@ -16,6 +16,7 @@ the self-contained report page of `mcqueue.report.pages`; it needs the `report` 
 | SeedResult, DeleteResult (storage)                | table, json, csv                |
 | CalibrationReport (history)                       | table, json                     |
 | BacktestResult (backtest)                         | table, json, csv                |
+| WhatIfResult (whatif)                             | table, json, csv, html          |
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Callable
 from ..errors import FormatError
 
 _MODULES = ("simulation", "planning", "validation", "benchmark", "storage", "pages", "history",
-            "backtest")
+            "backtest", "whatif")
 BINARY_FORMATS = frozenset({"parquet"})
 
 
