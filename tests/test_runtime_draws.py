@@ -362,3 +362,37 @@ def test_finish_samples_are_the_traces_finishes(night_13, drawn_dag_night):
         for i in range(40):
             tr = engine.trace(night, workers, 5 + i, pert, 21)
             np.testing.assert_array_equal(got[k][i], tr["finish_minute"])
+
+
+def test_whatif_keeps_the_draws_and_the_reforecast_state(night_13):
+    """A scenario without changes replays the baseline bit for bit on a night with runtime
+    draws and a re-forecast state; a runtime multiplier scales a job's recent runs with its
+    mean; skipping a job drops its runs."""
+    from mcqueue.analysis.planning import Settings
+    from mcqueue.analysis.whatif import whatif
+    from mcqueue.analysis.whatif_file import parse_scenarios
+
+    n = night_13.n_jobs
+    night = night_13.with_runtime_draws(
+        recent=(np.arange(n + 1) * 2, np.repeat(night_13.runtime_minutes, 2) * np.tile([0.8, 1.3], n)),
+        rerun_share=np.full(n, 0.2), retries=1, night_cv=0.1).at_now(
+        30.0, ["completed", "running"] + ["queued"] * (n - 2), [0.0, 5.0] + [None] * (n - 2),
+        [25.0] + [None] * (n - 1))
+    job = night.job_id[4]
+    toml = ('[[scenario]]\nname = "same"\nchanges = []\n'
+            f'[[scenario]]\nname = "slow"\nchanges = [{{ runtime = 2, job = "{job}" }}]\n'
+            f'[[scenario]]\nname = "skip"\nchanges = [{{ skip = "{job}" }}]\n')
+    res = whatif(night, parse_scenarios(toml), 3, Settings(replications=1500, seed=4))
+    by = {r.name: r for r in res.scenarios}
+    assert np.array_equal(by["same"].outcome.drain, res.baseline.outcome.drain)
+    slow = by["slow"].built.night
+    ptr = slow.recent_ptr
+    np.testing.assert_array_equal(slow.recent_minutes[ptr[4]:ptr[5]],
+                                  night.recent_minutes[ptr[4]:ptr[5]] * 2)
+    assert slow.now_minute == 30.0 and slow.status.tolist() == night.status.tolist()
+    skip = by["skip"].built.night
+    assert skip.n_jobs == n - 1 and skip.recent_minutes.shape[0] == 2 * (n - 1)
+    assert skip.retries == 1 and skip.night_cv == 0.1 and skip.has_now
+    expected = engine.simulate(skip, 3, replications=1500, seed=4)
+    assert np.array_equal(by["skip"].outcome.drain,
+                          expected.samples[engine.METRICS.index("queue_drained_minute")])
