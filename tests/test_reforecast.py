@@ -99,6 +99,25 @@ def test_a_running_jobs_mean_total_is_the_lognormal_conditional_mean(cv, factors
         assert mean > e
 
 
+def test_the_normal_tail_helpers_match_scipy():
+    """kernel.log_upper_tail against scipy's norm.logsf from z = -40 to 1,000 (erfc branch,
+    series branch and the switch at 30: relative 1e-13), and upper_tail_inverse as its inverse
+    against scipy's norm.isf (where Q is a double) and through logsf everywhere (relative
+    1e-12: AS 241 and the Newton steps)."""
+    from mcqueue.engine import kernel as K
+
+    for z in np.concatenate([np.linspace(-40, 40, 321), [29.999, 30.0, 30.001],
+                             np.geomspace(40, 1000, 30)]):
+        want = float(sps.norm.logsf(z))
+        assert K.log_upper_tail(float(z)) == pytest.approx(want, rel=1e-13, abs=1e-15), z
+    for lq in np.concatenate([-np.geomspace(1e-12, 700, 200), [-0.6931471805599453],
+                              -np.geomspace(700.5, 5e5, 50)]):
+        z = K.upper_tail_inverse(float(lq))
+        if -700 < lq < -1e-3:  # (nearer 0, exp(lq) itself has lost the digits isf needs)
+            assert z == pytest.approx(float(sps.norm.isf(math.exp(lq))), rel=1e-12, abs=1e-12)
+        assert float(sps.norm.logsf(z)) == pytest.approx(float(lq), rel=1e-12), lq
+
+
 def test_the_conditional_distribution_far_in_the_tail_passes_ks():
     """At 5x the estimate (cv 0.25) the drawn totals follow P(X <= x | X > e) = 1 -
     Q(z_x) / Q(z_e) (scipy logsf): KS at alpha 0.001, and the excess over e is not rounded
