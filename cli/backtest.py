@@ -53,12 +53,12 @@ def model_window(ctx, param, value):
 @simulation_options
 @click.option("--runtime-model", type=click.Choice(["lognormal", "empirical"]),
               default="lognormal", show_default=True,
-              help="empirical needs an engine feature not available yet.")
+              help="lognormal: each night's fitted mean and cv; empirical: each job's runtime "
+                   "one of its recent runs before that night.")
 @click.option("--night-cv", default="0", show_default=True, metavar="CV|fitted",
-              help="Night-wide runtime factor ('fitted': each night's model's); only 0 (or "
-                   "fitted models without one) until the engine supports it.")
-@click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
-              help="Reruns of failed jobs; only 0 until the engine supports reruns.")
+              help="Night-wide runtime factor ('fitted': each night's model's).")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Reruns of a failed job at most, with its fitted rerun share (0: off).")
 @click.option("--job-replications", type=count(0), default=200,
               show_default=True,
               help="Replications traced to forecast each job's finish (0: no per-job scores).")

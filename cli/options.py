@@ -436,16 +436,15 @@ runtime_options = compose(
                       "jobs the model does not know keep --class-cv/--runtime-cv."),
     click.option("--runtime-model", type=click.Choice(["lognormal", "empirical"]),
                  default="lognormal", show_default=True,
-                 help="lognormal: the fitted mean and cv. empirical (draws from each job's "
-                      "recent runs) needs an engine feature not available yet."),
+                 help="lognormal: the fitted mean and cv. empirical: each fitted job's runtime "
+                      "is one of its recent runs, equally likely (needs --model)."),
     click.option("--night-cv", default="0", show_default=True, callback=night_cv,
                  metavar="CV|fitted",
-                 help="cv of a lognormal factor shared by all jobs of a replication; 'fitted' "
-                      "takes the model's. Only 0 (or a model without one) works until the "
-                      "engine supports it."),
-    click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True,
-                 help="Reruns of a failed job (probability: the model's rerun share). Only 0 "
-                      "works until the engine supports reruns."),
+                 help="cv of a lognormal factor (mean 1) shared by all jobs of a replication; "
+                      "'fitted' takes the model's."),
+    click.option("--retries", type=click.IntRange(0, 10), default=None,
+                 help="Reruns of a failed job at most (probability: the model's rerun share; "
+                      "needs --model). Default: 1 with --model, else 0."),
 )
 
 

@@ -81,6 +81,28 @@ Critical chain (issue 12), ``chain_rule="issue"`` (default, the literal reading)
   else rule 1, else stop. It differs from "issue" only when a job's ready time was set by a
   predecessor and it then still waited for workers.
 
+Re-forecast from now (issue 15; ``now`` given)
+- Each job has a status: queued, running or completed, and the facts started / finished
+  (minutes after the batch start). ``window`` is each job's planned arrival (its requested
+  window); ``arrival`` is the drawn one (window + jitter).
+- A queued job whose window is before now (strictly) arrives at its window (no jitter); any
+  other queued job at its drawn arrival. Its ready time, as always, is max(arrival, latest
+  predecessor finish).
+- A started job (running or completed) is not released by its predecessors: its ready time is
+  min(start, max(window, finish of each predecessor, a predecessor that is not completed
+  counting as +infinity)) (CHOICE: facts win; a job started before its predecessors finished
+  was ready at its start), its arrival min(window, ready). A completed job without a start
+  started at min(finish, max(window, finish of its predecessors as above)) (CHOICE). It starts
+  at its fact whatever the policy, the pool, locks or exclusivity (an event), holding its slots
+  (an exclusive job: the pool at its start); a completed job finishes at its fact, a running
+  job at start + its given runtime (the drawn total).
+- ``now`` is an event; no job is dispatched by the policy before now. Events, releases and
+  the metrics are as above over the whole night (the queue before now included).
+- At an event t: retire; pool size; release; start the started jobs whose start is <= t
+  (all = t), in (start, index) order; then, if t >= now, dispatch.
+- Chain: unchanged (a predecessor whose finish equals the ready time, else the freeing job);
+  for a started job only predecessors that finished by its ready time can equal it anyway.
+
 Metrics
 - The eight metrics of naive.py, with wait = start - ready; worker_utilization = busy
   worker-minutes within the available capacity up to the horizon over capacity-minutes up to the
@@ -166,7 +188,8 @@ def _predecessor_lists(depends_on, job_id):
 
 def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, horizon, *,
                         estimated_runtime=None, depends_on=None, deadline=None, slots=None,
-                        locks=None, policy="tutorial", backfill_depth=64, chain_rule="issue"):
+                        locks=None, policy="tutorial", backfill_depth=64, chain_rule="issue",
+                        window=None, now=None, status=None, started=None, finished=None):
     """Replay one night (see the module docstring for the exact rules).
 
     arrival, runtime (> 0), priority (ints, higher first), exclusive (bools), job_id (unique
@@ -183,6 +206,11 @@ def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, 
     "on_chain"; "chain" (job indices from the last job back), "start_sequence" (job indices in
     the order they started), "reservations" (backfill: (t, head, R, surplus) tuples) and
     "heads" (backfill: (t, head) at every event where a head existed, before anything started).
+
+    Re-forecast (module docstring): ``now`` (minutes after the batch start), per job
+    ``status`` ('queued', 'running', 'completed'), ``started``/``finished`` (None: unknown)
+    and ``window`` (the planned arrival; default: ``arrival``). A running job's ``runtime`` is
+    its whole drawn runtime; a completed job's is ignored.
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}")
@@ -210,6 +238,29 @@ def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, 
         raise ValueError("the last capacity must be >= 1 and >= the largest slots")
     if len(set(job_id)) != n:
         raise ValueError("job_id must be unique")
+    window = arrival[:] if window is None else [float(x) for x in window]
+    status = ["queued"] * n if status is None else [str(x) for x in status]
+    fixed_start = [None] * n  # started jobs: the fact (or the rule for a completed one)
+    fixed_ready = [None] * n
+    if now is not None:
+        now = float(now)
+        for j in range(n):
+            if status[j] == "queued":
+                if window[j] < now:
+                    arrival[j] = window[j]
+                continue
+            before = max([window[j]] + [finished[p] if status[p] == "completed" else math.inf
+                                        for p in preds[j]])
+            if started[j] is None:  # completed without its start
+                fixed_start[j] = min(float(finished[j]), before)
+            else:
+                fixed_start[j] = float(started[j])
+            fixed_ready[j] = min(fixed_start[j], before)
+            arrival[j] = min(window[j], fixed_ready[j])
+            if status[j] == "completed":
+                runtime[j] = float(finished[j]) - fixed_start[j]
+    to_force = sorted((j for j in range(n) if fixed_start[j] is not None),
+                      key=lambda j: (fixed_start[j], j))
 
     start = [math.nan] * n
     finish = [math.nan] * n
@@ -231,6 +282,8 @@ def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, 
 
     def known_ready(j):
         """The ready time once every predecessor is retired, else None."""
+        if fixed_ready[j] is not None:
+            return fixed_ready[j]
         if all(retired[p] for p in preds[j]):
             return max([arrival[j]] + [finish[p] for p in preds[j]])
         return None
@@ -343,12 +396,17 @@ def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, 
     max_queue = 0
     t_prev = 0.0
     next_change = 0
+    now_pending = now is not None
     while unreleased or waiting or running:
         candidates = [r for r in map(known_ready, unreleased) if r is not None]
         if running:
             candidates.append(min(f for f, _, _ in running))
         if next_change < len(change_times):
             candidates.append(change_times[next_change])
+        if now_pending:
+            candidates.append(now)
+        if to_force:
+            candidates.append(fixed_start[to_force[0]])
         if not candidates:
             raise AssertionError("the night cannot drain")
         t = min(candidates)
@@ -375,8 +433,15 @@ def naive_general_night(arrival, runtime, priority, exclusive, job_id, workers, 
         for j in newly:
             unreleased.remove(j)
             waiting.append(j)
-        # 4. dispatch
-        if policy == "tutorial":
+        # started jobs start at their facts (they were released at their ready time <= start)
+        while to_force and fixed_start[to_force[0]] <= t:
+            start_job(to_force.pop(0), t, cap)
+        if now_pending and t >= now:
+            now_pending = False
+        # 4. dispatch (never before now)
+        if now is not None and t < now:
+            pass
+        elif policy == "tutorial":
             dispatch_tutorial(t, cap)
         elif policy == "priority":
             dispatch_strict(t, cap, order_p)

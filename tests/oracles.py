@@ -49,16 +49,16 @@ class DagNight:
 
 
 def run_naive(night: DagNight, workers, policy="tutorial", *, arrival=None, runtime=None,
-              backfill_depth=64, chain_rule="issue"):
+              backfill_depth=64, chain_rule="issue", **now_state):
     """naive_general_night on a DagNight (optionally with drawn arrivals/runtimes; the
-    estimates stay the night's)."""
+    estimates stay the night's; ``now_state``: window, now, status, started, finished)."""
     return naive_general_night(
         night.arrival if arrival is None else arrival,
         night.runtime if runtime is None else runtime,
         night.priority, night.exclusive, night.job_id, workers, night.horizon,
         estimated_runtime=night.estimated_runtime, depends_on=night.depends_on,
         deadline=night.deadline, slots=night.slots, locks=night.locks, policy=policy,
-        backfill_depth=backfill_depth, chain_rule=chain_rule)
+        backfill_depth=backfill_depth, chain_rule=chain_rule, **now_state)
 
 
 # ------------------------------------------------------------------------- critical path

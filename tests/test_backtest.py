@@ -210,12 +210,10 @@ def test_backtest_with_the_job_records_of_a_file(tmp_path):
     (["--from", "2026-05-02", "--to", "2026-05-01"], 2, "Error: --to 2026-05-01 is before "
                                                         "--from 2026-05-02"),
     (["--from", "2027-01-01"], 1, "Error: no queued night from 2027-01-01 to 2027-01-01"),
-    (["--runtime-model", "empirical"], 1, "Error: --runtime-model empirical is not "
-                                          "available yet"),
-    (["--night-cv", "0.2"], 1, "Error: a night-wide runtime factor (--night-cv 0.2) is not "
-                               "available yet"),
-    (["--night-cv", "fitted"], 1, "Error: a night-wide runtime factor (--night-cv 0.1"),
-    (["--retries", "1"], 1, "Error: reruns (--retries 1) are not available yet"),
+    (["--night-cv", "-0.2"], 2, "Error: Invalid value for '--night-cv': must be a finite "
+                                "number >= 0 or 'fitted', got '-0.2'"),
+    (["--retries", "11"], 2, "Error: Invalid value for '--retries': 11 is not in the range "
+                             "0<=x<=10."),
     (["--batch-end", "5:00"], 2, "Error: Invalid value for '--batch-end': must be HH:MM"),
 ])
 def test_backtest_errors(args, code, start):

@@ -21,11 +21,12 @@ Truths:
   by the night's jobs, E_jn per job (cv 0.1): a model of independent jobs (each with the whole
   fitted cv) under-covers badly (64 % measured with seed 303).
 
-Two checks need kernel features not in the engine yet (issue 14's empirical runtime model and
-night-wide factor; docs/history.md, "Engine interface"): they are written as they must pass
-once the engine lands them, and marked xfail(strict=True, raises=ScenarioError) until then
-(ScenarioError is the "not available yet" refusal: any other failure is a real failure, and a
-pass turns the strict xfail into an error that says the marker must go).
+Two checks use the engine's runtime draws of issue 14 (docs/engine-features.md, section 12):
+the empirical runtime model under the heavy-tailed truth and the fitted night-wide factor under
+the night-wide truth must each bring the 90 % coverage back within 5 pp of nominal.
+
+The truths have no failed runs, so every fitted rerun share is 0 and the default rerun
+(``--retries 1`` with a model) changes nothing here.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from scipy import optimize, stats as sps
 
 from mcqueue.analysis.backtest import BacktestSettings, backtest, queues_from_history
 from mcqueue.analysis.planning import Settings
-from mcqueue.errors import ScenarioError
 from mcqueue.io.history import normalise_history
 
 pytestmark = pytest.mark.slow
@@ -51,9 +51,6 @@ EST = np.array([20.0 + 2 * j for j in range(JOBS)])
 RATIO = np.array([1.0, 1.1, 0.9, 1.05, 0.95, 1.2, 0.85, 1.0, 1.15, 0.9])
 CV = np.array([0.2, 0.3, 0.25, 0.35, 0.2, 0.3, 0.4, 0.25, 0.3, 0.2])
 JITTER = 10.0
-NEEDS_KERNEL = pytest.mark.xfail(strict=True, raises=ScenarioError,
-                                 reason="needs kernel support: engine issue (issue 14: "
-                                        "docs/history.md, 'Engine interface')")
 
 
 def lognormal(rng, cv, size):
@@ -159,7 +156,6 @@ def test_a_heavier_tailed_truth_lowers_the_lognormal_coverage():
     assert cov < 0.85 and cov < expected + 0.05, (cov, expected)
 
 
-@NEEDS_KERNEL
 def test_the_empirical_model_restores_coverage_under_heavy_tails():
     """Drawing each job's runtime from its recent runs assumes no shape: the same truth is
     covered within 5 pp of the nominal 90 %."""
@@ -177,7 +173,6 @@ def test_a_night_wide_truth_is_under_covered_by_independent_jobs():
     assert cov < 0.75, cov
 
 
-@NEEDS_KERNEL
 def test_the_fitted_night_cv_restores_coverage_under_a_night_wide_truth():
     cov = coverage(run("night", seed=303, night_cv="fitted"))
     assert 0.85 <= cov <= 0.95, cov

@@ -1,5 +1,7 @@
 """``--model`` (calibrated runtimes) in simulate, score and plan, and the three kernel-level
-options of issue 14 that are parsed and refused until the engine supports them."""
+options of issue 14 (empirical runtimes, a night-wide factor, reruns): each option reaches the
+engine as the night a hand-built ``Night.with_runtime_draws`` gives (the draws themselves are
+tested in tests/test_runtime_draws.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ import pytest
 
 from conftest import cli_error, cli_run
 from mcqueue.analysis.calibrate import calibrate
-from mcqueue.analysis.runtime_model import (ENGINE_FEATURES, RuntimeOptions, apply_model,
-                                            load_options)
+from mcqueue.analysis.runtime_model import RuntimeOptions, apply_model, load_options
 from mcqueue.engine import simulate as engine
 from mcqueue.errors import ScenarioError, UsageError
 from mcqueue.io.history import read_history, sample_history_path
@@ -93,23 +94,42 @@ def test_a_record_runtime_cv_beats_the_fitted_cv(model):
         night.runtime_minutes[0] * model.lookup(night.job_names[0]).mean, rel=1e-12)
 
 
-def test_simulate_with_a_model_is_the_night_with_fitted_means_and_cvs(model_file, model):
+def _hand_built(model, night, *, within=False):
+    """The sample night with each job's fitted mean and cv (cv_within with a night factor)
+    from CalibrationModel.lookup, one job at a time."""
+    fits = [model.lookup(n) for n in night.job_names]
+    return dataclasses.replace(
+        night, runtime_minutes=np.array([night.runtime_minutes[i] * f.mean
+                                         for i, f in enumerate(fits)]),
+        runtime_cv=np.array([f.cv_within if within else f.cv for f in fits])), fits
+
+
+def test_simulate_with_a_model_is_the_night_with_fitted_means_cvs_and_reruns(model_file,
+                                                                             model):
     """The command's numbers equal a simulation of a hand-built night (estimate x fitted
-    factor, fitted cv as each record's own cv), and the report counts the levels."""
+    factor, fitted cv as each record's own cv, each job's fitted rerun share with one rerun at
+    most: a model turns reruns on), and the report counts the levels."""
     doc = json.loads(cli_run("simulate", "--batch-date", "2026-05-13", "--model", model_file,
                              "--replications", "3000", "--format", "json").stdout)
     night = load_sample("2026-05-13")
-    means = [night.runtime_minutes[i] * model.lookup(n).mean for i, n in
-             enumerate(night.job_names)]
-    cvs = [model.lookup(n).cv for n in night.job_names]
-    hand = dataclasses.replace(night, runtime_minutes=np.array(means),
-                               runtime_cv=np.array(cvs))
+    hand, fits = _hand_built(model, night)
+    shares = np.array([f.rerun_share for f in fits])
+    assert (shares > 0).any()  # the shipped history reruns some jobs
+    hand = hand.with_runtime_draws(rerun_share=shares, retries=1)
     r = engine.simulate(hand, workers=3, replications=3000)
     mc = doc[0]["monte_carlo"]["queue_drained_minute"]
     assert mc["mean"] == pytest.approx(r.monte_carlo["queue_drained_minute"]["mean"], rel=1e-12)
     assert doc[0]["runtime_model"] == {
-        "model": model_file, "runtime_model": "lognormal", "night_cv": 0.0, "retries": 0,
+        "model": model_file, "runtime_model": "lognormal", "night_cv": 0.0, "retries": 1,
         "levels": {"job": 10, "class": 0, "global": 0, "options": 0}, "record_cv": 0}
+    # --retries 0 turns them off: the fitted lognormals alone
+    off = json.loads(cli_run("simulate", "--batch-date", "2026-05-13", "--model", model_file,
+                             "--replications", "3000", "--retries", "0", "--format",
+                             "json").stdout)
+    plain = engine.simulate(_hand_built(model, night)[0], workers=3, replications=3000)
+    assert off[0]["monte_carlo"]["queue_drained_minute"]["mean"] == pytest.approx(
+        plain.monte_carlo["queue_drained_minute"]["mean"], rel=1e-12)
+    assert off[0]["runtime_model"]["retries"] == 0
 
 
 def test_score_and_plan_with_a_model(model_file):
@@ -139,30 +159,65 @@ def test_without_a_model_nothing_changes(invoke):
     assert a == b and "runtime_model" not in a[0]
 
 
-# ---------------------------------------------------------------- not available yet
-@pytest.mark.skipif("empirical" in ENGINE_FEATURES, reason="the engine draws empirical runtimes")
-def test_empirical_is_refused_until_the_engine_has_it(model_file):
-    code, line = cli_error("simulate", "--model", model_file, "--runtime-model", "empirical")
-    assert code == 1
-    assert line == ("Error: --runtime-model empirical is not available yet: the engine cannot "
-                    "draw runtimes from each job's recent runs (docs/history.md, \"Engine "
-                    "interface\"); use --runtime-model lognormal")
+# ---------------------------------------------------------------- the kernel-level options
+def test_fitted_night_cv_draws_the_models_factor_with_the_within_cvs(model_file, model):
+    """--night-cv fitted: the model's night cv (0.105 on the shipped history) on every job,
+    each job with its fitted cv_within; equal to the hand-built night, and the report says
+    so."""
+    assert model.night_cv and model.night_cv > 0.05
+    doc = json.loads(cli_run("score", "--model", model_file, "--night-cv", "fitted",
+                             "--retries", "0", "--replications", "2000", "--format",
+                             "json").stdout)
+    row = next(r for r in doc if r["batch_date"] == "2026-05-13")
+    assert row["runtime_model"]["night_cv"] == pytest.approx(model.night_cv, rel=1e-12)
+    night = load_sample("2026-05-13")
+    hand = _hand_built(model, night, within=True)[0].with_runtime_draws(
+        night_cv=model.night_cv)
+    r = engine.simulate(hand, workers=3, replications=2000)
+    assert row["overflow_probability"] == r.overflow_probability["estimate"]
+    assert row["p95_wait_mean"] == pytest.approx(r.monte_carlo["p95_wait_minutes"]["mean"],
+                                                 rel=1e-12)
 
 
-@pytest.mark.skipif("night_cv" in ENGINE_FEATURES, reason="the engine draws a night factor")
-@pytest.mark.parametrize("value,shown", [("0.1", "0.1"), ("fitted", "0.105262 (fitted)")])
-def test_a_night_factor_is_refused_until_the_engine_has_it(model_file, value, shown):
-    code, line = cli_error("score", "--model", model_file, "--night-cv", value)
-    assert code == 1
-    assert line.startswith(f"Error: a night-wide runtime factor (--night-cv {shown}) is not "
-                           f"available yet")
+def test_empirical_draws_each_fitted_jobs_recent_runs(model_file, model):
+    """--runtime-model empirical: each job's runtime is one of its fitted recent runs (in
+    tonight's minutes); equal to the hand-built night; a record's own runtime_cv keeps that
+    job lognormal."""
+    doc = json.loads(cli_run("simulate", "--batch-date", "2026-05-13", "--model", model_file,
+                             "--runtime-model", "empirical", "--retries", "0",
+                             "--replications", "2000", "--format", "json").stdout)
+    assert doc[0]["runtime_model"]["runtime_model"] == "empirical"
+    night = load_sample("2026-05-13")
+    hand, fits = _hand_built(model, night)
+    runs = [f.recent_minutes(night.runtime_minutes[i]) for i, f in enumerate(fits)]
+    ptr = np.cumsum([0] + [len(x) for x in runs])
+    hand = hand.with_runtime_draws(recent=(ptr, np.concatenate(runs)))
+    r = engine.simulate(hand, workers=3, replications=2000)
+    assert doc[0]["monte_carlo"]["queue_drained_minute"]["mean"] == pytest.approx(
+        r.monte_carlo["queue_drained_minute"]["mean"], rel=1e-12)
+    own = np.full(night.n_jobs, np.nan)
+    own[2] = 0.3
+    (got,) = apply_model([dataclasses.replace(night, runtime_cv=own)],
+                         RuntimeOptions(model=model, runtime_model="empirical")).nights
+    lengths = np.diff(got.recent_ptr)
+    assert lengths[2] == 0 and (np.delete(lengths, 2) == [len(x) for i, x in enumerate(runs)
+                                                          if i != 2]).all()
 
 
-@pytest.mark.skipif("retries" in ENGINE_FEATURES, reason="the engine reruns failed jobs")
-def test_retries_are_refused_until_the_engine_has_them():
+def test_reruns_need_a_model():
     code, line = cli_error("plan", "--batch-date", "2026-05-13", "--retries", "1")
-    assert code == 1
-    assert line.startswith("Error: reruns (--retries 1) are not available yet")
+    assert (code, line) == (2, "Error: --retries 1 reruns failed jobs with the rerun shares of "
+                               "a calibration model: give --model")
+
+
+def test_a_night_cv_without_a_model_applies_to_every_job():
+    a = json.loads(cli_run("simulate", "--batch-date", "2026-05-13", "--replications", "2000",
+                           "--night-cv", "0.2", "--format", "json").stdout)
+    r = engine.simulate(load_sample("2026-05-13").with_runtime_draws(night_cv=0.2), workers=3,
+                        replications=2000)
+    assert a[0]["monte_carlo"]["queue_drained_minute"]["mean"] == pytest.approx(
+        r.monte_carlo["queue_drained_minute"]["mean"], rel=1e-12)
+    assert a[0]["runtime_model"]["night_cv"] == 0.2 and a[0]["runtime_model"]["retries"] == 0
 
 
 @pytest.mark.parametrize("args,message", [

@@ -5,8 +5,8 @@ For each night D of the range, with no look-ahead:
 1. **Fit** the runtime model (`calibrate`) on the history rows of the nights before D inside the
    model window: ``D - window_days <= batch_date < D``. Nothing of night D or later is used.
 2. **Forecast** D's queue as it was queued (its job records, `queues_from_history` or a job
-   file) with that model through the engine (the fitted lognormal per job: `runtime_model`),
-   ``replications`` times.
+   file) with that model through the engine (the fitted lognormal per job, or its recent runs,
+   the night-wide factor and reruns: `runtime_model`), ``replications`` times.
 3. **Compare** with what happened on D (the history's runs of D, matched by ``job_name``): the
    drain time (the last finish of the queue's jobs, minutes after the batch start), whether it
    overflowed (drain > horizon), and each job's finish.
@@ -15,8 +15,8 @@ Scores (mcqueue/stats/scoring.py): the randomised PIT of the drain time (keyed o
 the night, so reproducible), whether it falls in the forecast's central 50 % and 90 % intervals,
 the CRPS of the drain time, and the Brier score and a reliability table of the overflow
 probability; per job, the share of job-nights whose finish falls in its central 50 % / 90 %
-interval (from the first ``job_replications`` replications, traced one by one: a stopgap until
-the engine streams per-job finish quantiles, issue 12).
+interval (from the first ``job_replications`` replications: every job's finishes from
+`engine.finish_samples`, the numbers `engine.trace` gives one replication at a time).
 
 Nights are forecast in groups (one `engine.prepare` + `engine.replicate` per group), so memory
 stays bounded; with a Dask scheduler the nights go to the cluster in chunks
@@ -42,12 +42,14 @@ from ..stats import scoring
 from ..stats.intervals import wilson
 from .calibrate import DEFAULT_MIN_RUNS, calibrate
 from .planning import Settings
-from .runtime_model import RUNTIME_MODELS, RuntimeOptions, apply_model, check_features
+from .runtime_model import (DEFAULT_RETRIES_WITH_MODEL, MAX_RETRIES, RUNTIME_MODELS,
+                            RuntimeOptions, apply_model)
 
 DEFAULT_WINDOW_DAYS = 60
 DEFAULT_JOB_REPLICATIONS = 200
 DEFAULT_BINS = 10
 GROUP_NIGHTS = 64  # nights per engine call: (64, 8, 10,000) float64 = 41 MB
+FINISH_SAMPLES = 1 << 23  # job finishes held at once for the per-job scores (64 MB)
 I_DRAIN = engine.METRICS.index("queue_drained_minute")
 LEVELS = (0.5, 0.9)
 
@@ -71,7 +73,7 @@ class BacktestSettings:
     simulation: Settings = field(default_factory=Settings)
     runtime_model: str = "lognormal"
     night_cv: float | str = 0.0
-    retries: int = 0
+    retries: int | None = None  # None: DEFAULT_RETRIES_WITH_MODEL (every night has a model)
     job_replications: int = DEFAULT_JOB_REPLICATIONS
     bins: int = DEFAULT_BINS
 
@@ -90,21 +92,16 @@ class BacktestSettings:
                                 f"got {quote(self.runtime_model)}")
         if not isinstance(self.bins, int) or self.bins < 1:
             raise ScenarioError(f"bins must be an integer >= 1, got {quote(self.bins)}")
-        # the kernel-level options, checked before any fit (a 'fitted' night cv needs the
-        # engine only when a fitted model has one: checked night by night)
+        # the kernel-level options, checked before any fit (every night's model gives the
+        # rerun shares, and its night cv when 'fitted')
         if self.night_cv != "fitted":
-            RuntimeOptions(night_cv=self.night_cv, retries=self.retries)  # validates both
+            RuntimeOptions(night_cv=self.night_cv)  # validates it
             object.__setattr__(self, "night_cv", float(self.night_cv))
-        else:
-            RuntimeOptions(retries=self.retries)
-        needs = {}
-        if self.runtime_model == "empirical":
-            needs["empirical"] = ""
-        if self.night_cv != "fitted" and float(self.night_cv) > 0:
-            needs["night_cv"] = f"{float(self.night_cv):g}"
-        if self.retries > 0:
-            needs["retries"] = str(self.retries)
-        check_features(needs)
+        r = DEFAULT_RETRIES_WITH_MODEL if self.retries is None else self.retries
+        if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r <= MAX_RETRIES:
+            raise ScenarioError(f"retries must be an integer 0 to {MAX_RETRIES}, got "
+                                f"{quote(r)}")
+        object.__setattr__(self, "retries", r)
 
     def runtime(self, model) -> RuntimeOptions:
         return RuntimeOptions(model=model, runtime_model=self.runtime_model,
@@ -311,9 +308,22 @@ def _forecast_group(group, observed: Mapping[str, Outcome], bt: BacktestSettings
     srt = np.sort(drain, axis=1)
     q = {p: scoring.nearest_rank(srt, p) for p in (0.05, 0.25, 0.5, 0.75, 0.95)}
     p_over = np.count_nonzero(drain > horizon[:, None], axis=1) / drain.shape[1]
+    reps = min(bt.job_replications, sim.replications)
+    finishes: list = [None] * len(nights)
+    if reps:  # nights in chunks of at most FINISH_SAMPLES job-replications (bounded memory)
+        k0 = 0
+        while k0 < len(nights):
+            k1, size = k0, 0
+            while k1 < len(nights) and (k1 == k0 or size + nights[k1].n_jobs * reps
+                                        <= FINISH_SAMPLES):
+                size += nights[k1].n_jobs * reps
+                k1 += 1
+            finishes[k0:k1] = engine.finish_samples(
+                batch, idx[k0:k1], np.full(k1 - k0, bt.workers, np.int64), reps)
+            k0 = k1
     rows = []
     for k, (nt, levels, n_train, runs_train) in enumerate(group):
-        jn, j50, j90 = _job_coverage(nt, observed[nt.batch_date].finish, bt)
+        jn, j50, j90 = _job_coverage(finishes[k], observed[nt.batch_date].finish)
         rows.append(NightRow(
             batch_date=nt.batch_date, jobs=nt.n_jobs, training_nights=n_train,
             training_runs=runs_train, levels_job=levels["job"], levels_class=levels["class"],
@@ -329,20 +339,15 @@ def _forecast_group(group, observed: Mapping[str, Outcome], bt: BacktestSettings
     return rows
 
 
-def _job_coverage(nt: Night, finish: np.ndarray, bt: BacktestSettings) -> tuple[int, int, int]:
+def _job_coverage(fin: np.ndarray | None, finish: np.ndarray) -> tuple[int, int, int]:
     """(jobs compared, jobs whose observed finish lies in their central 50 % / 90 % forecast
-    interval), the forecast from replications 0 .. job_replications - 1 traced one by one."""
-    reps = min(bt.job_replications, bt.simulation.replications)
-    if reps == 0 or nt.n_jobs == 0:
+    interval), the forecast from replications 0 .. job_replications - 1 (``fin``: their
+    (R, jobs) finish times, `engine.finish_samples`; None: no per-job scores)."""
+    if fin is None or fin.shape[1] == 0:
         return 0, 0, 0
-    sim = bt.simulation
-    fin = np.empty((nt.n_jobs, reps))
-    for rep in range(reps):
-        tr = engine.trace(nt, bt.workers, rep, sim.perturbation(), sim.seed)
-        fin[:, rep] = tr["finish_minute"]
-    c50 = scoring.covered(fin, finish, 0.5)
-    c90 = scoring.covered(fin, finish, 0.9)
-    return nt.n_jobs, int(c50.sum()), int(c90.sum())
+    c50 = scoring.covered(fin.T, finish, 0.5)
+    c90 = scoring.covered(fin.T, finish, 0.9)
+    return fin.shape[1], int(c50.sum()), int(c90.sum())
 
 
 # ---------------------------------------------------------------- the result

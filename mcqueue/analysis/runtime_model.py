@@ -9,11 +9,12 @@ and its ``runtime_cv`` the fitted cvs (the factor has mean 1 and that cv). A rec
 ``runtime_cv`` field still wins over the fitted cv of its job (it is tonight's input; the fitted
 mean is kept).
 
-Three parts of issue 14 need the kernel and are parsed and checked here but refused until the
-engine implements them (`ENGINE_FEATURES`; docs/history.md, "Engine interface", is the API the
-engine is asked for): ``--runtime-model empirical`` (draws from each job's recent runs), a
-night-wide lognormal factor (``--night-cv`` > 0, or ``fitted`` when the model has one) and
-reruns (``--retries`` > 0). Each gives one clear error; none is approximated.
+Three parts of issue 14 are drawn by the engine's general loop (docs/history.md, "Engine
+interface"; docs/engine-features.md, section 12), set on the nights here through
+``Night.with_runtime_draws``: ``--runtime-model empirical`` (each fitted job draws its runtime
+from its recent runs), a night-wide lognormal factor (``--night-cv`` > 0, or ``fitted``: the
+model's) and reruns (``--retries``; with a model reruns are on by default, at most one, with
+each job's fitted rerun share).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..engine.night import MAX_MINUTES, Night
+from ..engine.night import MAX_MINUTES, MAX_RETRIES, Night
 from ..engine.perturbation import MAX_RUNTIME_CV
 from ..errors import ScenarioError, UsageError, quote
 from .calibrate import CalibrationModel, ResolvedRuntimes
@@ -33,24 +34,9 @@ from .calibrate import CalibrationModel, ResolvedRuntimes
 RUNTIME_MODELS = ("lognormal", "empirical")
 # where a job's runtime distribution came from, in the order they are tried
 LEVELS = ("job", "class", "global", "options")
-MAX_RETRIES = 10
-
-# ---------------------------------------------------------------- extension point
-# The kernel-level features of issue 14 the engine implements. Empty until the engine lands
-# them (issues 12/13 rewrite the kernel first); each name added here must come with the engine
-# arguments of docs/history.md ("Engine interface") and with `engine_arguments` below filling
-# them. Until then a run that needs one is refused by `check_engine_support`.
-ENGINE_FEATURES: frozenset[str] = frozenset()
-FEATURE_TEXT = {
-    "empirical": ("--runtime-model empirical is not available yet: the engine cannot draw "
-                  "runtimes from each job's recent runs (docs/history.md, \"Engine "
-                  "interface\"); use --runtime-model lognormal"),
-    "night_cv": ("a night-wide runtime factor (--night-cv {value}) is not available yet: the "
-                 "engine draws no factor shared by all jobs of a replication (docs/history.md, "
-                 "\"Engine interface\"); use --night-cv 0"),
-    "retries": ("reruns (--retries {value}) are not available yet: the engine cannot run a "
-                "failed job again (docs/history.md, \"Engine interface\"); use --retries 0"),
-}
+# reruns at most when a model is given and --retries is not: the issue's "at most one rerun by
+# default, off unless a model or option turns it on"
+DEFAULT_RETRIES_WITH_MODEL = 1
 
 
 @dataclass(frozen=True)
@@ -59,14 +45,16 @@ class RuntimeOptions:
     options of issue 14.
 
     ``night_cv``: a number 0..MAX_RUNTIME_CV, or ``"fitted"`` (the model's ``night_cv``; needs
-    a model). ``retries``: reruns per job at most (0: off). ``model_path`` only labels reports.
+    a model). ``retries``: reruns per job at most (0: off); None (the default): 1 with a model
+    (each job reruns with its fitted share), 0 without. Reruns need a model's shares, so
+    retries > 0 without one is a usage error. ``model_path`` only labels reports.
     """
 
     model: CalibrationModel | None = None
     model_path: str | None = None
     runtime_model: str = "lognormal"
     night_cv: float | str = 0.0
-    retries: int = 0
+    retries: int | None = None
 
     def __post_init__(self) -> None:
         if self.runtime_model not in RUNTIME_MODELS:
@@ -97,15 +85,26 @@ class RuntimeOptions:
             raise UsageError("--runtime-model empirical draws from the recent runs of a "
                              "calibration model: give --model")
         r = self.retries
+        if r is None:
+            r = DEFAULT_RETRIES_WITH_MODEL if self.model is not None else 0
         if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or not (
                 0 <= r <= MAX_RETRIES):
             raise ScenarioError(f"retries must be an integer 0 to {MAX_RETRIES}, got "
                                 f"{quote(r)}")
+        if r > 0 and self.model is None:
+            raise UsageError(f"--retries {r} reruns failed jobs with the rerun shares of a "
+                             f"calibration model: give --model")
+        object.__setattr__(self, "retries", int(r))
 
     @property
     def used(self) -> bool:
         """False for the defaults: nothing changes, no report key appears."""
         return self.model is not None or self.needs() != ()
+
+    @property
+    def reruns(self) -> int:
+        """Reruns at most (``retries`` resolved: never None after construction)."""
+        return int(self.retries or 0)
 
     def night_cv_value(self) -> float:
         """The night-wide cv this run asks for (0 when none)."""
@@ -115,31 +114,16 @@ class RuntimeOptions:
         return float(self.night_cv)
 
     def needs(self) -> tuple[str, ...]:
-        """The kernel-level features this run needs (names of `FEATURE_TEXT`)."""
+        """The kernel-level draws of issue 14 this run asks for: "empirical", "night_cv",
+        "retries" (each runs through the engine's general loop)."""
         out = []
         if self.runtime_model == "empirical":
             out.append("empirical")
         if self.night_cv_value() > 0:
             out.append("night_cv")
-        if self.retries > 0:
+        if self.reruns > 0:
             out.append("retries")
         return tuple(out)
-
-
-def check_engine_support(options: RuntimeOptions) -> None:
-    """Refuse, with one error, a run needing a kernel feature the engine does not have yet."""
-    check_features({name: {"night_cv": f"{options.night_cv_value():g}"
-                                       + (" (fitted)" if options.night_cv == "fitted" else ""),
-                           "retries": str(options.retries)}.get(name, "")
-                    for name in options.needs()})
-
-
-def check_features(needs: dict[str, str]) -> None:
-    """``needs``: feature name -> the option value to show; the first one the engine lacks is
-    one ScenarioError (`FEATURE_TEXT`)."""
-    for name, value in needs.items():
-        if name not in ENGINE_FEATURES:
-            raise ScenarioError(FEATURE_TEXT[name].format(value=value))
 
 
 # ---------------------------------------------------------------- applying a model
@@ -181,11 +165,16 @@ def resolve_nights(model: CalibrationModel, nights: Sequence[Night]) -> Resolved
 
 def apply_model(nights: Sequence[Night], options: RuntimeOptions) -> AppliedModel:
     """Copies of ``nights`` whose jobs carry their calibrated means (``runtime_minutes``) and
-    cvs (``runtime_cv``); without a model the nights are returned as they are."""
-    check_engine_support(options)
+    cvs (``runtime_cv``), and the runtime draws of issue 14 (``Night.with_runtime_draws``):
+    with ``empirical`` each fitted job's recent runs (a job whose record gives its own
+    ``runtime_cv`` keeps its lognormal), with reruns each fitted job's rerun share, and the
+    night cv. Without a model only a night cv can apply (to every job)."""
     nights = list(nights)
     model = options.model
+    night_cv = options.night_cv_value()
     if model is None:
+        if night_cv > 0:
+            nights = [nt.with_runtime_draws(night_cv=night_cv) for nt in nights]
         return AppliedModel(nights, options)
     res = resolve_nights(model, nights)
     within = options.night_cv_value() > 0  # the night factor drawn apart: per-job cv_within
@@ -209,10 +198,30 @@ def apply_model(nights: Sequence[Night], options: RuntimeOptions) -> AppliedMode
         levels[nt.batch_date] = {"job": int(counts[1]), "class": int(counts[2]),
                                  "global": int(counts[3]), "options": int(counts[0])}
         record[nt.batch_date] = int(has_own.sum())
-        out.append(dataclasses.replace(nt, runtime_minutes=mean.astype(np.float64),
-                                       runtime_cv=cv.astype(np.float64)))
+        applied = dataclasses.replace(nt, runtime_minutes=mean.astype(np.float64),
+                                      runtime_cv=cv.astype(np.float64))
+        recent = None
+        if options.runtime_model == "empirical":
+            recent = _recent_runs(res, lo, hi, fitted & ~has_own)
+        share = None
+        if options.reruns > 0:
+            share = np.where(fitted, res.rerun_share[lo:hi], np.nan)
+        out.append(applied.with_runtime_draws(recent=recent, rerun_share=share,
+                                              retries=options.reruns, night_cv=night_cv))
         lo = hi
     return AppliedModel(out, options, levels, record)
+
+
+def _recent_runs(res: ResolvedRuntimes, lo: int, hi: int, keep: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Jobs lo..hi - 1's recent runs (tonight's minutes) as a CSR, empty where not ``keep``."""
+    off = res.recent_offsets
+    lengths = np.where(keep, off[lo + 1:hi + 1] - off[lo:hi], 0)
+    ptr = np.zeros(hi - lo + 1, np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    parts = [res.recent_minutes[off[lo + j]:off[lo + j + 1]] for j in np.flatnonzero(keep)]
+    vals = np.concatenate(parts) if parts else np.zeros(0)
+    return ptr, vals.astype(np.float64)
 
 
 def _check_fitted(nt: Night, mean: np.ndarray, cv: np.ndarray) -> None:
@@ -234,10 +243,8 @@ def _check_fitted(nt: Night, mean: np.ndarray, cv: np.ndarray) -> None:
 
 
 def load_options(model_path: str | None = None, runtime_model: str = "lognormal",
-                 night_cv: float | str = 0.0, retries: int = 0) -> RuntimeOptions:
+                 night_cv: float | str = 0.0, retries: int | None = None) -> RuntimeOptions:
     """`RuntimeOptions` from command-line values, reading the model file when one is given."""
     model = CalibrationModel.read(model_path) if model_path is not None else None
-    options = RuntimeOptions(model=model, model_path=model_path, runtime_model=runtime_model,
-                             night_cv=night_cv, retries=retries)
-    check_engine_support(options)  # before any night is read
-    return options
+    return RuntimeOptions(model=model, model_path=model_path, runtime_model=runtime_model,
+                          night_cv=night_cv, retries=retries)

@@ -94,10 +94,18 @@ class _Jobs:
     deadline: list[float] | None
     slots: list[int] | None
     locks: list[list[str]] | None
+    # the runtime draws of issue 14 and the re-forecast state of issue 15, per job (None:
+    # absent); the night-level values (retries, night cv, now) stay the base night's
+    recent: list[list[float]] | None = None
+    share: list[float] | None = None
+    status: list[int] | None = None
+    started: list[float] | None = None
+    finished: list[float] | None = None
 
     @classmethod
     def of(cls, nt: Night) -> "_Jobs":
         n = nt.n_jobs
+        ptr, runs = nt.recent_ptr, nt.recent_minutes
         reqw: list[str | None] = (list(nt.requested_window) if len(nt.requested_window) == n
                                   else [None] * n)
         return cls(
@@ -115,6 +123,12 @@ class _Jobs:
             slots=[int(x) for x in nt.slots] if nt.slots is not None else None,
             locks=([list(nt.locks_of(j)) for j in range(n)] if nt.lock_ptr is not None
                    else None),
+            recent=([runs[ptr[j]:ptr[j + 1]].tolist() for j in range(n)]
+                    if ptr is not None and runs is not None else None),
+            share=nt.rerun_share.tolist() if nt.rerun_share is not None else None,
+            status=nt.status.tolist() if nt.status is not None else None,
+            started=nt.started_minute.tolist() if nt.started_minute is not None else None,
+            finished=nt.finished_minute.tolist() if nt.finished_minute is not None else None,
         )
 
     @property
@@ -140,7 +154,12 @@ class _Jobs:
         def col(values, dtype):
             return np.asarray(values, dtype=dtype)[idx].copy() if self.n else np.zeros(0, dtype)
 
-        return Night(
+        recent = None
+        if self.recent is not None:
+            lists = [self.recent[i] for i in order]
+            recent = (np.cumsum([0] + [len(x) for x in lists]),
+                      np.array([v for x in lists for v in x], dtype=np.float64))
+        night = Night(
             batch_date=base.batch_date, job_id=tuple(self.ids[i] for i in order),
             workload_class=tuple(self.wclass[i] for i in order),
             arrival_minute=col(self.arrival, np.float64),
@@ -151,6 +170,20 @@ class _Jobs:
             runtime_cv=col(self.cv, np.float64) if self.cv is not None else None,
             requested_window=tuple(self.reqw[i] for i in order),
             **feats.permuted(order))
+        if recent is not None or self.share is not None or base.night_cv or base.retries:
+            night = night.with_runtime_draws(
+                recent=recent, rerun_share=(col(self.share, np.float64) if self.share is not None
+                                            else None),
+                retries=base.retries, night_cv=base.night_cv)
+        if base.now_minute is not None:
+            night = dataclasses.replace(
+                night, now_minute=base.now_minute,
+                status=col(self.status, np.int8) if self.status is not None else None,
+                started_minute=col(self.started, np.float64) if self.started is not None
+                else None,
+                finished_minute=col(self.finished, np.float64) if self.finished is not None
+                else None)
+        return night
 
 
 # ---------------------------------------------------------------- a scenario, built
@@ -223,7 +256,7 @@ class _Builder:
 
     def __init__(self, baseline: Built, spec: ScenarioSpec,
                  reload: Callable[[str], Night] | None,
-                 added_runtime: Callable[[Night], tuple[float, float]] | None):
+                 added_runtime: Callable[[Night], Night] | None):
         base = baseline.night
         self.base = base
         self.spec = spec
@@ -317,6 +350,8 @@ class _Builder:
                                  f"{c.value:g} = {new:g} minutes is outside the engine's range "
                                  f"(> 0 and at most {MAX_MINUTES:,.0f})")
             js.runtime[j] = new
+            if js.recent is not None:  # the empirical runtime model: its runs scale too
+                js.recent[j] = [v * c.value for v in js.recent[j]]
         self._describe(c, f"runtime x{c.value:g} for {what} ({_jobs(len(targets))})")
 
     def delay(self, c: Change) -> None:
@@ -373,8 +408,16 @@ class _Builder:
             raise self._fail(c, _row_prefix(str(exc))) from None
         runtime, cv = float(one.runtime_minutes[0]), (
             float(one.runtime_cv[0]) if one.runtime_cv is not None else math.nan)
-        if self.added_runtime is not None:
-            runtime, cv = self.added_runtime(one)
+        runs: list[float] = []
+        share = 0.0
+        if self.added_runtime is not None:  # the job as the calibration model resolves it
+            fit = self.added_runtime(one)
+            runtime = float(fit.runtime_minutes[0])
+            cv = float(fit.runtime_cv[0]) if fit.runtime_cv is not None else math.nan
+            if fit.recent_ptr is not None and fit.recent_minutes is not None:
+                runs = fit.recent_minutes[fit.recent_ptr[0]:fit.recent_ptr[1]].tolist()
+            if fit.rerun_share is not None:
+                share = float(fit.rerun_share[0])
         js.ids.append(job)
         js.wclass.append(one.workload_class[0])
         js.arrival.append(float(one.arrival_minute[0]))
@@ -409,6 +452,15 @@ class _Builder:
                 js.preds = [[] for _ in range(js.n - 1)]
             js.preds.append(_id_list(feats.get("depends_on"), c, self))
             self._graph(c)
+        # an added job: the model's recent runs and rerun share (when it has them), queued
+        if runs and js.recent is None:
+            js.recent = [[] for _ in range(js.n - 1)]
+        if share and js.share is None:
+            js.share = [0.0] * (js.n - 1)
+        for col, value in (("recent", runs), ("share", share), ("status", 0),
+                           ("started", math.nan), ("finished", math.nan)):
+            if getattr(js, col) is not None:
+                getattr(js, col).append(value)
         at = (f"window {one.requested_window[0]}" if one.requested_window[0] is not None
               and c.value.get("arrival_minute") in (None, "") else
               f"minute {float(one.arrival_minute[0]):g}")
@@ -419,7 +471,8 @@ class _Builder:
         j = self._job(c, c.value)
         job = js.ids[j]
         for col in ("ids", "wclass", "arrival", "runtime", "priority", "exclusive", "reqw",
-                    "names", "cv", "preds", "deadline", "slots", "locks"):
+                    "names", "cv", "preds", "deadline", "slots", "locks", "recent", "share",
+                    "status", "started", "finished"):
             values = getattr(js, col)
             if values is not None:
                 del values[j]
@@ -549,7 +602,7 @@ def _id_list(value: Any, c: Change, b: _Builder) -> list[str]:
 
 def build_scenario(base: Night | Built, workers: int | None, spec: ScenarioSpec, *,
                    reload: Callable[[str], Night] | None = None,
-                   added_runtime: Callable[[Night], tuple[float, float]] | None = None
+                   added_runtime: Callable[[Night], Night] | None = None
                    ) -> Built:
     """Apply ``spec``'s changes (in file order; a cutoff first, a capacity last, resolved on
     the scenario's final workers and clock) to a copy of ``base`` on ``workers`` workers (or
@@ -558,8 +611,9 @@ def build_scenario(base: Night | Built, workers: int | None, spec: ScenarioSpec,
 
     ``reload(batch_end)``: the baseline night read again from its records with another
     cutoff (needed only when the cutoff changes whether the batch crosses midnight).
-    ``added_runtime(one_job_night)``: the (runtime, cv) of an added job (a calibration model);
-    default: the record's estimate and runtime_cv.
+    ``added_runtime(one_job_night)``: the added job as a calibration model resolves it (a
+    one-job Night: its runtime, cv and runtime draws of issue 14); default: the record's
+    estimate and runtime_cv.
     DataError naming the scenario, the change and the field for anything the night refuses.
     """
     if isinstance(base, Night):
@@ -736,7 +790,7 @@ def whatif(night: Night, specs: Sequence[ScenarioSpec], workers: int = DEFAULT_W
            policy: str | None = None, capacity: engine.Capacity | None = None,
            backfill_depth: int | None = None,
            reload: Callable[[str], Night] | None = None,
-           added_runtime: Callable[[Night], tuple[float, float]] | None = None,
+           added_runtime: Callable[[Night], Night] | None = None,
            progress: Callable[[int], None] | None = None,
            starting: Callable[[], None] | None = None) -> WhatIfResult:
     """The baseline ``night`` on ``workers`` workers and every scenario of ``specs``, on the
@@ -819,10 +873,9 @@ def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str 
         b = applied(again)
         return (b.nights if b is not None else again)[0]
 
-    def added_runtime(one: Night) -> tuple[float, float]:
+    def added_runtime(one: Night) -> Night:
         (nt,) = apply_model([one], runtime).nights
-        cv = float(nt.runtime_cv[0]) if nt.runtime_cv is not None else math.nan
-        return float(nt.runtime_minutes[0]), cv
+        return nt
 
     notes = []
     classes = set(night.workload_class)

@@ -1058,8 +1058,225 @@ def _dispatch_overload(policy, t, cap, busy, excl_run, excl_wait, waiting, runni
             BACKFILL: _dispatch_backfill_impl}[policy.literal_value]
 
 
+# ====================================================================================
+# Runtime draws of issue 14 (empirical runs, reruns, a night-wide factor) and the state of a
+# night re-forecast from "now" (issue 15). Used only by the general loop (a night that needs
+# any of them runs there) and by ``draw_block`` (tests); today's kernel never calls them.
+# ====================================================================================
+EXT_EMPIRICAL = 1  # some job draws its runtime from its recent runs
+EXT_RERUN = 2  # some job may run again (retries > 0 and a share > 0)
+EXT_NIGHT = 4  # a night-wide lognormal factor (night cv > 0)
+EXT_NOW = 8  # the night is re-forecast from ``now``
+QUEUED = 0
+RUNNING = 1
+COMPLETED = 2
+
+_ATTEMPT = np.uint64(0xD1B54A32D192ED03)  # odd: attempt a's key is mix(key + a * _ATTEMPT)
+_INV_SQRT2 = 0.7071067811865476
+_LOG_SQRT_2PI = 0.9189385332046728  # log(sqrt(2 pi))
+
+
 @kernel(inline="always")
-def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+def attempt_key(key, att):
+    """The stream of attempt ``att`` >= 1 of a job's draw for one purpose (attempt 0, the first
+    run, uses ``key`` itself): a draw depends on (seed, replication, job_id, purpose, attempt)."""
+    return mix64(key + np.uint64(att) * _ATTEMPT)
+
+
+@kernel(inline="always")
+def log_upper_tail(z):
+    """log Q(z) = log P(Z > z) for a standard normal Z, accurate for every z: erfc up to z = 30
+    (Q(30) ~ 5e-198), then the asymptotic series of the Mills ratio (9 terms: relative error
+    below 1e-19 from z = 30 on)."""
+    if z < 30.0:
+        return math.log(0.5 * math.erfc(z * _INV_SQRT2))
+    t = 1.0 / (z * z)
+    s = 1.0 - t * (1.0 - 3.0 * t * (1.0 - 5.0 * t * (1.0 - 7.0 * t * (1.0 - 9.0 * t * (
+        1.0 - 11.0 * t * (1.0 - 13.0 * t * (1.0 - 15.0 * t)))))))
+    return -0.5 * z * z - math.log(z) - _LOG_SQRT_2PI + math.log(s)
+
+
+@kernel(inline="always")
+def _ndtri_lower(p, lp):
+    """Phi^-1(p) for 0 < p <= 0.5 given p and lp = log p (Wichura's AS 241, PPND16: relative
+    accuracy about 1e-16; the tails from r = sqrt(-lp), so p itself may underflow)."""
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        num = (((((((2509.0809287301226727 * r + 33430.575583588128105) * r
+                    + 67265.770927008700853) * r + 45921.953931549871457) * r
+                  + 13731.693765509461125) * r + 1971.5909503065514427) * r
+                + 133.14166789178437745) * r + 3.387132872796366608)
+        den = (((((((5226.495278852545925 * r + 28729.085735721942674) * r
+                    + 39307.89580009271061) * r + 21213.794301586595867) * r
+                  + 5394.1960214247511077) * r + 687.1870074920579083) * r
+                + 42.313330701600911252) * r + 1.0)
+        return q * num / den
+    r = math.sqrt(-lp)
+    if r <= 5.0:
+        r -= 1.6
+        num = (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r
+                    + 0.24178072517745061177) * r + 1.27045825245236838258) * r
+                  + 3.64784832476320460504) * r + 5.7694972214606914055) * r
+                + 4.6303378461565452959) * r + 1.42343711074968357734)
+        den = (((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r
+                    + 0.0151986665636164571966) * r + 0.14810397642748007459) * r
+                  + 0.68976733498510000455) * r + 1.6763848301838038494) * r
+                + 2.05319162663775882187) * r + 1.0)
+    else:
+        r -= 5.0
+        num = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r
+                    + 0.0012426609473880784386) * r + 0.026532189526576123093) * r
+                  + 0.29656057182850489123) * r + 1.7848265399172913358) * r
+                + 5.4637849111641143699) * r + 6.6579046435011037772)
+        den = (((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r
+                    + 1.8463183175100546818e-5) * r + 7.868691311456132591e-4) * r
+                  + 0.0148753612908506148525) * r + 0.13692988092273580531) * r
+                + 0.59983220655588793769) * r + 1.0)
+    return -num / den
+
+
+@kernel(inline="always")
+def upper_tail_inverse(lq):
+    """The z with log Q(z) = lq (lq <= 0): AS 241 on the smaller of the two tails; below
+    lq = -700 (Q < 1e-304, where AS 241 was not fitted) three Newton steps on log Q refine it
+    (log Q is concave and smooth: each step doubles the correct digits)."""
+    if lq < -0.6931471805599453:  # Q < 1/2: z > 0
+        z = -_ndtri_lower(math.exp(lq), lq)
+        if lq < -700.0:
+            for _ in range(3):
+                lz = log_upper_tail(z)
+                # d log Q / dz = -phi(z) / Q(z)
+                z += (lz - lq) / math.exp(-0.5 * z * z - _LOG_SQRT_2PI - lz)
+        return z
+    p = -math.expm1(lq)  # 1 - Q <= 1/2: z <= 0
+    return _ndtri_lower(p, math.log(p))
+
+
+@kernel(inline="always")
+def conditional_lognormal(est, s, e, u):
+    """A lognormal runtime (mean ``est``, log-sd ``s``) given that it exceeds ``e``, by inverse
+    transform from the uniform u: F^-1(F(e) + u (1 - F(e))), computed in log space through the
+    upper tail, Q(z) = (1 - u) Q(z_e), so e far in the tail stays exact. s = 0: max(est, e)
+    (a job past its estimate finishes at once). The result is never below e (a rounding
+    guard)."""
+    if s <= 0.0:
+        return est if est > e else e
+    if e > 0.0:
+        lq = log_upper_tail((math.log(e / est) + 0.5 * s * s) / s) + math.log1p(-u)
+    else:
+        lq = math.log1p(-u)
+    x = est * math.exp(s * upper_tail_inverse(lq) - 0.5 * s * s)
+    return x if x > e else e
+
+
+@kernel(inline="always")
+def empirical_pick(vals, lo, m, key, rep):
+    """One of the m runs vals[lo:lo + m], each with probability 1/m, from draw ``rep`` of the
+    stream at ``key``: k = floor(u m)."""
+    k = np.int64(uniform01(key, rep) * m)
+    if k >= m:  # u * m rounds up to m with probability ~2**-54
+        k = m - 1
+    return vals[lo + k]
+
+
+@kernel(inline="always")
+def _attempt_runtime(j, att, rep, est, sg, kr, eptr, evals, kemp):
+    """Attempt ``att`` >= 1 of job j (a rerun): a fresh draw from its recent runs, or from its
+    lognormal when it has none."""
+    m = eptr[j + 1] - eptr[j]
+    if m > 0:
+        return empirical_pick(evals, eptr[j], m, attempt_key(kemp[j], att), rep)
+    s = sg[j]
+    if s > 0.0:
+        z = normal_draw(attempt_key(kr[j], att), rep)
+        return est[j] * math.exp(s * z - 0.5 * s * s)
+    return est[j]
+
+
+@kernel(inline="always")
+def draw_ext(rep, flags, ba, est, sg, kr, a, r, arel, eptr, evals, kemp, krr, rp, retries, nkey,
+             nsig, now, stat, ts, tf, trd, krem):
+    """Replication ``rep``'s draws beyond ``draw_night`` (which drew a and r first), job by job:
+
+    - empirical (``eptr``/``evals``: job j's recent runs in tonight's minutes): a job with runs
+      takes one of them, equally likely (stream ``kemp``), instead of its lognormal;
+    - the night-wide factor exp(nsig z - nsig^2 / 2), z from the night's stream ``nkey``,
+      multiplies every drawn runtime of the replication (reruns too);
+    - reruns: after attempt a - 1 (a = 1 .. retries), the job fails with probability rp[j]
+      (stream ``krr`` at attempt a) and runs again from the start: a fresh draw (attempt a of
+      its runtime streams) is added to its runtime;
+    - now (``stat``, ``ts``/``tf``: start/finish facts, ``trd``: the static ready time of a
+      started job): a queued job whose window opened before now arrives at its window (no
+      jitter); a completed job runs from ts to tf; a running job's first attempt is its
+      lognormal (log-sd sqrt(sg^2 + nsig^2), the marginal law of factor x own draw, no factor
+      applied on top) or its recent runs, conditioned on exceeding e = now - ts (stream
+      ``krem``); it can still fail and rerun. ``arel`` gets each job's release time: its
+      arrival, or the static ready time of a started job (whose arrival becomes the earlier
+      of its window and that ready time).
+    """
+    n = ba.shape[0]
+    f = 1.0
+    if flags & EXT_NIGHT:
+        f = math.exp(nsig * normal_draw(nkey, rep) - 0.5 * nsig * nsig)
+    nowmode = (flags & EXT_NOW) != 0
+    for j in range(n):
+        st = stat[j] if nowmode else QUEUED
+        if st == QUEUED:
+            if nowmode:
+                if ba[j] < now:
+                    a[j] = ba[j]
+                arel[j] = a[j]
+            x = r[j]
+            m = eptr[j + 1] - eptr[j]
+            if m > 0:
+                x = empirical_pick(evals, eptr[j], m, kemp[j], rep)
+            if flags & EXT_NIGHT:
+                x *= f
+        else:
+            a[j] = ba[j] if ba[j] < trd[j] else trd[j]
+            arel[j] = trd[j]
+            if st == COMPLETED:
+                r[j] = tf[j] - ts[j]
+                continue
+            e = now - ts[j]
+            u = uniform01(krem[j], rep)
+            m = eptr[j + 1] - eptr[j]
+            if m > 0:
+                lo = eptr[j]
+                cnt = 0
+                for k in range(lo, lo + m):
+                    if evals[k] > e:
+                        cnt += 1
+                if cnt == 0:
+                    x = e
+                else:
+                    pick = np.int64(u * cnt)
+                    if pick >= cnt:
+                        pick = cnt - 1
+                    x = e
+                    for k in range(lo, lo + m):
+                        if evals[k] > e:
+                            if pick == 0:
+                                x = evals[k]
+                                break
+                            pick -= 1
+            else:
+                x = conditional_lognormal(est[j], math.sqrt(sg[j] * sg[j] + nsig * nsig), e, u)
+        p = rp[j]
+        if p > 0.0:
+            for att in range(1, retries + 1):
+                if uniform01(attempt_key(krr[j], att), rep) >= p:
+                    break
+                y = _attempt_runtime(j, att, rep, est, sg, kr, eptr, evals, kemp)
+                if flags & EXT_NIGHT:
+                    y *= f
+                x += y
+        r[j] = x
+
+
+@kernel(inline="always")
+def _general_task(policy, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     """One task of ``general_*``: replications rep_start + b0 .. rep_start + b1 - 1 of
     scenario s under one policy into out[s, :, col0 + i] (8 metrics) and extra[s, :, col0 + i]
     (EXTRA) (whole output arrays and an offset: one array layout, one compilation).
@@ -1086,6 +1303,15 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     scenario, one replication, ``tr_start`` of the night's length): every job's draws, ready,
     start, workers used, the predecessor that set its ready time (-1: its arrival), the job
     whose finish freed its workers (-1: none) and its chain membership.
+
+    EX (``Batch.kernel_extensions``): per night the flags EXT_* of ``draw_ext``, and the data
+    of the runtime draws of issue 14 and of a re-forecast from now (issue 15). With EXT_NOW the
+    night is replayed from its facts: a started job (running or completed) is released at its
+    static ready time ``trd`` (its ``left`` count is -1: predecessors never release it) and
+    starts at its fact ``ts`` (a forced start, an event, whatever the policy and the pool: it
+    holds its slots, an exclusive job the pool at ts); a completed job finishes at ``tf``; no
+    job is dispatched by the policy before ``now`` (an event). Without any flag the loop is
+    exactly the one of issues 12 and 13.
     """
     (night_start, base_a, base_r, sigma, level, excl_all, slots_all, key_arr, key_rt,
      base_order, npred_all, succ_ptr, sidx, lock_ptr, lidx, deadline, night_levels,
@@ -1094,6 +1320,8 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
      cap_area) = SC
     out, extra, job_off, pj_fin, pj_wait, pj_dep, pj_chain = OUT
     tr_a, tr_r, tr_ready, tr_start, tr_used, tr_setter, tr_freed, tr_chain = TR
+    (night_flags, night_sigma, night_key, night_retries, night_now, fs_ptr, fs_idx_all, emp_ptr,
+     emp_val, key_emp, key_rerun, key_rem, rerun_p, status, t_start, t_finish, t_ready) = EX
     per_job = pj_fin.shape[1] > 0
     g = scen_night[s]
     lo = night_start[g]
@@ -1106,7 +1334,6 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     H = night_horizon[g]
     c0 = cap_lo[s]
     c1 = cap_hi[s]
-    varcap = c1 - c0 > 1
     area = cap_area[s]
     depth = scen_depth[s]
     maxcap = 0
@@ -1115,6 +1342,17 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
             maxcap = cap_size[c]
     trace = tr_start.shape[0] == n
     track = per_job or trace
+    flags = night_flags[g]
+    nowmode = (flags & EXT_NOW) != 0
+    now_t = night_now[g] if nowmode else -np.inf
+    nkey = night_key[g]
+    nsig = night_sigma[g]
+    retries = night_retries[g]
+    fs0 = fs_ptr[g]
+    fs1 = fs_ptr[g + 1]
+    # utilisation integrated over the events (busy within the pool) with capacity steps, and
+    # when started jobs (facts) may run above a constant pool
+    varcap = c1 - c0 > 1 or fs1 > fs0
     # every array the loop touches is a borrowed view (``_borrow``): the inputs' owners live in
     # the caller, the scratch's owners (``*_own``) are kept alive to the end by ``_alive``
     excl = _borrow(excl_all[lo:hi])
@@ -1133,9 +1371,22 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     bo = _borrow(base_order[lo:hi])
     cap_time = _borrow(cap_time)
     cap_size = _borrow(cap_size)
-    hsize = max(1, min(maxcap, n))
+    eptr = _borrow(emp_ptr[lo:hi + 1])
+    evals = _borrow(emp_val)
+    kemp = _borrow(key_emp[lo:hi])
+    krr = _borrow(key_rerun[lo:hi])
+    krem = _borrow(key_rem[lo:hi])
+    rp = _borrow(rerun_p[lo:hi])
+    stat = _borrow(status[lo:hi])
+    ts = _borrow(t_start[lo:hi])
+    tf = _borrow(t_finish[lo:hi])
+    trd = _borrow(t_ready[lo:hi])
+    fsi = _borrow(fs_idx_all)
+    # started jobs run whatever the pool: at most min(capacity, n) started by the policy plus
+    # the started ones (forced) run at once
+    hsize = max(1, min(maxcap + (fs1 - fs0), n))
     i_own = np.empty(2 * nb + 14 * n + 3 * hsize + 4 + max(1, night_locks[g]), np.int64)
-    f_own = np.empty(8 * n + 3 * hsize + 1, np.float64)
+    f_own = np.empty(9 * n + 3 * hsize + 1, np.float64)
     u_own = np.empty(n, np.uint8)
     iv = _borrow(i_own)
     fv = _borrow(f_own)
@@ -1175,6 +1426,8 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     pmax = fv[o + 3 * n:o + 4 * n]
     a = fv[o + 4 * n:o + 5 * n]
     r = fv[o + 5 * n:o + 6 * n]
+    # release times: the arrivals, or (now) with the static ready times of started jobs
+    ar = fv[o + 6 * n:o + 7 * n] if nowmode else a
     for j in range(n):
         lv = 0 if fifo else level[lo + j]
         bkt_of[j] = 2 * lv + (1 if excl[j] else 0) if policy == TUTORIAL else lv
@@ -1182,14 +1435,17 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     for i in range(b0, b1):
         rep = rep_start + i
         draw_night(rep, ba, est, sg, ka, kr, jit, a, r)
+        if flags != 0:
+            draw_ext(rep, flags, ba, est, sg, kr, a, r, ar, eptr, evals, kemp, krr, rp, retries,
+                     nkey, nsig, now_t, stat, ts, tf, trd, krem)
         for k in range(n):
             order[k] = bo[k]
-        if jit > 0.0:
-            bucket_sort_by_arrival(a, order, tmp, bkt, counts)
+        if jit > 0.0 or nowmode:
+            bucket_sort_by_arrival(ar, order, tmp, bkt, counts)
         n0 = 0
         for k in range(n):
             j = order[k]
-            if npred[j] == 0:
+            if npred[j] == 0 or (nowmode and stat[j] != QUEUED):
                 order[n0] = j
                 n0 += 1
         # ---- one replication
@@ -1205,6 +1461,12 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
         bfs[2] = -1
         for j in range(n):
             left[j] = npred[j]
+        if nowmode:
+            for j in range(n):
+                if stat[j] != QUEUED:
+                    left[j] = -1  # released at its static ready time, never by predecessors
+        fs_k = fs0
+        next_now = now_t if nowmode else np.inf
         if track:
             for j in range(n):
                 pmax[j] = -np.inf
@@ -1230,14 +1492,19 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
         ci = c0
         cap = cap_size[c0]
         next_cap = cap_time[c0 + 1] if c0 + 1 < c1 else np.inf
-        while nxt_s < n0 or lh > 0 or running > 0 or (waiting > 0 and next_cap < np.inf):
+        while nxt_s < n0 or lh > 0 or running > 0 or (waiting > 0 and (next_cap < np.inf
+                                                                    or next_now < np.inf)):
             t = ht[0]
-            if nxt_s < n0 and a[order[nxt_s]] < t:
-                t = a[order[nxt_s]]
+            if nxt_s < n0 and ar[order[nxt_s]] < t:
+                t = ar[order[nxt_s]]
             if lh > 0 and lh_t[0] < t:
                 t = lh_t[0]
             if next_cap < t:
                 t = next_cap
+            if next_now < t:
+                t = next_now
+            if fs_k < fs1 and ts[fsi[fs_k]] < t:
+                t = ts[fsi[fs_k]]
             if t == np.inf:  # cannot happen: the last capacity covers every job (checked)
                 break
             d = min(t, H) - min(t_prev, H)
@@ -1259,23 +1526,26 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
                 running -= 1
                 busy -= used[k]
                 if excl[k]:
-                    excl_run = 0
+                    excl_run -= 1  # a count: facts of a re-forecast may overlap
                 for q in range(lptr[k], lptr[k + 1]):
-                    held[lidx[q]] = -1
+                    if held[lidx[q]] == k:
+                        held[lidx[q]] = -1
                 if track and (minret < 0 or k < minret):
                     minret = k
                 for q in range(sptr[k], sptr[k + 1]):
                     s2 = sidx[q]
-                    if track and (fk > pmax[s2] or (fk == pmax[s2] and k < psetter[s2])):
+                    # (now: a started job counts only predecessors done by its ready time)
+                    if track and (fk > pmax[s2] or (fk == pmax[s2] and k < psetter[s2])) and (
+                            left[s2] > 0 or not nowmode or fk <= trd[s2]):
                         pmax[s2] = fk
                         psetter[s2] = k
                     left[s2] -= 1
                     if left[s2] == 0:
-                        if a[s2] <= t:
+                        if ar[s2] <= t:
                             rel[nrel] = s2
                             nrel += 1
                         else:
-                            _aheap_push(lh_t, lh_j, lh, a[s2], s2)
+                            _aheap_push(lh_t, lh_j, lh, ar[s2], s2)
                             lh += 1
             # the pool size at t
             while ci + 1 < c1 and cap_time[ci + 1] <= t:
@@ -1283,7 +1553,7 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
             cap = cap_size[ci]
             next_cap = cap_time[ci + 1] if ci + 1 < c1 else np.inf
             # release every job ready at t, in index order (all have ready time t)
-            while nxt_s < n0 and a[order[nxt_s]] <= t:
+            while nxt_s < n0 and ar[order[nxt_s]] <= t:
                 rel[nrel] = order[nxt_s]
                 nrel += 1
                 nxt_s += 1
@@ -1308,8 +1578,38 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
             waiting += nrel
             if nrel > 0:
                 bfs[0] += 1
-            # dispatch
-            if waiting > 0:
+            # now: started jobs start at their facts (released at their ready time <= start)
+            while fs_k < fs1 and ts[fsi[fs_k]] <= t:
+                j = fsi[fs_k]
+                fs_k += 1
+                u = cap if excl[j] else slots[j]
+                _take(j, u, bkt_of, bq, nb, nxt, prv, lptr, lidx, held, used, sbuf, 0)
+                busy += u
+                if excl[j]:
+                    excl_run += 1
+                    excl_wait -= 1
+                waiting -= 1
+                bfs[0] += 1
+                w = t - ready[j]
+                waits[started] = w
+                started += 1
+                sum_wait += w
+                fin = t + r[j]
+                if not varcap:
+                    busy_area += (min(fin, H) - min(t, H)) * u
+                if fin > H:
+                    overflow += 1
+                if fin > drained:
+                    drained = fin
+                start[j] = t
+                if track and t > ready[j]:
+                    freed[j] = minret
+                _heap_push(ht, hj, running, fin, j)
+                running += 1
+            if next_now <= t:
+                next_now = np.inf
+            # dispatch (never before now)
+            if waiting > 0 and t >= now_t:
                 ks, busy, excl_run = _dispatch(policy, t, cap, busy, excl_run, excl_wait,
                                                waiting, running, nb, depth, bq, nxt, prv,
                                                bkt_of, excl, slots, lptr, lidx, held, used,
@@ -1380,7 +1680,9 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
             j = last
             while j >= 0:
                 chain[j] = 1
-                if npred[j] > 0 and pmax[j] >= a[j]:
+                # rule 1: a predecessor's finish set the ready time (pmax >= arrival: then
+                # ready = max(arrival, pmax) = pmax; a started job's ready may be its start)
+                if npred[j] > 0 and pmax[j] == ready[j]:
                     j = psetter[j]
                 else:
                     j = freed[j]
@@ -1398,65 +1700,99 @@ def _general_task(policy, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
                 tr_ready[j] = ready[j]
                 tr_start[j] = start[j]
                 tr_used[j] = used[j]
-                tr_setter[j] = psetter[j] if npred[j] > 0 and pmax[j] >= a[j] else -1
+                tr_setter[j] = psetter[j] if npred[j] > 0 and pmax[j] == ready[j] else -1
                 tr_freed[j] = freed[j]
                 tr_chain[j] = chain[j]
     _alive(i_own, f_own, u_own)
 
 
 @kernel
-def _task_tutorial(NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
-    _general_task(0, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
+def _task_tutorial(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    _general_task(0, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
 
 
 @kernel
-def _task_strict(NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
-    _general_task(1, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
+def _task_strict(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    _general_task(1, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
 
 
 @kernel
-def _task_backfill(NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
-    _general_task(2, NL, SC, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
+def _task_backfill(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
+    _general_task(2, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
 
 
 # The parallel drivers: tasks are (scenario, block of replications) run with prange, as in
 # simulate_batch; the task body is its own (non-inlined) function so that numba's parallel
 # passes see a small loop (they are slow on a large body).
 @kernel(parallel=True)
-def general_tutorial(NL, SC, rep_start, block, col0, n_rep, OUT, TR):
+def general_tutorial(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
     """Replications rep_start .. rep_start + n_rep - 1 of the scenarios SC[0] under the
     tutorial policy (see ``_general_task``)."""
     scen_ids = SC[0]
     n_blocks = (n_rep + block - 1) // block
     for task in prange(scen_ids.shape[0] * n_blocks):
         b0 = (task % n_blocks) * block
-        _task_tutorial(NL, SC, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks], b0,
-                       min(b0 + block, n_rep))
+        _task_tutorial(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks],
+                       b0, min(b0 + block, n_rep))
 
 
 @kernel(parallel=True)
-def general_strict(NL, SC, rep_start, block, col0, n_rep, OUT, TR):
+def general_strict(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
     """As ``general_tutorial`` under the priority policy (fifo: one priority level)."""
     scen_ids = SC[0]
     n_blocks = (n_rep + block - 1) // block
     for task in prange(scen_ids.shape[0] * n_blocks):
         b0 = (task % n_blocks) * block
-        _task_strict(NL, SC, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks], b0,
-                     min(b0 + block, n_rep))
+        _task_strict(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks],
+                     b0, min(b0 + block, n_rep))
 
 
 @kernel(parallel=True)
-def general_backfill(NL, SC, rep_start, block, col0, n_rep, OUT, TR):
+def general_backfill(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
     """As ``general_tutorial`` under EASY backfilling."""
     scen_ids = SC[0]
     n_blocks = (n_rep + block - 1) // block
     for task in prange(scen_ids.shape[0] * n_blocks):
         b0 = (task % n_blocks) * block
-        _task_backfill(NL, SC, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks], b0,
-                       min(b0 + block, n_rep))
+        _task_backfill(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks],
+                       b0, min(b0 + block, n_rep))
 
 
 GENERAL = {TUTORIAL: general_tutorial, STRICT: general_strict, BACKFILL: general_backfill}
+
+
+@kernel
+def draw_block(NL, EX, g, rep_start, a_out, r_out):
+    """The arrivals and runtimes the general loop draws for night g in replications rep_start ..
+    rep_start + R - 1, into a_out[R, n] and r_out[R, n]: the same inlined ``draw_night`` and
+    ``draw_ext`` (tests check the draws apart from the event loop; for a started job of a
+    re-forecast the arrival is the earlier of its window and its ready time)."""
+    (night_start, base_a, base_r, sigma, level, excl_all, slots_all, key_arr, key_rt,
+     base_order, npred_all, succ_ptr, sidx, lock_ptr, lidx, deadline, night_levels,
+     night_locks, night_jitter, night_horizon) = NL
+    (night_flags, night_sigma, night_key, night_retries, night_now, fs_ptr, fs_idx_all, emp_ptr,
+     emp_val, key_emp, key_rerun, key_rem, rerun_p, status, t_start, t_finish, t_ready) = EX
+    lo = night_start[g]
+    hi = night_start[g + 1]
+    n = hi - lo
+    flags = night_flags[g]
+    now_t = night_now[g] if (flags & EXT_NOW) != 0 else -np.inf
+    a = np.empty(n, np.float64)
+    r = np.empty(n, np.float64)
+    ar = np.empty(n, np.float64)
+    for i in range(a_out.shape[0]):
+        rep = rep_start + i
+        draw_night(rep, base_a[lo:hi], base_r[lo:hi], sigma[lo:hi], key_arr[lo:hi],
+                   key_rt[lo:hi], night_jitter[g], a, r)
+        if flags != 0:
+            draw_ext(rep, flags, base_a[lo:hi], base_r[lo:hi], sigma[lo:hi], key_rt[lo:hi], a, r,
+                     ar, emp_ptr[lo:hi + 1], emp_val, key_emp[lo:hi], key_rerun[lo:hi],
+                     rerun_p[lo:hi], night_retries[g], night_key[g], night_sigma[g], now_t,
+                     status[lo:hi], t_start[lo:hi], t_finish[lo:hi], t_ready[lo:hi],
+                     key_rem[lo:hi])
+        for j in range(n):
+            a_out[i, j] = a[j]
+            r_out[i, j] = r[j]
 
 
 @kernel(parallel=True)

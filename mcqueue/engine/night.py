@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import DataError
+from ..errors import DataError, ScenarioError
 
 DEFAULT_BATCH_START = "01:00"
 DEFAULT_BATCH_END = "05:00"
 MINUTES_PER_DAY = 1440
 HHMM_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_MINUTES = 1e9  # about 1,900 years (long synthetic nights reach 1e7): keeps sums finite
+MAX_RETRIES = 10  # reruns of one job at most (issue 14)
+STATUSES = ("queued", "running", "completed")  # codes 0, 1, 2 (issue 15)
 
 
 def parse_hhmm(value: Any, what: str = "time") -> int:
@@ -78,6 +80,21 @@ class Night:
     lock_ptr: np.ndarray | None = field(default=None, repr=False)
     lock_idx: np.ndarray | None = field(default=None, repr=False)
     lock_names: tuple[str, ...] = field(default=(), repr=False)
+    # runtime draws of issue 14 (see ``with_runtime_draws``; absent: None / 0): each job's
+    # recent runs in tonight's minutes (CSR: job j's are recent_minutes[recent_ptr[j]:
+    # recent_ptr[j + 1]]; empty: its lognormal), its rerun probability, reruns at most, and the
+    # cv of a lognormal factor shared by every job of a replication
+    recent_ptr: np.ndarray | None = field(default=None, repr=False)
+    recent_minutes: np.ndarray | None = field(default=None, repr=False)
+    rerun_share: np.ndarray | None = field(default=None, repr=False)
+    retries: int = field(default=0, repr=False)
+    night_cv: float = field(default=0.0, repr=False)
+    # a snapshot of the night at ``now_minute`` (issue 15, see ``at_now``; absent: None):
+    # status codes (STATUS_CODES), start and finish facts in minutes after the batch start
+    status: np.ndarray | None = field(default=None, repr=False)
+    started_minute: np.ndarray | None = field(default=None, repr=False)
+    finished_minute: np.ndarray | None = field(default=None, repr=False)
+    now_minute: float | None = field(default=None, repr=False)
 
     @property
     def horizon_minutes(self) -> float:
@@ -123,6 +140,118 @@ class Night:
         night needs the general event loop (else today's tutorial kernel replays it)."""
         return (self.has_dependencies or self.has_deadlines or self.has_slots
                 or self.has_locks)
+
+    @property
+    def has_empirical(self) -> bool:
+        """Some job draws its runtime from its recent runs (issue 14)."""
+        return self.recent_ptr is not None and int(self.recent_ptr[-1]) > 0
+
+    @property
+    def has_reruns(self) -> bool:
+        """Some job may run again (retries > 0 and a rerun share > 0)."""
+        return (self.retries > 0 and self.rerun_share is not None
+                and bool(np.any(self.rerun_share > 0)))
+
+    @property
+    def has_night_factor(self) -> bool:
+        return self.night_cv > 0
+
+    @property
+    def has_now(self) -> bool:
+        """The night is re-forecast from ``now_minute`` (issue 15)."""
+        return self.now_minute is not None
+
+    @property
+    def needs_general_loop(self) -> bool:
+        """An optional column of issues 12/13 (``uses_features``), a runtime draw of issue 14
+        or a re-forecast from now: today's kernel cannot replay the night."""
+        return (self.uses_features or self.has_empirical or self.has_reruns
+                or self.has_night_factor or self.has_now)
+
+    def planned(self) -> "Night":
+        """The night without the random runtime draws of issue 14 (for the zero-noise replay:
+        every job runs its planned ``runtime_minutes``; a re-forecast's facts stay)."""
+        if not (self.has_empirical or self.has_reruns or self.has_night_factor):
+            return self
+        return replace(self, recent_ptr=None, recent_minutes=None, rerun_share=None, retries=0,
+                       night_cv=0.0)
+
+    def with_runtime_draws(self, recent: tuple[ArrayLike, ArrayLike] | None = None,
+                           rerun_share: ArrayLike | None = None, retries: int = 0,
+                           night_cv: float = 0.0) -> "Night":
+        """A copy drawing runtimes as issue 14 says (docs/engine-features.md, section 12).
+
+        ``recent``: (ptr, minutes), a CSR over the night's jobs in canonical order: job j's
+        recent runs in tonight's minutes are minutes[ptr[j]:ptr[j + 1]]; a job with runs takes
+        one of them (equally likely) instead of its lognormal, a job without keeps its
+        lognormal. ``rerun_share``: per job the probability that a run fails and the job runs
+        again from the start (NaN: 0); ``retries``: reruns at most (0: none). ``night_cv``: cv
+        of a lognormal factor with mean 1 drawn once per replication and night and multiplying
+        every runtime of it. ScenarioError for a bad retries or cv, DataError naming the job for
+        a bad run or share.
+        """
+        from .perturbation import MAX_RUNTIME_CV
+
+        n = self.n_jobs
+        ptr = vals = None
+        if recent is not None:
+            ptr = np.asarray(recent[0], dtype=np.int64).reshape(-1)
+            vals = np.asarray(recent[1], dtype=np.float64).reshape(-1)
+            if ptr.shape[0] != n + 1 or ptr[0] != 0 or np.any(np.diff(ptr) < 0) or (
+                    int(ptr[-1]) != vals.shape[0]):
+                raise DataError(f"recent runs: a CSR pointer of {n + 1} increasing offsets "
+                                f"from 0 to {vals.shape[0]} is needed, got {ptr.shape[0]} "
+                                f"offsets")
+            with np.errstate(invalid="ignore"):
+                bad = np.flatnonzero(~(vals > 0) | ~(vals <= MAX_MINUTES))
+            if bad.size:
+                k = int(bad[0])
+                j = int(np.searchsorted(ptr, k, side="right") - 1)
+                raise DataError(f"job_id {_show(self.job_id[j])}: recent run {float(vals[k])!r}"
+                                f" minutes must be a finite number > 0 and at most "
+                                f"{MAX_MINUTES:,.0f}")
+        share = None
+        if rerun_share is not None:
+            share = np.asarray(rerun_share, dtype=np.float64).reshape(-1)
+            if share.shape[0] != n:
+                raise DataError(f"rerun share: {share.shape[0]} values for {n} jobs")
+            share = np.where(np.isnan(share), 0.0, share)
+            bad = np.flatnonzero(~((share >= 0) & (share <= 1)))
+            if bad.size:
+                j = int(bad[0])
+                raise DataError(f"job_id {_show(self.job_id[j])}: rerun share must be a "
+                                f"probability (0 to 1), got {float(share[j])!r}")
+        if (isinstance(retries, bool) or not isinstance(retries, (int, np.integer))
+                or not 0 <= retries <= MAX_RETRIES):
+            raise ScenarioError(f"retries must be an integer 0 to {MAX_RETRIES}, got "
+                                f"{retries!r}")
+        try:
+            cv = float(night_cv)
+        except (TypeError, ValueError):
+            cv = math.nan
+        if isinstance(night_cv, bool) or not 0 <= cv <= MAX_RUNTIME_CV:
+            raise ScenarioError(f"night cv must be a number 0 to {MAX_RUNTIME_CV:g}, got "
+                                f"{night_cv!r}")
+        return replace(self, recent_ptr=ptr, recent_minutes=vals, rerun_share=share,
+                       retries=int(retries), night_cv=cv)
+
+    def at_now(self, now: float, status: Sequence[Any] | np.ndarray | None = None,
+               started_at: Sequence[Any] | np.ndarray | None = None,
+               finished_at: Sequence[Any] | np.ndarray | None = None,
+               rows: Sequence[int] | None = None) -> "Night":
+        """A copy re-forecast from ``now`` (issue 15; docs/engine-features.md, section 13).
+
+        All in minutes after the batch start, per job in the night's canonical order (job_id):
+        ``status`` 'queued', 'running' or 'completed' (any case; None: queued; or the codes
+        0/1/2), ``started_at`` and ``finished_at`` (NaN or None: unknown). ``rows`` gives each
+        job's row number for messages. DataError (naming the job, the row when given, the
+        field and the value) for an unknown status, a running job without started_at, a
+        completed job without finished_at, a finish before its start, a start or finish after
+        now, or a time before the batch start; ScenarioError for a bad ``now``.
+        """
+        st, ts, tf, t_now = now_state(self.job_id, now, status, started_at, finished_at, rows)
+        return replace(self, status=st, started_minute=ts, finished_minute=tf,
+                       now_minute=t_now)
 
     def predecessors(self, j: int) -> tuple[str, ...]:
         """job_ids of job j's predecessors (j a local index, canonical order)."""
@@ -505,3 +634,98 @@ def _check_acyclic(ids: Sequence[str], preds: list[list[int]],
     nxt = ids[cycle[1 % len(cycle)]]
     raise DataError(f"{_label(cycle[0], ids, rows)}: field 'depends_on' names {_quote(nxt)}, "
                     f"which closes a cycle: {chain} (each job waits for the next)")
+
+
+# ---------------------------------------------------------------- re-forecast from now (issue 15)
+def _show(job: str) -> str:
+    return job if job.isprintable() and len(job) <= 60 else _quote(job)
+
+
+def _minutes(values: Sequence[Any] | np.ndarray | None, n: int, name: str
+             ) -> tuple[np.ndarray, list[Any]]:
+    """Minutes (NaN: None) and the values as given (for messages)."""
+    if values is None:
+        return np.full(n, np.nan), [None] * n
+    out = np.empty(n)
+    seq = list(values) if not isinstance(values, np.ndarray) else values.reshape(-1).tolist()
+    if len(seq) != n:
+        raise DataError(f"field {name!r} has {len(seq)} values for {n} jobs")
+    for i, v in enumerate(seq):
+        if v is None:
+            out[i] = np.nan
+            continue
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                 np.floating)):
+            out[i] = np.inf  # refused below with its value
+            continue
+        out[i] = float(v)
+    return out, seq
+
+
+def now_state(job_id: Sequence[str], now: float, status: Sequence[Any] | np.ndarray | None,
+              started_at: Sequence[Any] | np.ndarray | None,
+              finished_at: Sequence[Any] | np.ndarray | None,
+              rows: Sequence[int] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Check a re-forecast's inputs (``Night.at_now``): (status codes int8, started, finished,
+    now). Times are minutes after the batch start; unknown times are NaN."""
+    ids = tuple(job_id)
+    n = len(ids)
+    ok = isinstance(now, (int, float, np.integer, np.floating)) and not isinstance(
+        now, (bool, np.bool_))
+    t_now = float(now) if ok else math.nan
+    if not 0.0 <= t_now <= MAX_MINUTES:
+        raise ScenarioError(f"now must be a number of minutes after the batch start in "
+                            f"[0, {MAX_MINUTES:,.0f}], got {_quote(now)}")
+
+    def where(i: int) -> str:
+        job = _show(ids[i])
+        return f"row {rows[i]} (job_id {job})" if rows is not None else f"job_id {job}"
+
+    codes = np.zeros(n, np.int8)
+    if status is not None:
+        seq = list(status) if not isinstance(status, np.ndarray) else status.reshape(-1)
+        if len(seq) != n:
+            raise DataError(f"field 'status' has {len(seq)} values for {n} jobs")
+        for i, v in enumerate(seq):
+            if v is None or (isinstance(v, float) and v != v):
+                continue
+            if isinstance(v, str) and v.strip().lower() in STATUSES:
+                codes[i] = STATUSES.index(v.strip().lower())
+            elif (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                  and 0 <= v <= 2):
+                codes[i] = int(v)
+            else:
+                raise DataError(f"{where(i)}: field 'status' must be queued, running or "
+                                f"completed with a re-forecast time (now), got {_quote(v)}")
+    ts, ts_raw = _minutes(started_at, n, "started_at")
+    tf, tf_raw = _minutes(finished_at, n, "finished_at")
+    for i in range(n):
+        c = codes[i]
+        if c == 0:  # a queued job has not started: its times are not used
+            continue
+        for name, col, raw in (("started_at", ts, ts_raw), ("finished_at", tf, tf_raw)):
+            v = col[i]
+            if v == v and not 0.0 <= v <= MAX_MINUTES:
+                raise DataError(f"{where(i)}: field {name!r} must be a time at or after the "
+                                f"batch start (minutes 0 to {MAX_MINUTES:,.0f}), got "
+                                f"{_quote(raw[i])}")
+        if c == 1 and ts[i] != ts[i]:
+            raise DataError(f"{where(i)}: field 'started_at' is missing; a running job needs "
+                            f"its start")
+        if c == 2 and tf[i] != tf[i]:
+            raise DataError(f"{where(i)}: field 'finished_at' is missing; a completed job "
+                            f"needs its finish")
+        if ts[i] > t_now:
+            raise DataError(f"{where(i)}: field 'started_at' ({ts[i]:g}) is after now "
+                            f"({t_now:g}): a {STATUSES[c]} job started before now")
+        if c == 2:
+            if tf[i] < ts[i]:
+                raise DataError(f"{where(i)}: field 'finished_at' ({tf[i]:g}) is before its "
+                                f"started_at ({ts[i]:g})")
+            if tf[i] > t_now:
+                raise DataError(f"{where(i)}: field 'finished_at' ({tf[i]:g}) is after now "
+                                f"({t_now:g}): a completed job finished before now")
+    ts = np.where(codes == 0, np.nan, ts)
+    tf = np.where(codes == 2, tf, np.nan)
+    return codes, ts, tf, t_now

@@ -37,6 +37,11 @@ CALL_WORK = 1 << 22
 
 PURPOSE_RUNTIME = np.uint64(1)
 PURPOSE_ARRIVAL = np.uint64(2)
+# issue 14 and 15: each its own purpose, so no stream above moves
+PURPOSE_EMPIRICAL = np.uint64(3)  # the pick among a job's recent runs
+PURPOSE_NIGHT = np.uint64(4)  # the night-wide factor (keyed on the batch date, not a job)
+PURPOSE_RERUN = np.uint64(5)  # whether an attempt fails (one stream per attempt)
+PURPOSE_REMAINING = np.uint64(6)  # the conditional runtime of a job running at now
 
 
 # ---------------------------------------------------------------- parameter checks
@@ -190,7 +195,32 @@ class Batch:
     lock_idx: np.ndarray
     deadline: np.ndarray
     night_locks: np.ndarray
-    night_general: np.ndarray  # the night uses an optional column
+    night_general: np.ndarray  # the night needs the general loop (``Night.needs_general_loop``)
+    # issue 14 (runtime draws) and 15 (re-forecast from now): ``kernel.draw_ext``'s data
+    night_flags: np.ndarray = field(repr=False)  # kernel.EXT_* per night
+    night_sigma: np.ndarray = field(repr=False)  # log-sd of the night-wide factor
+    night_key: np.ndarray = field(repr=False)  # its stream (purpose 4, the batch date)
+    night_retries: np.ndarray = field(repr=False)
+    night_now: np.ndarray = field(repr=False)  # now (minutes after the batch start) or NaN
+    fs_ptr: np.ndarray = field(repr=False)  # night g's started jobs: fs_idx[fs_ptr[g]:..]
+    fs_idx: np.ndarray = field(repr=False)  # (local indices, by start time then index)
+    emp_ptr: np.ndarray = field(repr=False)  # recent runs (CSR, global offsets)
+    emp_val: np.ndarray = field(repr=False)
+    key_emp: np.ndarray = field(repr=False)
+    key_rerun: np.ndarray = field(repr=False)
+    key_rem: np.ndarray = field(repr=False)
+    rerun_p: np.ndarray = field(repr=False)
+    status: np.ndarray = field(repr=False)  # 0 queued, 1 running, 2 completed (now only)
+    t_start: np.ndarray = field(repr=False)  # a started job's start (completed: see below)
+    t_finish: np.ndarray = field(repr=False)
+    t_ready: np.ndarray = field(repr=False)  # a started job's static ready time
+
+    def kernel_extensions(self) -> tuple:
+        """The runtime draws and now-state as the general loop takes them (``EX``)."""
+        return (self.night_flags, self.night_sigma, self.night_key, self.night_retries,
+                self.night_now, self.fs_ptr, self.fs_idx, self.emp_ptr, self.emp_val,
+                self.key_emp, self.key_rerun, self.key_rem, self.rerun_p, self.status,
+                self.t_start, self.t_finish, self.t_ready)
 
     def kernel_layout(self) -> tuple:
         """The nights as the general loop's kernels take them (``kernel._general_task``)."""
@@ -231,6 +261,7 @@ def prepare(nights: Sequence[Night], perturbation: Perturbation | None = None,
     jitter = np.full(len(nights), perturbation.arrival_jitter, np.float64)
     horizon = np.array([nt.horizon_minutes for nt in nights], np.float64)
     seed64 = np.uint64(seed)
+    hashes_of = []
     for g, nt in enumerate(nights):
         lo, hi = start[g], start[g + 1]
         base_a[lo:hi] = nt.arrival_minute
@@ -239,11 +270,100 @@ def prepare(nights: Sequence[Night], perturbation: Perturbation | None = None,
         level[lo:hi], n_levels[g] = _levels(nt.priority)
         excl[lo:hi] = nt.exclusive
         hashes = job_hashes(nt.job_id)
+        hashes_of.append(hashes)
         K.stream_keys(hashes, seed64, PURPOSE_ARRIVAL, key_arr[lo:hi])
         K.stream_keys(hashes, seed64, PURPOSE_RUNTIME, key_rt[lo:hi])
         order[lo:hi] = np.argsort(nt.arrival_minute, kind="stable")
     return Batch(nights, perturbation, seed, start, base_a, base_r, sigma, level, excl,
-                 key_arr, key_rt, order, n_levels, jitter, horizon, **_feature_layout(nights))
+                 key_arr, key_rt, order, n_levels, jitter, horizon, **_feature_layout(nights),
+                 **_extension_layout(nights, seed64, start, hashes_of))
+
+
+def _extension_layout(nights: Sequence[Night], seed64: np.uint64, start: np.ndarray,
+                      hashes_of: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The data of ``kernel.draw_ext`` (issues 14 and 15), concatenated like the other columns;
+    placeholders (zeros) for nights that use none of it."""
+    G = len(nights)
+    total = int(start[-1])
+    out = {"night_flags": np.zeros(G, np.int64), "night_sigma": np.zeros(G),
+           "night_key": np.zeros(G, np.uint64), "night_retries": np.zeros(G, np.int64),
+           "night_now": np.full(G, np.nan), "fs_ptr": np.zeros(G + 1, np.int64),
+           "fs_idx": np.zeros(0, np.int64), "emp_ptr": np.zeros(total + 1, np.int64),
+           "emp_val": np.zeros(0), "key_emp": np.zeros(total, np.uint64),
+           "key_rerun": np.zeros(total, np.uint64), "key_rem": np.zeros(total, np.uint64),
+           "rerun_p": np.zeros(total), "status": np.zeros(total, np.int8),
+           "t_start": np.full(total, np.nan), "t_finish": np.full(total, np.nan),
+           "t_ready": np.full(total, np.nan)}
+    if not any(nt.has_empirical or nt.has_reruns or nt.has_night_factor or nt.has_now
+               for nt in nights):
+        return out
+    flags = out["night_flags"]
+    emp_len = np.zeros(total, np.int64)
+    emp_vals: list[np.ndarray] = []
+    fs: list[np.ndarray] = []
+    for g, nt in enumerate(nights):
+        lo, hi = int(start[g]), int(start[g + 1])
+        if nt.has_empirical:
+            flags[g] |= K.EXT_EMPIRICAL
+            assert nt.recent_ptr is not None and nt.recent_minutes is not None
+            emp_len[lo:hi] = np.diff(nt.recent_ptr)
+            emp_vals.append(nt.recent_minutes)
+            K.stream_keys(hashes_of[g], seed64, PURPOSE_EMPIRICAL, out["key_emp"][lo:hi])
+        if nt.has_reruns:
+            flags[g] |= K.EXT_RERUN
+            assert nt.rerun_share is not None
+            out["rerun_p"][lo:hi] = nt.rerun_share
+            out["night_retries"][g] = nt.retries
+            K.stream_keys(hashes_of[g], seed64, PURPOSE_RERUN, out["key_rerun"][lo:hi])
+        if nt.has_night_factor:
+            flags[g] |= K.EXT_NIGHT
+            out["night_sigma"][g] = math.sqrt(math.log1p(nt.night_cv * nt.night_cv))
+            K.stream_keys(job_hashes([nt.batch_date]), seed64, PURPOSE_NIGHT,
+                          out["night_key"][g:g + 1])
+        if nt.has_now:
+            flags[g] |= K.EXT_NOW
+            out["night_now"][g] = nt.now_minute
+            K.stream_keys(hashes_of[g], seed64, PURPOSE_REMAINING, out["key_rem"][lo:hi])
+            st, ts, tf, trd = _now_facts(nt)
+            out["status"][lo:hi] = st
+            out["t_start"][lo:hi] = ts
+            out["t_finish"][lo:hi] = tf
+            out["t_ready"][lo:hi] = trd
+            started = np.flatnonzero(st != K.QUEUED)
+            fs.append(started[np.lexsort((started, ts[started]))])
+        else:
+            fs.append(np.zeros(0, np.int64))
+        out["fs_ptr"][g + 1] = out["fs_ptr"][g] + fs[-1].shape[0]
+    np.cumsum(emp_len, out=out["emp_ptr"][1:])
+    if emp_vals:
+        out["emp_val"] = np.concatenate(emp_vals).astype(np.float64)
+    out["fs_idx"] = np.concatenate(fs).astype(np.int64)
+    return out
+
+
+def _now_facts(nt: Night) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Static facts of a re-forecast: status, start, finish and ready time of every started
+    job (docs/engine-features.md, section 13). A started job's ready time is the earlier of its
+    start and max(window, finish of each predecessor), a predecessor not completed counting as
+    finishing after it (so a job started before its predecessors finished was ready at its
+    start); a completed job without started_at started at that ready time (no wait), or at
+    its finish if that is earlier."""
+    n = nt.n_jobs
+    st = (nt.status if nt.status is not None else np.zeros(n, np.int8)).astype(np.int8)
+    ts = (nt.started_minute.copy() if nt.started_minute is not None else np.full(n, np.nan))
+    tf = (nt.finished_minute.copy() if nt.finished_minute is not None
+          else np.full(n, np.nan))
+    pred_done = np.full(n, -np.inf)  # latest predecessor finish (+inf: one not completed)
+    if nt.pred_ptr is not None and nt.pred_idx is not None and nt.pred_idx.shape[0]:
+        fin = np.where(st[nt.pred_idx] == K.COMPLETED, tf[nt.pred_idx], np.inf)
+        counts = np.diff(nt.pred_ptr)
+        has = counts > 0
+        pred_done[has] = np.maximum.reduceat(fin, nt.pred_ptr[:-1][has])
+    natural = np.maximum(nt.arrival_minute, pred_done)
+    no_start = (st == K.COMPLETED) & np.isnan(ts)
+    ts[no_start] = np.minimum(tf[no_start], natural[no_start])
+    trd = np.where(st != K.QUEUED, np.minimum(ts, natural), np.nan)
+    return st, ts, tf, trd
 
 
 def _feature_layout(nights: Sequence[Night]) -> dict[str, np.ndarray]:
@@ -259,7 +379,8 @@ def _feature_layout(nights: Sequence[Night]) -> dict[str, np.ndarray]:
                 "lock_ptr": np.zeros(total + 1, np.int64), "lock_idx": np.zeros(0, np.int64),
                 "deadline": np.repeat(horizon, sizes),
                 "night_locks": np.zeros(len(nights), np.int64),
-                "night_general": np.zeros(len(nights), dtype=bool)}
+                "night_general": np.array([nt.needs_general_loop for nt in nights],
+                                          dtype=bool)}
     slots, npred, deadline, night_locks = [], [], [], []
     succ_len, succ_idx, lock_len, lock_idx = [], [], [], []
     for nt in nights:
@@ -298,7 +419,7 @@ def _feature_layout(nights: Sequence[Night]) -> dict[str, np.ndarray]:
             "lock_ptr": ptr(lock_len), "lock_idx": cat(lock_idx, np.int64),
             "deadline": cat(deadline, np.float64),
             "night_locks": np.array(night_locks, dtype=np.int64),
-            "night_general": np.array([nt.uses_features for nt in nights], dtype=bool)}
+            "night_general": np.array([nt.needs_general_loop for nt in nights], dtype=bool)}
 
 
 def default_block(replications: int, scenarios: int = 1) -> int:
@@ -527,7 +648,8 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
                        policy: str | Sequence[str | None] | None = None,
                        capacity: Sequence[Capacity | None] | None = None,
                        backfill_depth: int | Sequence[int | None] | None = None,
-                       per_job: bool | PerJobTotals = False) -> Replicated:
+                       per_job: bool | PerJobTotals = False,
+                       _finishes: list[np.ndarray] | None = None) -> Replicated:
     """Replications rep_start .. rep_start + R - 1 of every scenario, with the features of
     issues 12 and 13.
 
@@ -570,16 +692,18 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
     job_off = np.zeros(S + 1, np.int64)
     if want_jobs:
         np.cumsum(sizes, out=job_off[1:])
-        if totals is None:
+        if _finishes is not None:  # the per-job buffers only, no totals
+            pass
+        elif totals is None:
             dl = np.concatenate([batch.deadline[batch.night_start[g]:batch.night_start[g + 1]]
                                  for g in scen_night]) if S else np.zeros(0)
             totals = PerJobTotals(job_off, dl)
         elif totals.job_off.shape != job_off.shape or not np.array_equal(totals.job_off,
                                                                           job_off):
             raise ScenarioError("per_job totals belong to other scenarios")
-        if totals.replications + replications >= 2**32:
+        if totals is not None and totals.replications + replications >= 2**32:
             raise ScenarioError("per-job statistics count at most 4,294,967,295 replications")
-        rows = totals.rows
+        rows = int(job_off[-1])
         per_call = max(1, min(per_call, PER_JOB_BUFFER // max(1, rows)))
         pj_fin = np.empty((min(per_call, replications), rows), np.float64)
         pj_wait = np.empty_like(pj_fin)
@@ -594,6 +718,7 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
     no_i = np.empty(0, np.int64)
     no_trace = (no_f, no_f, no_f, no_f, no_i, no_i, no_i, np.empty(0, np.uint8))
     layout = batch.kernel_layout()
+    ext = batch.kernel_extensions()
     outputs = (out, extra, job_off, pj_fin, pj_wait, pj_dep, pj_chain)
     done = 0
     while done < replications:
@@ -602,10 +727,13 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
             group = ids[g0:g0 + scen_step]
             for code in sorted({_POLICY_CODE[spec.policies[s]] for s in group}):
                 mine = [int(s) for s in group if _POLICY_CODE[spec.policies[s]] == code]
-                K.GENERAL[code](layout, spec.kernel_scenarios(mine), rep_start + done, block,
-                                done, m, outputs, no_trace)
+                K.GENERAL[code](layout, spec.kernel_scenarios(mine), ext, rep_start + done,
+                                block, done, m, outputs, no_trace)
             if progress is not None:
                 progress(m * group.shape[0])
+        if _finishes is not None:  # finish_samples: this call's finishes, scenario by scenario
+            for s, dest in enumerate(_finishes):
+                dest[done:done + m] = pj_fin[:m, job_off[s]:job_off[s + 1]]
         if totals is not None:
             K.fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, totals.deadline, m, totals.late,
                            totals.on_chain, totals.sum_wait, totals.sum_dep, totals.fmin,
@@ -613,6 +741,26 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
             totals.replications += m
         done += m
     return Replicated(out, extra, general, totals)
+
+
+def finish_samples(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayLike,
+                   replications: int, rep_start: int = 0, *,
+                   policy: str | Sequence[str | None] | None = None,
+                   capacity: Sequence[Capacity | None] | None = None,
+                   backfill_depth: int | Sequence[int | None] | None = None
+                   ) -> list[np.ndarray]:
+    """Every job's finish time, replication by replication: one (R, n_s) array per scenario
+    (jobs in canonical order), run through the general loop with the per-job buffers (the
+    numbers ``trace`` gives one replication at a time, at the speed of a run). For scores that
+    need each job's own forecast distribution on a modest number of replications (backtest's
+    per-job coverage); ``replicate_detailed(per_job=True)`` streams statistics instead."""
+    replications = check_replications(replications)
+    nights_of = np.asarray(scen_night, dtype=np.int64).reshape(-1)
+    out = [np.empty((replications, batch.nights[g].n_jobs)) for g in nights_of]
+    replicate_detailed(batch, nights_of, scen_workers, replications, rep_start, policy=policy,
+                       capacity=capacity, backfill_depth=backfill_depth, per_job=True,
+                       _finishes=out)
+    return out
 
 
 def _replicate_today(batch: Batch, nights_of: np.ndarray, workers_of: np.ndarray,
@@ -685,7 +833,7 @@ def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation |
     """
     b = prepare([night], perturbation, seed)
     general = (detail or policy not in (None, DEFAULT_POLICY) or capacity is not None
-               or night.uses_features)
+               or night.needs_general_loop)
     n = night.n_jobs
     a = np.empty(n)
     r = np.empty(n)
@@ -708,7 +856,8 @@ def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation |
     out = np.empty((1, K.N_METRICS, 1))
     extra = np.empty((1, K.N_EXTRA, 1))
     K.GENERAL[_POLICY_CODE[spec.policies[0]]](
-        b.kernel_layout(), spec.kernel_scenarios([0]), int(rep), 1, 0, 1,
+        b.kernel_layout(), spec.kernel_scenarios([0]), b.kernel_extensions(), int(rep), 1, 0,
+        1,
         (out, extra, np.zeros(2, np.int64), np.empty((1, 0)), np.empty((1, 0)),
          np.empty((1, 0)), np.empty((1, 0), np.uint8)),
         (a, r, ready, start, used, setter, freed, chain))
@@ -725,6 +874,26 @@ def trace(night: Night, workers: int, rep: int = 0, perturbation: Perturbation |
             "metrics": dict(zip(METRICS, out[0, :, 0].tolist())),
             "late_jobs": int(extra[0, 0, 0]),
             "worker_minutes_above_capacity": float(extra[0, 1, 0]), "capacity": steps}
+
+
+def draw_replications(batch: Batch, night: int = 0, replications: int = 1,
+                      rep_start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The arrivals and runtimes, each (replications, jobs), that the event loops draw for
+    night ``night`` of ``batch`` in replications rep_start .. rep_start + R - 1 (the same
+    compiled draw code: lognormal factors and jitter, and the runtime draws of issue 14 and
+    the re-forecast state of issue 15 when the night has them). For tests and studies of the
+    runtime model apart from the queue."""
+    replications = check_replications(replications)
+    if not 0 <= night < len(batch.nights):
+        raise ScenarioError(f"night must be an index 0..{len(batch.nights) - 1}, got {night!r}")
+    if isinstance(rep_start, bool) or not isinstance(rep_start, (int, np.integer)) or (
+            rep_start < 0):
+        raise ScenarioError(f"rep_start must be an integer >= 0, got {rep_start!r}")
+    n = batch.nights[night].n_jobs
+    a = np.empty((replications, n))
+    r = np.empty((replications, n))
+    K.draw_block(batch.kernel_layout(), batch.kernel_extensions(), night, int(rep_start), a, r)
+    return a, r
 
 
 def _lanes(start: np.ndarray, finish: np.ndarray, used: np.ndarray) -> tuple[tuple[int, ...], ...]:
@@ -772,7 +941,7 @@ def deterministic(night: Night, workers: int, *, policy: str | None = None,
                   backfill_depth: int | None = None) -> dict[str, float]:
     """The tutorial's single zero-noise replay of the night (the published numbers); with
     deadlines also ``late_jobs``, with a capacity schedule ``worker_minutes_above_capacity``."""
-    rep = replicate_detailed(prepare([night]), [0], [workers], 1, policy=policy,
+    rep = replicate_detailed(prepare([night.planned()]), [0], [workers], 1, policy=policy,
                              capacity=None if capacity is None else [capacity],
                              backfill_depth=backfill_depth)
     d = _metric_dict(rep.samples[0, :, 0])
