@@ -53,6 +53,7 @@ from ..errors import DataError, UsageError, quote
 from ..stats.intervals import summarize, wilson
 from ..stats.paired import paired_quantile_difference, quantile_interval
 from .planning import Settings, paired_interval
+from .scheduling import capacity_minute
 from .whatif_file import BASELINE, CapacityStep, Change, ScenarioSpec, read_scenarios
 
 DEFAULT_WORKERS = 3
@@ -205,18 +206,6 @@ class Built:
     def scenario(self) -> engine.Scenario:
         return engine.Scenario(self.night, self.workers, name=self.name, policy=self.policy,
                                capacity=self.capacity, backfill_depth=self.backfill_depth)
-
-
-def capacity_minute(clock: str, batch_start: str, batch_end: str) -> float:
-    """Minutes after the batch start of a capacity clock time, by the rule of requested
-    windows (docs/model.md, section 2): at or after the start, that many minutes after it;
-    before it, the next day when the batch crosses midnight, else the start itself."""
-    w = parse_hhmm(clock, "capacity time")
-    s = parse_hhmm(batch_start, "batch start")
-    e = parse_hhmm(batch_end, "batch end")
-    if w >= s:
-        return float(w - s)
-    return float(MINUTES_PER_DAY - s + w) if e <= s else 0.0
 
 
 def resolve_capacity(steps: Sequence[CapacityStep], workers: int, batch_start: str,

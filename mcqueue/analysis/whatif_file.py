@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DataError, quote
+from .scheduling import CapacityStep
 
 MAX_FILE_BYTES = 1 << 20  # a scenarios file is at most 1 MiB
 MAX_SCENARIOS = 200
@@ -82,20 +83,6 @@ RECORD_FIELDS = ("batch_date", "job_id", "requested_window", "workload_class",
                  "estimated_runtime_minutes", "priority", "requires_exclusive_lock",
                  "window_job_id", "submitted_at", "status", "arrival_minute", "job_name",
                  "runtime_cv", "depends_on", "deadline", "slots", "locks")
-
-
-@dataclass(frozen=True)
-class CapacityStep:
-    """``HH:MM=N`` (N workers from that clock time) or ``HH:MM=+N`` / ``HH:MM=-N`` (the
-    scenario's worker count plus N)."""
-
-    clock: str
-    size: int
-    relative: bool = False
-
-    @property
-    def text(self) -> str:
-        return f"{self.clock}={self.size:+d}" if self.relative else f"{self.clock}={self.size}"
 
 
 @dataclass(frozen=True)
