@@ -374,23 +374,37 @@ def capacity_steps(ctx, param, value):
     return tuple(out)
 
 
-scheduling_options = compose(
-    click.option("--policy", "policies", multiple=True, type=click.Choice(POLICIES),
-                 help="Scheduling policy; repeat for several (every night and worker count "
-                      "runs under each, on the same random nights). tutorial (default): "
-                      "today's rule, a waiting exclusive job first; priority and fifo: "
-                      "strict order, the first waiting job blocks the rest; backfill: "
-                      "priority order, later jobs may start if they do not delay the first "
-                      "(EASY backfilling by the estimated runtimes)."),
-    click.option("--capacity", "capacity", multiple=True, callback=capacity_steps,
-                 metavar="HH:MM=N",
-                 help="The pool has N workers from that clock time on (repeatable); "
-                      "HH:MM=+N / HH:MM=-N: N more / fewer than --workers. Times before the "
-                      "batch start follow the rule of requested windows."),
-    click.option("--backfill-depth", type=count(0, 2**31 - 1), default=None, metavar="N",
-                 help="Jobs behind the first that one backfill pass may start (--policy "
-                      "backfill; default 64, like Slurm's bf_max_job_test)."),
-)
+_POLICY_KINDS = ("tutorial (default): today's rule, a waiting exclusive job first; priority and "
+                 "fifo: strict order, the first waiting job blocks the rest; backfill: priority "
+                 "order, later jobs may start if they do not delay the first (EASY backfilling "
+                 "by the estimated runtimes).")
+
+
+def _scheduling_options(policy_help: str, relative_to: str):
+    return compose(
+        click.option("--policy", "policies", multiple=True, type=click.Choice(POLICIES),
+                     help=policy_help + " " + _POLICY_KINDS),
+        click.option("--capacity", "capacity", multiple=True, callback=capacity_steps,
+                     metavar="HH:MM=N",
+                     help="The pool has N workers from that clock time on (repeatable); "
+                          f"HH:MM=+N / HH:MM=-N: N more / fewer than {relative_to}. Times "
+                          "before the batch start follow the rule of requested windows."),
+        click.option("--backfill-depth", type=count(0, 2**31 - 1), default=None, metavar="N",
+                     help="Jobs behind the first that one backfill pass may start (--policy "
+                          "backfill; default 64, like Slurm's bf_max_job_test)."),
+    )
+
+
+# simulate and score
+scheduling_options = _scheduling_options(
+    "Scheduling policy; repeat for several (every night and worker count runs under each, on "
+    "the same random nights).", "--workers")
+plan_scheduling_options = _scheduling_options(
+    "Scheduling policy; repeat for several (every worker count of the sweep runs under each, "
+    "on the same random nights).", "each worker count of the sweep")
+whatif_scheduling_options = _scheduling_options(
+    "Scheduling policy of the baseline (one; a scenario changes it with "
+    "{ policy = \"...\" }).", "--workers")
 
 
 def scheduling_of(policies, capacity, backfill_depth):

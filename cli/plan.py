@@ -7,7 +7,7 @@ import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
                       library_errors, nonnegative, render_to, runtime_of, runtime_options,
-                      scheduling_of, scheduling_options, settings_of, simulation_options,
+                      scheduling_of, plan_scheduling_options, settings_of, simulation_options,
                       source_of, source_option, window_options)
 from .reports import check_report_request, plot_options, write_plots
 from .score import iso_date
@@ -44,7 +44,7 @@ MAX_SWEEP = 256  # worker counts per sweep: every count is simulated
               help="Also require the upper bound of the mean p95 wait at most this.")
 @simulation_options
 @runtime_options
-@scheduling_options
+@plan_scheduling_options
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]),
               default="table", show_default=True,
               help="table for people; csv or json for machines; html (needs --output): a "

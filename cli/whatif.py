@@ -8,7 +8,7 @@ import click
 from .conditions import fail_if_option
 from .options import (MAX_WORKERS, aws_options, batch_dates, check_output, clock_of, compose,
                       count, file_option, library_errors, output_option, render_to,
-                      runtime_of, runtime_options, scheduling_of, scheduling_options,
+                      runtime_of, runtime_options, scheduling_of, whatif_scheduling_options,
                       settings_of, simulation_options, source_of, source_option,
                       window_options)
 
@@ -44,7 +44,7 @@ workers_option = click.option(
 @workers_option
 @simulation_options
 @runtime_options
-@scheduling_options
+@whatif_scheduling_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
               default="table", show_default=True,
               help="table for people; json or csv for machines; html: a self-contained page "
