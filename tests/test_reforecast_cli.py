@@ -396,3 +396,24 @@ def test_seed_and_query_carry_the_snapshot_fields(invoke, endpoint, monkeypatch,
         assert rows[0]["now"] == from_file[0]["now"]
     finally:
         client.delete_table(TableName=table)
+
+
+# ------------------------------------------------------------------ the README's example
+def test_the_readme_example_is_the_real_output(invoke, tmp_path):
+    """README.md quotes `mcqueue simulate --file snapshot.csv --workers 2 --now 03:30` (its
+    head, then from the metric table on) and the plain forecast's overflow line."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    cmd = "$ mcqueue simulate --file snapshot.csv --workers 2 --now 03:30\n"
+    quoted = readme.split(cmd, 1)[1].split("\n```", 1)[0]
+    head, tail = quoted.split("\n...\n")
+    snap = tmp_path / "snapshot.csv"
+    assert invoke("sample", "--snapshot", "--output", snap).exit_code == 0
+    out = invoke("simulate", "--file", snap, "--workers", "2", "--now", "03:30").stdout
+    assert out.startswith(head + "\n")
+    assert ("\n" + tail + "\n") in out and len(tail.splitlines()) > 10
+    plain = invoke("simulate", "--file", snap, "--workers", "2").stdout
+    assert "overflow probability         no      1.3%  [1.1%, 1.5%]" in plain
+    assert "1.3 % [1.1 %, 1.5 %]" in readme and "raises it to 4.5 %" in readme
+    assert "overflow probability         no      4.5%  [4.1%, 4.9%]" in tail
