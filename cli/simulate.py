@@ -70,7 +70,7 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
       mcqueue simulate --batch-date 2026-05-15 --per-job
       mcqueue simulate --batch-date 2026-05-15 --policy tutorial --policy backfill
       mcqueue simulate --batch-date 2026-05-15 --capacity 03:00=-1 --capacity 04:00=+1
-      mcqueue simulate --sample snapshot --now 02:40
+      mcqueue simulate --file snapshot.csv --workers 2 --now 03:30
 
     Job records may name predecessors (depends_on), a deadline (HH:MM), the workers a job
     needs (slots) and named locks (locks): see docs/model.md. --per-job reports each job's

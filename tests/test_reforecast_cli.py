@@ -417,3 +417,44 @@ def test_the_readme_example_is_the_real_output(invoke, tmp_path):
     assert "overflow probability         no      1.3%  [1.1%, 1.5%]" in plain
     assert "1.3 % [1.1 %, 1.5 %]" in readme and "raises it to 4.5 %" in readme
     assert "overflow probability         no      4.5%  [4.1%, 4.9%]" in tail
+
+
+# ------------------------------------------------------------------ formats and the library
+@pytest.mark.parametrize("ext", ["parquet", "ndjson", "json", "ddb.json.gz"])
+def test_the_snapshot_survives_every_format(invoke, tmp_path, ext):
+    """`mcqueue sample --snapshot` in each format re-forecasts like the CSV."""
+    csv = tmp_path / "snapshot.csv"
+    other = tmp_path / f"snapshot.{ext}"
+    for path in (csv, other):
+        assert invoke("sample", "--snapshot", "--output", path).exit_code == 0
+    args = ("--workers", "2", "--now", "03:30", "--replications", "500", "--format", "json")
+    a = run_json(invoke, "simulate", "--file", csv, *args)
+    assert run_json(invoke, "simulate", "--file", other, *args) == a
+    assert a[0]["now"]["completed"] == 4
+
+
+def test_library_calls_take_now_and_timezone(tmp_path):
+    """run_simulate, run_score and run_whatif: the keywords now= and timezone=."""
+    from mcqueue.analysis.planning import Settings
+    from mcqueue.analysis.runs import run_score, run_simulate
+    from mcqueue.analysis.whatif import ScenarioSpec, run_whatif
+    from mcqueue.io.loading import Source
+    from mcqueue.io.sample import snapshot_frame
+
+    path = tmp_path / "snap.csv"
+    snapshot_frame().write_csv(path)
+    src = Source(file=str(path))
+    s = Settings(replications=300)
+    rep = run_simulate(src, workers=[2], settings=s, now="2026-05-13T05:30:00+02:00",
+                       timezone="UTC")
+    (r,) = rep.results
+    assert r.night.has_now and r.night.now_minute == 150.0
+    assert r.extra["now"]["timezone"] == "UTC"
+    sc = run_score(src, workers=(2,), settings=s, now="03:30")
+    assert sc.now["2026-05-13"]["running"] == 1
+    w = run_whatif(src, [ScenarioSpec("none", 1, ())], workers=2, settings=s, now="03:30")
+    assert w.extra["now"]["minute"] == 150.0 and w.night.has_now
+    with pytest.raises(UsageError):
+        run_simulate(src, workers=[2], settings=s, timezone="UTC")
+    plain = run_simulate(src, workers=[2], settings=s)
+    assert "now" not in plain.results[0].extra and not plain.results[0].night.has_now
