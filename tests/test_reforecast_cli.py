@@ -458,3 +458,38 @@ def test_library_calls_take_now_and_timezone(tmp_path):
         run_simulate(src, workers=[2], settings=s, timezone="UTC")
     plain = run_simulate(src, workers=[2], settings=s)
     assert "now" not in plain.results[0].extra and not plain.results[0].night.has_now
+
+
+# ------------------------------------------------------------------ charts of facts above the pool
+def test_peak_workers_against_a_minute_by_minute_count():
+    """Random whole-minute intervals: the peak of a minute-by-minute count (a job holds its
+    workers in [start, finish))."""
+    import numpy as np
+
+    from mcqueue.report.result_charts import peak_workers
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        s = rng.integers(0, 50, n).astype(float)
+        f = s + rng.integers(0, 30, n)
+        used = rng.integers(1, 4, n)
+        busy = np.zeros(100, np.int64)
+        for a, b, u in zip(s.astype(int), f.astype(int), used):
+            busy[a:b] += u
+        assert peak_workers(s, f, used) == busy.max()
+
+
+def test_html_and_plots_draw_facts_above_the_pool(invoke, tmp_path):
+    """The snapshot on 2 workers: three jobs started at 01:50 (operators' facts above the
+    pool). The page and the Gantt images are written (a lane above the pool, greyed)."""
+    pytest.importorskip("matplotlib")
+    snap = tmp_path / "snapshot.csv"
+    assert invoke("sample", "--snapshot", "--output", snap).exit_code == 0
+    page = tmp_path / "r.html"
+    res = invoke("simulate", "--file", snap, "--workers", "2", "--now", "03:30",
+                 "--replications", "300", "--format", "html", "--output", page,
+                 "--plot", tmp_path / "charts")
+    assert res.exit_code == 0, res.stderr
+    assert "Re-forecast from now 03:30" in page.read_text("utf-8")
+    assert (tmp_path / "charts" / "chart-gantt-1.png").stat().st_size > 1000
