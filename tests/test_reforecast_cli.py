@@ -493,3 +493,30 @@ def test_html_and_plots_draw_facts_above_the_pool(invoke, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert "Re-forecast from now 03:30" in page.read_text("utf-8")
     assert (tmp_path / "charts" / "chart-gantt-1.png").stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ the compile notice
+def test_the_compile_notice_covers_the_general_loop_of_a_re_forecast(tmp_path, monkeypatch):
+    """A tutorial night needs only today's kernel; re-forecast from now it runs on the general
+    loop, so the hook names that loop's policy (and the notice asks kernel_cache_ready about
+    it); whatif too."""
+    from mcqueue.analysis.planning import Settings
+    from mcqueue.analysis.runs import Hooks, run_simulate
+    from mcqueue.analysis.whatif import ScenarioSpec, run_whatif
+    from mcqueue.cli import progress
+    from mcqueue.engine import simulate as engine
+    from mcqueue.io.loading import Source
+
+    seen = []
+    hooks = Hooks(starting=lambda **kw: seen.append(kw))
+    s = Settings(replications=50)
+    run_simulate(Source(), ["2026-05-13"], [2], settings=s, hooks=hooks)
+    run_simulate(Source(), ["2026-05-13"], [2], settings=s, hooks=hooks, now="01:00")
+    run_whatif(Source(), [ScenarioSpec("none", 1, ())], "2026-05-13", 2, settings=s,
+               hooks=hooks, now="01:00")
+    assert [kw["policies"] for kw in seen] == [(), ("tutorial",), ("tutorial",)]
+    asked = []
+    monkeypatch.setattr(engine, "kernel_cache_ready",
+                        lambda policies=(), per_job=False: asked.append(policies) or True)
+    progress.compiling_notice(policies=("tutorial",))
+    assert asked == [("tutorial",)]
