@@ -520,3 +520,16 @@ def test_the_compile_notice_covers_the_general_loop_of_a_re_forecast(tmp_path, m
                         lambda policies=(), per_job=False: asked.append(policies) or True)
     progress.compiling_notice(policies=("tutorial",))
     assert asked == [("tutorial",)]
+
+
+def test_an_iso_now_with_several_nights_names_the_night_it_is_not_within(invoke):
+    """score over the five sample nights: an ISO --now is one instant, within 2026-05-13 only
+    (the first night, 2026-05-11, is named); --from/--to on that night runs."""
+    res = invoke("score", "--replications", "20", "--now", "2026-05-13T01:00:00Z")
+    assert check(res, (2,)) == (
+        "Error: --now '2026-05-13T01:00:00Z' is not within night 2026-05-11 (the 24 hours "
+        "from 2026-05-11 01:00 in UTC); choose only the night it falls within, or give --now "
+        "HH:MM for the same clock time on every night")
+    rows = run_json(invoke, "score", "--replications", "20", "--from", "2026-05-13",
+                    "--now", "2026-05-13T01:00:00Z", "--format", "json")
+    assert rows[0]["now"]["minute"] == 0.0 and rows[0]["now"]["timezone"] == "UTC"

@@ -91,9 +91,9 @@ class NowTime:
         if not 0 <= m < MINUTES_PER_DAY:
             raise UsageError(
                 f"--now {quote(self.given)} is not within night {night.batch_date} (the 24 "
-                f"hours from {night.batch_date} {night.batch_start} in {self.timezone}); give "
-                "the --batch-date it falls within, or --now HH:MM for the same clock time "
-                "on every night")
+                f"hours from {night.batch_date} {night.batch_start} in {self.timezone}); "
+                "choose only the night it falls within, or give --now HH:MM for the same "
+                "clock time on every night")
         return m
 
     def report(self, night: Night, minute: float) -> dict:
