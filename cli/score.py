@@ -9,9 +9,9 @@ import re
 import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
-                      library_errors, now_options, render_to, runtime_of, runtime_options, scheduling_of,
-                      scheduling_options, settings_of, simulation_options, source_of,
-                      source_option, window_options)
+                      library_errors, now_options, render_to, runtime_of, runtime_options,
+                      scheduling_of, scheduling_options, settings_of, simulation_options,
+                      source_of, source_option, window_options)
 from .conditions import fail_if_option
 from .reports import check_report_request, plot_options, write_plots
 

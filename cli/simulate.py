@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, check_output, clock_of, count, library_errors,
-                      now_options, output_option, positive_finite, render_to, runtime_of, runtime_options,
-                      scheduling_of, scheduling_options, settings_of, simulation_options,
-                      source_of, source_options, workers_option)
+                      now_options, output_option, positive_finite, render_to, runtime_of,
+                      runtime_options, scheduling_of, scheduling_options, settings_of,
+                      simulation_options, source_of, source_options, workers_option)
 from .conditions import fail_if_option
 from .reports import check_report_request, plot_options, write_plots
 
@@ -76,6 +76,10 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
     needs (slots) and named locks (locks): see docs/model.md. --per-job reports each job's
     risk; when some job has a deadline every scenario also reports the late jobs and the
     probability that any job is late.
+
+    --now re-forecasts a night in progress from the records' status, started_at and
+    finished_at (mcqueue sample --snapshot --output snapshot.csv writes an example night at
+    03:30): see docs/model.md, section 17.
 
     --format html writes one page (no network needed to open it) with a section per
     scenario: the probability that every job is done by each clock time, the night as a
