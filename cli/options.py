@@ -407,6 +407,51 @@ whatif_scheduling_options = _scheduling_options(
     "{ policy = \"...\" }).", "--workers")
 
 
+# ---------------------------------------------------------------- re-forecast (issue 15)
+def now_time(ctx, param, value):
+    """click callback: --now HH:MM or an ISO-8601 timestamp with an offset."""
+    if value is None:
+        return None
+    from mcqueue.errors import UsageError
+    from mcqueue.io.snapshot import parse_now
+
+    try:
+        parse_now(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).replace("--now must", "must")) from None
+    return value
+
+
+def time_zone(ctx, param, value):
+    """click callback: --timezone an IANA zone (zoneinfo)."""
+    if value is None:
+        return None
+    from mcqueue.errors import UsageError
+    from mcqueue.io.snapshot import zone_of
+
+    try:
+        zone_of(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).replace("--timezone ", "", 1)) from None
+    return value
+
+
+now_options = compose(
+    click.option("--now", "now", default=None, callback=now_time, metavar="TIME",
+                 help="Re-forecast from this time (issue 15): HH:MM on the night's clock "
+                      "(the same clock time on every night), or an ISO-8601 timestamp with "
+                      "an offset (2026-05-13T00:40:00Z). The records' status "
+                      "(queued/running/completed), started_at and finished_at say what "
+                      "already happened: completed jobs are facts, running jobs hold their "
+                      "workers and finish after the time they already ran, no job starts "
+                      "before now. Never implicit."),
+    click.option("--timezone", "timezone", default=None, callback=time_zone, metavar="ZONE",
+                 help="IANA time zone of the night's clock (the catalog's zone), to read an "
+                      "ISO-8601 --now and the records' ISO-8601 started_at/finished_at "
+                      "(default UTC; only with --now)."),
+)
+
+
 def scheduling_of(policies, capacity, backfill_depth):
     """The library's Scheduling for the --policy/--capacity/--backfill-depth options."""
     from mcqueue.analysis.scheduling import Scheduling

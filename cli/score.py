@@ -9,9 +9,9 @@ import re
 import click
 
 from .options import (MAX_WORKERS, aws_options, check_output, clock_of, count, file_option,
-                      library_errors, render_to, runtime_of, runtime_options, scheduling_of,
-                      scheduling_options, settings_of, simulation_options, source_of,
-                      source_option, window_options)
+                      library_errors, now_options, render_to, runtime_of, runtime_options,
+                      scheduling_of, scheduling_options, settings_of, simulation_options,
+                      source_of, source_option, window_options)
 from .conditions import fail_if_option
 from .reports import check_report_request, plot_options, write_plots
 
@@ -87,6 +87,7 @@ def apply(options):
 @simulation_options
 @runtime_options
 @scheduling_options
+@now_options
 @click.option("--format", "fmt",
               type=click.Choice(["table", "csv", "json", "parquet", "html"]),
               default="table", show_default=True,
@@ -104,8 +105,8 @@ def apply(options):
 @library_errors
 def score(source, file, date_from, date_to, window, batch_start, batch_end, workers,
           replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, model,
-          runtime_model, night_cv, retries, policies, capacity, backfill_depth, fmt, output,
-          plot_dir, plot_format, dask_scheduler,
+          runtime_model, night_cv, retries, policies, capacity, backfill_depth, now, timezone,
+          fmt, output, plot_dir, plot_format, dask_scheduler,
           nights_per_task, table, region, profile, endpoint_url, max_attempts, timeout,
           max_input_bytes):
     """Simulate every night of a file (or a DynamoDB date range) on each worker count and
@@ -126,6 +127,7 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
       mcqueue score --file year.parquet --format html --output risk.html
       mcqueue score --workers 2,3 --plot charts/
       mcqueue score --workers 3 --policy tutorial --policy backfill
+      mcqueue score --file snapshot.csv --workers 2,3 --now 03:30
     """
     from mcqueue.analysis.runs import run_score
 
@@ -143,7 +145,8 @@ def score(source, file, date_from, date_to, window, batch_start, batch_end, work
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         dask_scheduler=dask_scheduler, nights_per_task=nights_per_task, hooks=hooks("warning"),
         runtime=runtime_of(model, runtime_model, night_cv, retries),
-        scheduling=scheduling_of(policies, capacity, backfill_depth))
+        scheduling=scheduling_of(policies, capacity, backfill_depth), now=now,
+        timezone=timezone)
     write_plots(result, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(result, fmt, output, [file])
     return result  # --fail-if checks it

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from .options import (aws_options, check_output, clock_of, count, library_errors,
-                      output_option, positive_finite, render_to, runtime_of, runtime_options,
-                      scheduling_of, scheduling_options, settings_of, simulation_options,
-                      source_of, source_options, workers_option)
+                      now_options, output_option, positive_finite, render_to, runtime_of,
+                      runtime_options, scheduling_of, scheduling_options, settings_of,
+                      simulation_options, source_of, source_options, workers_option)
 from .conditions import fail_if_option
 from .reports import check_report_request, plot_options, write_plots
 
@@ -18,6 +18,7 @@ from .reports import check_report_request, plot_options, write_plots
 @simulation_options
 @runtime_options
 @scheduling_options
+@now_options
 @click.option("--per-job", is_flag=True, default=False,
               help="Per-job risk: each job's probability of finishing after its deadline "
                    "(the cutoff without one), P50/P90 finish, mean wait, mean wait for "
@@ -46,7 +47,7 @@ from .reports import check_report_request, plot_options, write_plots
 @library_errors
 def simulate(source, file, batch_dates, window, batch_start, batch_end, workers, replications,
              seed, runtime_cv, class_cv, arrival_jitter, confidence, model, runtime_model,
-             night_cv, retries, policies, capacity, backfill_depth, per_job,
+             night_cv, retries, policies, capacity, backfill_depth, now, timezone, per_job,
              target_halfwidth_p95, target_halfwidth_overflow,
              max_replications, fmt, output, plot_dir, plot_format, table, region, profile,
              endpoint_url, max_attempts, timeout, max_input_bytes):
@@ -69,11 +70,16 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
       mcqueue simulate --batch-date 2026-05-15 --per-job
       mcqueue simulate --batch-date 2026-05-15 --policy tutorial --policy backfill
       mcqueue simulate --batch-date 2026-05-15 --capacity 03:00=-1 --capacity 04:00=+1
+      mcqueue simulate --file snapshot.csv --workers 2 --now 03:30
 
     Job records may name predecessors (depends_on), a deadline (HH:MM), the workers a job
     needs (slots) and named locks (locks): see docs/model.md. --per-job reports each job's
     risk; when some job has a deadline every scenario also reports the late jobs and the
     probability that any job is late.
+
+    --now re-forecasts a night in progress from the records' status, started_at and
+    finished_at (mcqueue sample --snapshot --output snapshot.csv writes an example night at
+    03:30): see docs/model.md, section 17.
 
     --format html writes one page (no network needed to open it) with a section per
     scenario: the probability that every job is done by each clock time, the night as a
@@ -96,7 +102,8 @@ def simulate(source, file, batch_dates, window, batch_start, batch_end, workers,
         target_halfwidth_overflow=target_halfwidth_overflow, max_replications=max_replications,
         hooks=hooks("note"), keep_samples=charts,
         runtime=runtime_of(model, runtime_model, night_cv, retries),
-        scheduling=scheduling_of(policies, capacity, backfill_depth), per_job=per_job)
+        scheduling=scheduling_of(policies, capacity, backfill_depth), per_job=per_job,
+        now=now, timezone=timezone)
     write_plots(report, plot_dir, plot_format)  # first: a failure leaves no half output
     render_to(report, fmt, output, [file])
     return report  # --fail-if checks it

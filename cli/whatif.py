@@ -7,7 +7,7 @@ import click
 
 from .conditions import fail_if_option
 from .options import (MAX_WORKERS, aws_options, batch_dates, check_output, clock_of, compose,
-                      count, file_option, library_errors, output_option, render_to,
+                      count, file_option, library_errors, now_options, output_option, render_to,
                       runtime_of, runtime_options, scheduling_of, whatif_scheduling_options,
                       settings_of, simulation_options, source_of, source_option,
                       window_options)
@@ -45,6 +45,7 @@ workers_option = click.option(
 @simulation_options
 @runtime_options
 @whatif_scheduling_options
+@now_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
               default="table", show_default=True,
               help="table for people; json or csv for machines; html: a self-contained page "
@@ -55,7 +56,8 @@ workers_option = click.option(
 @library_errors
 def whatif(scenarios, source, file, batch_date, window, batch_start, batch_end, workers,
            replications, seed, runtime_cv, class_cv, arrival_jitter, confidence, model,
-           runtime_model, night_cv, retries, policies, capacity, backfill_depth, fmt, output,
+           runtime_model, night_cv, retries, policies, capacity, backfill_depth, now, timezone,
+           fmt, output,
            table, region, profile, endpoint_url, max_attempts, timeout, max_input_bytes):
     """Answer "what if?" for one night: every scenario of FILE (the new backfill runs 50%
     longer, the feed lands 30 minutes late, skip the reindex, add a job, lose two workers at
@@ -97,6 +99,6 @@ def whatif(scenarios, source, file, batch_date, window, batch_start, batch_end, 
         clock_of(window, batch_start, batch_end),
         settings_of(replications, seed, runtime_cv, arrival_jitter, class_cv, confidence),
         hooks=hooks("note"), runtime=runtime_of(model, runtime_model, night_cv, retries),
-        scheduling=sched)
+        scheduling=sched, now=now, timezone=timezone)
     render_to(result, fmt, output, [file, scenarios])
     return result

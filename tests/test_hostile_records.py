@@ -359,3 +359,119 @@ def test_random_csv_cells_run_or_fail_cleanly(invoke, tmp_path, cells):
     else:
         check(res)
         assert not out.exists()
+
+
+# ------------------------------------------------------------------ issue 15: status and times
+SNAPSHOT_FIELDS = ("status", "started_at", "finished_at")
+_TIME_VALUE = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(-3, 2000), st.floats(allow_nan=True),
+    st.booleans(), st.lists(st.text(max_size=3), max_size=2),
+    st.sampled_from(["queued", "RUNNING", "Completed", "done", "", " ", "01:00", "01:30",
+                     "02:10", "24:00", "00:59", "2026-06-01T01:20:00Z",
+                     "2026-06-01T01:20:00", "2026-06-01T03:00:00+02:00",
+                     "2026-02-30T01:00:00Z", "9999-12-31T23:59:59+14:00", "\x1b[31m01:00"]))
+
+
+def run_now(invoke, path, tmp_path, *now):
+    out = tmp_path / "report.json"
+    res = invoke("simulate", "--file", path, "--batch-date", "2026-06-01", "--replications",
+                 "20", "--format", "json", "--output", out, *now)
+    return res, out
+
+
+@HYPO
+@given(edits=st.dictionaries(st.integers(0, 2), st.dictionaries(
+    st.sampled_from(SNAPSHOT_FIELDS), _TIME_VALUE, max_size=3), max_size=3))
+def test_random_status_and_times_run_or_fail_cleanly(invoke, tmp_path, edits):
+    """Any value of status, started_at and finished_at in a JSON file, with --now 02:00 and
+    without: a report, or the one-error contract (exit 1, nothing written). Without --now a
+    string status never fails (it is informational)."""
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(records(edits)))
+    for now in (("--now", "02:00"), ()):
+        res, out = run_now(invoke, path, tmp_path, *now)
+        if res.exit_code == 0:
+            assert out.exists() and "Error" not in res.stderr
+            out.unlink()
+        else:
+            line = check(res, (1,))
+            assert not out.exists()
+            if not now:  # only a value of a type the fields do not accept
+                assert "has type" in line, line
+
+
+@HYPO
+@given(cells=st.lists(st.tuples(_CELL, _CELL, _CELL), min_size=3, max_size=3))
+def test_random_csv_status_and_time_cells_run_or_fail_cleanly(invoke, tmp_path, cells):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(list(BASE[0]) + list(SNAPSHOT_FIELDS))
+    for r, extra in zip(BASE, cells):
+        w.writerow([str(r[c]).lower() if isinstance(r[c], bool) else r[c] for c in BASE[0]]
+                   + list(extra))
+    path = tmp_path / "r.csv"
+    path.write_text(buf.getvalue())
+    res, out = run_now(invoke, path, tmp_path, "--now", "02:00")
+    if res.exit_code == 0:
+        assert out.exists()
+        out.unlink()
+    else:
+        check(res, (1,))
+        assert not out.exists()
+    res, out = run_now(invoke, path, tmp_path)  # informational without --now
+    assert res.exit_code == 0, res.stderr
+    out.unlink()
+
+
+@pytest.mark.parametrize("field,value", [("status", "running\nError: forged\x1b[31m"),
+                                         ("started_at", "01:00\x1b[2J"),
+                                         ("finished_at", "x" * 5000)])
+def test_snapshot_values_that_forge_lines_are_escaped_and_cut(invoke, tmp_path, field, value):
+    recs = records({0: {"status": "completed", "started_at": "01:00", "finished_at": "01:30",
+                        field: value}})
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(recs))
+    line = check(run_now(invoke, path, tmp_path, "--now", "02:00")[0], (1,))
+    assert line.startswith(f"Error: row 1 (job_id A): field '{field}'")
+    assert len(line) < 600
+
+
+@pytest.mark.parametrize("value,kind", [(30, "integer"), (1.5, "float"), (True, "boolean"),
+                                        (["01:00"], "list of strings"), ({"h": 1}, "struct")])
+def test_json_times_of_the_wrong_type(invoke, tmp_path, value, kind):
+    """A started_at that is no text (nor a datetime) is a type error, with --now or not."""
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(records({1: {"started_at": value}})))
+    for now in (("--now", "02:00"), ()):
+        line = check(run_now(invoke, path, tmp_path, *now)[0], (1,))
+        assert line == (f"Error: row 2: field 'started_at' has type {kind}; it accepts "
+                        "datetime, string")
+
+
+def test_parquet_datetimes_are_read_with_their_zone(invoke, tmp_path):
+    """Native timestamps: an aware one is an instant (read in --timezone), a naive one has no
+    offset and is refused with --now."""
+    import datetime as dt
+
+    base = pl.DataFrame({c: [r[c] for r in BASE] for c in BASE[0]})
+    aware = base.with_columns(
+        pl.Series("status", ["completed", "running", "queued"]),
+        pl.Series("started_at", [dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.timezone.utc),
+                                 dt.datetime(2026, 6, 1, 1, 20, tzinfo=dt.timezone.utc), None]),
+        pl.Series("finished_at", [dt.datetime(2026, 6, 1, 1, 15, tzinfo=dt.timezone.utc),
+                                  None, None]))
+    path = tmp_path / "aware.parquet"
+    aware.write_parquet(path)
+    res, out = run_now(invoke, path, tmp_path, "--now", "02:00")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(out.read_text())[0]["now"]["completed"] == 1
+    naive = aware.with_columns(pl.col("started_at").dt.replace_time_zone(None))
+    path = tmp_path / "naive.parquet"
+    naive.write_parquet(path)
+    line = check(run_now(invoke, path, tmp_path, "--now", "02:00")[0], (1,))
+    assert line.startswith("Error: row 1 (job_id A): field 'started_at' must be a clock time "
+                           "HH:MM or an ISO-8601 timestamp with an offset, got "
+                           "'2026-06-01T01:00:00")

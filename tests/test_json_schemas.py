@@ -557,3 +557,30 @@ def test_undeclared_top_level_key_is_caught_by_the_key_check():
     assert not failures("plan", doc)  # extra top-level keys are valid JSON Schema-wise ...
     with pytest.raises(AssertionError, match="does not describe"):
         assert_conforms("plan", doc)  # ... but an output carrying one fails here
+
+
+# ------------------------------------------------------------------ --now (issue 15)
+def test_simulate_score_whatif_with_now(invoke, tmp_path):
+    """The built-in snapshot re-forecast from 03:30: every output carries ``now`` as its
+    schema describes it (counts from the snapshot file: 4 completed, 1 running, 5 queued);
+    the now block is closed (an extra key fails)."""
+    snap = tmp_path / "snapshot.csv"
+    assert invoke("sample", "--snapshot", "--output", snap).exit_code == 0
+    want = {"given": "03:30", "clock": "03:30", "minute": 150.0, "queued": 5, "running": 1,
+            "completed": 4}
+    doc = run_json(invoke, "simulate", "--file", snap, "--workers", "2", "--now", "03:30",
+                   *FEW, "--format", "json")
+    assert_conforms("simulate", doc)
+    assert doc[0]["now"] == want
+    rows = run_json(invoke, "score", "--file", snap, "--workers", "2,3", "--now", "03:30",
+                    *FEW, "--format", "json")
+    assert_conforms("score", rows)
+    assert [r["now"] for r in rows] == [want, want]
+    w = run_json(invoke, "whatif", "--file", snap, "--workers", "2", "--now",
+                 "2026-05-13T05:30:00+02:00", "--timezone", "UTC", "--scenarios",
+                 EXAMPLE_SCENARIOS, "--replications", "200", "--format", "json")
+    assert_conforms("whatif", w)
+    assert w["now"] == {**want, "given": "2026-05-13T05:30:00+02:00", "timezone": "UTC"}
+    bad = copy.deepcopy(doc)
+    bad[0]["now"]["extra"] = 1
+    assert failures("simulate", bad)

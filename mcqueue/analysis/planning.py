@@ -307,6 +307,8 @@ class ScoreResult(Notebook):
     runtime_model: dict[str, dict] | None = None
     policies: tuple[str, ...] = ()
     any_late: bool = False
+    # batch_date -> the re-forecast time (only with --now, issue 15: the rows' ``now`` key)
+    now: dict[str, dict] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

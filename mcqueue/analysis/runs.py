@@ -19,6 +19,7 @@ from ..engine.simulate import SimulationResult
 from ..errors import UsageError, plain, quote
 from ..io.sample import TUTORIAL_SCENARIOS
 from ..io.loading import Clock, Source, date_range, load_nights, load_range
+from ..io.snapshot import NowTime, apply_now, parse_now
 from .planning import Plan, ScoreResult, Settings, plan, score
 from .runtime_model import AppliedModel, RuntimeOptions, apply_model
 from .scheduling import Scheduling, check_capacity_times, check_feasible, scenario_label
@@ -50,10 +51,24 @@ class Hooks:
 
 def _general_policies(nights: Sequence, sched: Scheduling, per_job: bool = False
                       ) -> tuple[str, ...]:
-    """The policies whose general event loop a run needs (none for today's kernel only)."""
-    if not (per_job or sched.used or any(nt.uses_features for nt in nights)):
+    """The policies whose general event loop a run needs (none for today's kernel only): a
+    night with an optional field of issues 12/13, a runtime draw of issue 14 or a re-forecast
+    from now (issue 15) needs it as much as a policy or per-job statistics do."""
+    if not (per_job or sched.used or any(nt.needs_general_loop for nt in nights)):
         return ()
     return tuple(dict.fromkeys(p or engine.DEFAULT_POLICY for p in sched.policy_list()))
+
+
+def now_of(now: str | None, timezone: str | None) -> NowTime | None:
+    """``--now`` and ``--timezone`` parsed before any data is read (UsageError naming the
+    option and the value); None without ``now``. ``timezone`` alone is refused: it converts
+    --now and the records' ISO-8601 times, which are read only with --now."""
+    if now is None:
+        if timezone is not None:
+            raise UsageError(f"--timezone {quote(timezone)} converts the re-forecast time and "
+                             "the records' ISO-8601 times: give --now with it")
+        return None
+    return parse_now(now, timezone)
 
 
 @dataclass
@@ -96,7 +111,8 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
                  hooks: Hooks | None = None, keep_samples: bool = False,
                  runtime: RuntimeOptions | None = None,
                  scheduling: Scheduling | None = None,
-                 per_job: bool = False) -> SimulateReport:
+                 per_job: bool = False, now: str | None = None,
+                 timezone: str | None = None) -> SimulateReport:
     """``mcqueue simulate``: every night on every worker count in one engine call (common
     random numbers), or one precision-targeted run per scenario when a target is given.
 
@@ -111,7 +127,13 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     ``scheduling`` (issue 13): every night x worker count x policy (policies inner, the same
     random nights), a capacity schedule and the backfill depth; ``per_job`` (issue 12) adds
     each scenario's per-job statistics.
+
+    ``now`` (issue 15): re-forecast every night from this time, HH:MM on the night's clock or
+    an ISO-8601 timestamp with an offset read in ``timezone`` (default UTC), with the records'
+    status, started_at and finished_at (`mcqueue.io.snapshot`); each scenario then carries
+    the ``now`` key.
     """
+    now_t = now_of(now, timezone)
     settings = settings or Settings()
     hooks = hooks or Hooks()
     sched = scheduling or Scheduling()
@@ -124,9 +146,10 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     check_capacity_times(sched.capacity, clock.batch_start, clock.batch_end)
     caps = {c: sched.capacity_for(c, clock.batch_start, clock.batch_end)
             for c in dict.fromkeys(c for _, c in plan_)}
-    loaded = load_nights(source, [d for d, _ in plan_], clock)
+    loaded = load_nights(source, [d for d, _ in plan_], clock, snapshot=now_t is not None)
     applied = _applied(loaded.nights, runtime)
-    by_date = {nt.batch_date: nt for nt in applied.nights}
+    nights, now_keys = _at_now(applied.nights, loaded, now_t)
+    by_date = {nt.batch_date: nt for nt in nights}
     if any(d is None for d, _ in plan_):  # the file's only night
         (only,) = by_date
         plan_ = [(only, c) for _, c in plan_]
@@ -148,7 +171,7 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     for n in notes:
         hooks.note(n)
 
-    hooks.starting(policies=_general_policies(loaded.nights, sched, per_job), per_job=per_job)
+    hooks.starting(policies=_general_policies(nights, sched, per_job), per_job=per_job)
     if targeted:
         from .sequential import DEFAULT_MAX_REPLICATIONS, check_memory, simulate_to_precision
 
@@ -177,7 +200,17 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
             r.extra["dynamodb"] = dict(loaded.query_stats[r.night.batch_date])
         if runtime is not None and runtime.used:
             r.extra["runtime_model"] = applied.report(r.night.batch_date)
+        if r.night.batch_date in now_keys:
+            r.extra["now"] = dict(now_keys[r.night.batch_date])
     return SimulateReport(results, notes)
+
+
+def _at_now(nights: list, loaded, now_t: NowTime | None) -> tuple[list, dict[str, dict]]:
+    """The nights re-forecast from ``now_t`` with their records' snapshot (unchanged
+    without), and per date the reports' ``now`` key."""
+    if now_t is None:
+        return list(nights), {}
+    return apply_now(nights, loaded.snapshots, now_t)
 
 
 def _applied(nights: list, runtime: RuntimeOptions | None) -> AppliedModel:
@@ -192,13 +225,16 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
               settings: Settings | None = None, *, dask_scheduler: str | None = None,
               nights_per_task: int | None = None, hooks: Hooks | None = None,
               runtime: RuntimeOptions | None = None,
-              scheduling: Scheduling | None = None) -> ScoreResult:
+              scheduling: Scheduling | None = None, now: str | None = None,
+              timezone: str | None = None) -> ScoreResult:
     """``mcqueue score``: every night of a file (or of a DynamoDB date range) on every worker
     count, highest risk first; dates without jobs are noted and listed last. ``runtime``: as
     in `run_simulate` (each row then carries ``runtime_model``); ``scheduling``: as in
-    `run_simulate` (rows per night x worker count x policy)."""
+    `run_simulate` (rows per night x worker count x policy); ``now``, ``timezone``: as in
+    `run_simulate` (each row then carries ``now``)."""
     from .cluster import require_dask, scheduler_address
 
+    now_t = now_of(now, timezone)
     settings = settings or Settings()
     hooks = hooks or Hooks()
     sched = scheduling or Scheduling()
@@ -215,9 +251,10 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
             raise UsageError("--source dynamodb needs --from (and --to) dates to query")
         days = len(date_range(date_from, date_to))
         with hooks.progress(days, "querying") as advance:
-            loaded = load_range(source, date_from, date_to, clock, progress=advance)
+            loaded = load_range(source, date_from, date_to, clock, progress=advance,
+                                snapshot=now_t is not None)
     else:
-        loaded = load_range(source, date_from, date_to, clock)
+        loaded = load_range(source, date_from, date_to, clock, snapshot=now_t is not None)
     win = f" in window {clock.window}" if clock.window else ""
     notes = [f"no jobs for batch date {nt.batch_date}{win} in {source.label}: reported as 0 "
              f"jobs" for nt in loaded.empty]
@@ -228,16 +265,19 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
     for n in notes:
         hooks.note(n)
     applied = _applied(loaded.nights, runtime)
+    nights, now_keys = _at_now(applied.nights, loaded, now_t)
     if address is None:
-        hooks.starting(policies=_general_policies(loaded.nights, sched))
-    with hooks.progress(len(loaded.nights), "simulating") as advance:
-        result = score(applied.nights, workers, settings, progress=advance,
+        hooks.starting(policies=_general_policies(nights, sched))
+    with hooks.progress(len(nights), "simulating") as advance:
+        result = score(nights, workers, settings, progress=advance,
                        dask_scheduler=address, nights_per_task=nights_per_task,
                        empty=loaded.empty, notes=notes, dask_timeout=source.timeout,
                        scheduling=sched)
     if runtime is not None and runtime.used:
         result.runtime_model = {nt.batch_date: applied.report(nt.batch_date)
                                 for nt in applied.nights}
+    if now_t is not None:
+        result.now = now_keys
     return result
 
 
@@ -259,7 +299,7 @@ def run_plan(source: Source, batch_date: str, clock: Clock = Clock(),
         hooks.note(n)
     applied = _applied(loaded.nights, runtime)
     (night,) = applied.nights
-    hooks.starting(policies=_general_policies([night], sched))
+    hooks.starting(policies=_general_policies([night], sched))  # plan has no --now
     counts = max(0, max_workers - min_workers + 1) * len(sched.policy_list())
     with hooks.progress(counts * settings.replications, "simulating") as advance:
         result = plan(night, settings, min_workers, max_workers, max_overflow, max_p95_wait,

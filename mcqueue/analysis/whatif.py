@@ -781,7 +781,7 @@ def whatif(night: Night, specs: Sequence[ScenarioSpec], workers: int = DEFAULT_W
            reload: Callable[[str], Night] | None = None,
            added_runtime: Callable[[Night], Night] | None = None,
            progress: Callable[[int], None] | None = None,
-           starting: Callable[[], None] | None = None) -> WhatIfResult:
+           starting: Callable[..., None] | None = None) -> WhatIfResult:
     """The baseline ``night`` on ``workers`` workers and every scenario of ``specs``, on the
     same random nights; every scenario is built (and checked) before anything is simulated.
     ``policy``, ``capacity`` (the engine's absolute steps) and ``backfill_depth``: the
@@ -805,8 +805,11 @@ def whatif(night: Night, specs: Sequence[ScenarioSpec], workers: int = DEFAULT_W
     built = [build_scenario(base, None, sp, reload=reload, added_runtime=added_runtime)
              for sp in specs]
     check_memory(len(built) + 1, settings.replications)
-    if starting is not None:
-        starting()
+    if starting is not None:  # the compile notice: the general loops the scenarios need
+        starting(policies=tuple(dict.fromkeys(
+            b.policy or engine.DEFAULT_POLICY for b in [base, *built]
+            if b.night.needs_general_loop or b.policy is not None or b.capacity is not None
+            or b.backfill_depth is not None)))
     outcomes = simulate_built([base, *built], settings, progress)
     any_late = any(b.night.has_deadlines for b in [base, *built])
     q = settings.confidence
@@ -822,18 +825,24 @@ def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str 
                workers: int | None = None, clock=None, settings: Settings | None = None, *,
                hooks=None, runtime=None, policy: str | None = None,
                capacity: engine.Capacity | None = None,
-               backfill_depth: int | None = None, scheduling=None) -> WhatIfResult:
+               backfill_depth: int | None = None, scheduling=None, now: str | None = None,
+               timezone: str | None = None) -> WhatIfResult:
     """``mcqueue whatif``: the scenarios file (a path, read first: a bad file stops the run
     before any data is read) against one night of ``source`` (``batch_date``; None: the
     file's only night) on ``workers`` workers (default 3). ``runtime``: a calibration model
     (`runtime_model.RuntimeOptions`), applied to the baseline's jobs and to each added job.
     ``policy``, ``capacity``, ``backfill_depth``: the baseline's scheduling (`whatif`);
     ``scheduling`` (`scheduling.Scheduling`, the command line's --policy, --capacity,
-    --backfill-depth) sets them instead, its capacity resolved on ``workers`` and the clock."""
+    --backfill-depth) sets them instead, its capacity resolved on ``workers`` and the clock.
+    ``now``, ``timezone`` (issue 15): the baseline re-forecast from now with its records'
+    status, started_at and finished_at (as in `runs.run_simulate`); every scenario keeps that
+    state, and the result carries the ``now`` key."""
     from ..io.loading import Clock, load_nights
-    from .runs import Hooks
+    from ..io.snapshot import at_now
+    from .runs import Hooks, now_of
     from .runtime_model import apply_model
 
+    now_t = now_of(now, timezone)
     clock = clock or Clock()
     hooks = hooks or Hooks()
     settings = settings or Settings()
@@ -847,7 +856,7 @@ def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str 
         capacity = scheduling.capacity_for(workers, clock.batch_start, clock.batch_end)
         backfill_depth = (scheduling.backfill_depth if scheduling.backfill_depth is not None
                           else backfill_depth)
-    loaded = load_nights(source, [batch_date], clock)
+    loaded = load_nights(source, [batch_date], clock, snapshot=now_t is not None)
     used = runtime is not None and runtime.used
 
     def applied(nights):
@@ -855,12 +864,20 @@ def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str 
 
     a = applied(loaded.nights)
     (night,) = a.nights if a is not None else loaded.nights
+    now_key = None
+    if now_t is not None:
+        night, now_key = at_now(night, loaded.snapshots.get(night.batch_date), now_t)
 
     def reload(batch_end: str) -> Night:
-        again = load_nights(source, [night.batch_date],
-                            Clock(clock.window, clock.batch_start, batch_end)).nights
+        again_loaded = load_nights(source, [night.batch_date],
+                                   Clock(clock.window, clock.batch_start, batch_end),
+                                   snapshot=now_t is not None)
+        again = again_loaded.nights
         b = applied(again)
-        return (b.nights if b is not None else again)[0]
+        nt = (b.nights if b is not None else again)[0]
+        if now_t is not None:  # the records' clock times on the new clock
+            nt, _ = at_now(nt, again_loaded.snapshots.get(nt.batch_date), now_t)
+        return nt
 
     def added_runtime(one: Night) -> Night:
         (nt,) = apply_model([one], runtime).nights
@@ -889,5 +906,7 @@ def run_whatif(source, scenarios: str | Sequence[ScenarioSpec], batch_date: str 
         result.extra["runtime_model"] = a.report(night.batch_date)
     if night.batch_date in loaded.query_stats:
         result.extra["dynamodb"] = dict(loaded.query_stats[night.batch_date])
+    if now_key is not None:
+        result.extra["now"] = now_key
     return result
 

@@ -570,7 +570,8 @@ def frame_to_items(validated: pl.DataFrame) -> list[dict[str, dict[str, Any]]]:
              "requires_exclusive_lock", "status", "arrival_minute")}
     # optional fields present in the input: issue 14's and those of issues 12/13 (lists as L)
     optional = {name: validated[name].to_list() for name in
-                ("job_name", "runtime_cv", "depends_on", "deadline", "slots", "locks")
+                ("job_name", "runtime_cv", "depends_on", "deadline", "slots", "locks",
+                 "started_at", "finished_at")
                 if name in validated.columns}
     rows = validated["__row"].to_list() if "__row" in validated.columns else None
     items = []

@@ -18,6 +18,7 @@ from ..engine.night import DEFAULT_BATCH_END, DEFAULT_BATCH_START, Night
 from ..errors import DataError, UsageError, quote
 from .dynamo import DEFAULT_TABLE
 from .schema import batch_dates, night_from_frame, nights_from_frame, validate_jobs
+from .snapshot import Snapshot, night_snapshot
 
 DYNAMODB_CONCURRENCY = 4  # concurrent Queries when reading a date range
 MAX_RANGE_DAYS = 3660
@@ -77,6 +78,9 @@ class Loaded:
     empty: list[Night] = field(default_factory=list)
     query_stats: dict[str, dict] = field(default_factory=dict)
     outside: dict[str, int] = field(default_factory=dict)
+    # issue 15, only when asked for (``snapshot=True``): per date, the records' status,
+    # started_at and finished_at in the night's job order, with their rows
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
 
     def outside_note(self, clock: "Clock") -> str | None:
         """The one note line saying how many predecessors outside the window were treated as
@@ -132,9 +136,11 @@ def _stats(source: Source, res) -> dict:
             "consumed_read_units": res.consumed_read_units, "cost_usd": res.cost_usd}
 
 
-def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Clock()) -> Loaded:
+def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Clock(), *,
+                snapshot: bool = False) -> Loaded:
     """The named nights, each with at least one job (else DataError). ``[None]`` asks for the
-    only night of a local file (UsageError when it holds several)."""
+    only night of a local file (UsageError when it holds several). ``snapshot``: also keep
+    each night's status/started_at/finished_at (``Loaded.snapshots``, for --now)."""
     asked = list(dict.fromkeys(dates))
     named = [d for d in asked if d is not None]
     if source.kind == "dynamodb":
@@ -144,14 +150,16 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
         nights: list[Night] = []
         stats: dict[str, dict] = {}
         outside: dict[str, int] = {}
+        snaps: dict[str, Snapshot] = {}
         where = f"window {clock.window} of " if clock.window else ""
         for d in named:
-            night, stats[d] = _queried_night(source, d, clock, outside)
+            night, stats[d] = _queried_night(source, d, clock, outside,
+                                             snapshots=snaps if snapshot else None)
             if night is None or night.n_jobs == 0:
                 raise DataError(f"table {quote(source.table)} has no jobs for {where}batch date "
                                 f"{quote(d)}: nothing to simulate")
             nights.append(night)
-        return Loaded(nights, query_stats=stats, outside=outside)
+        return Loaded(nights, query_stats=stats, outside=outside, snapshots=snaps)
     jobs = read_local(source.file, source.max_input_bytes)
     if len(named) < len(asked):
         found = batch_dates(jobs)
@@ -171,7 +179,8 @@ def load_nights(source: Source, dates: Sequence[str | None], clock: Clock = Cloc
             raise DataError(f"night {d} has no jobs in window {clock.window} (windows present: "
                             f"{', '.join(present) or 'none'}): nothing to simulate")
         nights.append(night)
-    return Loaded(nights, outside=outside)
+    snaps = {nt.batch_date: night_snapshot(jobs, nt) for nt in nights} if snapshot else {}
+    return Loaded(nights, outside=outside, snapshots=snaps)
 
 
 def _unknown_predecessors(frame: pl.DataFrame) -> bool:
@@ -186,7 +195,8 @@ def _unknown_predecessors(frame: pl.DataFrame) -> bool:
 
 
 def _queried_night(source: Source, d: str, clock: Clock, outside: dict[str, int],
-                   cancel=None) -> tuple[Night | None, dict]:
+                   cancel=None, snapshots: dict[str, Snapshot] | None = None
+                   ) -> tuple[Night | None, dict]:
     """One date from DynamoDB (None without jobs) and what its reads cost. A window is ONE
     Query with begins_with; when a job there depends on a job the window does not hold, the
     whole night is read too (a second Query, counted in the stats), so that predecessors of
@@ -201,8 +211,11 @@ def _queried_night(source: Source, d: str, clock: Clock, outside: dict[str, int]
         for key in ("items", "pages", "consumed_read_units", "cost_usd"):
             stats[key] += _stats(source, whole)[key]
         frame = whole.frame
-    night = night_from_frame(validate_jobs(frame), d, clock.window, clock.batch_start,
-                             clock.batch_end, outside)
+    validated = validate_jobs(frame)
+    night = night_from_frame(validated, d, clock.window, clock.batch_start, clock.batch_end,
+                             outside)
+    if snapshots is not None and night.n_jobs:
+        snapshots[d] = night_snapshot(validated, night)
     return night, stats
 
 
@@ -221,7 +234,8 @@ def date_range(first: str, last: str | None = None) -> list[str]:
 
 def load_range(source: Source, date_from: str | None = None, date_to: str | None = None,
                clock: Clock = Clock(), concurrency: int = DYNAMODB_CONCURRENCY,
-               progress: Callable[[int], None] | None = None) -> Loaded:
+               progress: Callable[[int], None] | None = None, *,
+               snapshot: bool = False) -> Loaded:
     """Every night of a file (optionally within [date_from, date_to]) or every date of a
     DynamoDB range, in date order; dates without jobs go to ``empty_dates``.
 
@@ -233,7 +247,7 @@ def load_range(source: Source, date_from: str | None = None, date_to: str | None
         if date_from is None:
             raise UsageError("--source dynamodb needs --from (and --to) dates to query")
         dates = date_range(date_from, date_to)
-        return _dynamodb_range(source, dates, clock, concurrency, progress)
+        return _dynamodb_range(source, dates, clock, concurrency, progress, snapshot)
     if date_from is not None:
         date_range(date_from, date_to)  # checks the order and span
     jobs = read_local(source.file, source.max_input_bytes)
@@ -246,8 +260,10 @@ def load_range(source: Source, date_from: str | None = None, date_to: str | None
     outside: dict[str, int] = {}
     nights = nights_from_frame(jobs, clock.window, clock.batch_start, clock.batch_end, present,
                                outside)
-    return Loaded([n for n in nights if n.n_jobs], empty=[n for n in nights if not n.n_jobs],
-                  outside=outside)
+    full = [n for n in nights if n.n_jobs]
+    snaps = {nt.batch_date: night_snapshot(jobs, nt) for nt in full} if snapshot else {}
+    return Loaded(full, empty=[n for n in nights if not n.n_jobs], outside=outside,
+                  snapshots=snaps)
 
 
 def wait_result(future, poll: float = 0.2):
@@ -261,16 +277,18 @@ def wait_result(future, poll: float = 0.2):
 
 
 def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency: int,
-                    progress: Callable[[int], None] | None) -> Loaded:
+                    progress: Callable[[int], None] | None, snapshot: bool = False) -> Loaded:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     cancel = threading.Event()
 
     outside: dict[str, int] = {}
+    snaps: dict[str, Snapshot] = {}
 
     def one(d):
-        night, stats = _queried_night(source, d, clock, outside, cancel)
+        night, stats = _queried_night(source, d, clock, outside, cancel,
+                                      snaps if snapshot else None)
         if progress is not None:
             progress(1)
         return d, night, stats
@@ -287,4 +305,5 @@ def _dynamodb_range(source: Source, dates: list[str], clock: Clock, concurrency:
     return Loaded([n for _, n, _ in got if n is not None and n.n_jobs],
                   empty=[empty_night(d, clock) for d, n, _ in got if n is None or not n.n_jobs],
                   query_stats={d: stats for d, _, stats in got},
-                  outside={d: outside[d] for d, _, _ in got if d in outside})
+                  outside={d: outside[d] for d, _, _ in got if d in outside},
+                  snapshots={d: snaps[d] for d, _, _ in got if d in snaps})

@@ -33,7 +33,11 @@ REQUIRED_FIELDS = (
     "requires_exclusive_lock",
 )
 OPTIONAL_FIELDS = ("window_job_id", "submitted_at", "status", "arrival_minute", "job_name",
-                   "runtime_cv", "depends_on", "deadline", "slots", "locks")
+                   "runtime_cv", "depends_on", "deadline", "slots", "locks", "started_at",
+                   "finished_at")
+# issue 15: a running or completed job's times (HH:MM on the night's clock or ISO-8601 with an
+# offset), kept as text and read only with a re-forecast time (--now): `mcqueue.io.snapshot`
+SNAPSHOT_FIELDS = ("started_at", "finished_at")
 # issues 12 and 13: the fields of the general event loop; a column that holds nothing for a
 # night leaves that night exactly as it is without the field
 FEATURE_FIELDS = ("depends_on", "deadline", "slots", "locks")
@@ -64,6 +68,8 @@ FIELD_TYPES: dict[str, frozenset[str]] = {
     "deadline": frozenset({"string", "integer", "float", "decimal"}),
     "slots": frozenset({"string", "integer", "float", "decimal"}),
     "locks": frozenset({"string", LIST_KIND}),
+    "started_at": frozenset({"string", "datetime"}),
+    "finished_at": frozenset({"string", "datetime"}),
 }
 # a column holding nothing but nulls is accepted for any field (it is a missing value)
 _ALWAYS = frozenset({"null"})
@@ -381,6 +387,8 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
 
     df = _feature_columns(df)  # issues 12 and 13: columns only when present
     feature_columns = [f for f in FEATURE_FIELDS if "__" + f in df.columns]
+    df = df.with_columns(_snapshot_times(df))  # issue 15: columns only when present
+    snapshot_columns = [f for f in SNAPSHOT_FIELDS if "__" + f in df.columns]
 
     if "window_job_id" not in df.columns:
         df = df.with_columns(pl.concat_str([pl.col("requested_window"), pl.lit("#"),
@@ -398,7 +406,28 @@ def validate_jobs(data: pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFr
         pl.col("__arrival").alias("arrival_minute"),
         *(pl.col(c).alias(c[2:]) for c in extra_columns),
         *(pl.col("__" + f).alias(f) for f in feature_columns),
+        *(pl.col("__" + f).alias(f) for f in snapshot_columns),
     )
+
+
+def _snapshot_times(df: pl.DataFrame) -> list[pl.Series]:
+    """``started_at`` and ``finished_at`` (issue 15) as text, only when present: strings
+    stripped (blank: null), native datetimes as ISO-8601 (with their offset when they have a
+    time zone, without one when naive). They are parsed, per night and against its clock, only
+    by a re-forecast (``mcqueue.io.snapshot``): without --now they are informational."""
+    out = []
+    for name in SNAPSHOT_FIELDS:
+        if name not in df.columns:
+            continue
+        col = df[name]
+        if isinstance(col.dtype, pl.Datetime):
+            fmt = "%Y-%m-%dT%H:%M:%S%.f" + ("%:z" if col.dtype.time_zone else "")
+            text = col.dt.to_string(fmt)
+        else:
+            text = col.cast(pl.String, strict=False).str.strip_chars()
+            text = pl.select(pl.when(text == "").then(None).otherwise(text)).to_series()
+        out.append(text.alias("__" + name))
+    return out
 
 
 def _as_name_lists(df: pl.DataFrame, name: str) -> pl.Series:

@@ -276,10 +276,11 @@ def typed_frame(raw: pl.DataFrame) -> pl.DataFrame:
     cols = [c for c in ("batch_date", "window_job_id", "job_id", "requested_window",
                         "submitted_at", "workload_class", "estimated_runtime_minutes",
                         "priority", "requires_exclusive_lock", "status", "arrival_minute",
-                        "job_name", "runtime_cv", "depends_on", "deadline", "slots", "locks")
+                        "job_name", "runtime_cv", "depends_on", "deadline", "slots", "locks",
+                        "started_at", "finished_at")
             if c in out.columns and not (
                 c in ("submitted_at", "status", "arrival_minute", "runtime_cv", "depends_on",
-                      "deadline", "slots", "locks")
+                      "deadline", "slots", "locks", "started_at", "finished_at")
                 and out[c].null_count() == out.height)]
     return out.select(cols)
 

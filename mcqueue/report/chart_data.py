@@ -235,6 +235,8 @@ class GanttNight:
         and greys the lanes above the pool of each step.
     deadline_minute: per job its own deadline (minutes after the batch start; NaN: none, the
         cutoff applies), marked on its bar (issue 12); None: no job has one.
+    min_lanes: lanes the night needs at least: a re-forecast's started jobs are facts and may
+        hold more workers than the pool (issue 15); the lanes above the pool are greyed.
     """
 
     job_id: tuple[str, ...]
@@ -250,6 +252,9 @@ class GanttNight:
     label: str = ""
     capacity: tuple[tuple[float, int], ...] = ()
     deadline_minute: np.ndarray | None = None
+    # issue 15: the lanes a re-forecast's facts need (started jobs may hold more workers than
+    # the pool; the lanes above the pool are greyed); 0: the pool's
+    min_lanes: int = 0
 
     def __post_init__(self):
         ids = _texts("job_id", self.job_id)
@@ -311,7 +316,7 @@ class GanttNight:
     @property
     def lanes(self) -> int:
         """Lanes of the chart: the largest pool of the night."""
-        return max([self.workers] + [size for _, size in self.capacity])
+        return max([self.workers, int(self.min_lanes)] + [size for _, size in self.capacity])
 
     def pool_steps(self) -> list[tuple[float, int]]:
         """The pool as steps from minute 0 (``workers`` until the first capacity step)."""

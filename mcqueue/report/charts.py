@@ -283,7 +283,7 @@ def gantt(g: GanttNight, title: str | None = None) -> Figure:
         ends.append(float(dl[own].max()))
     lo, hi = _span(min(starts), max(ends), 0.02)
     greyed = False
-    if g.capacity:  # lanes above the pool of each step: unavailable
+    if g.capacity or c > g.workers:  # lanes above the pool of each step: unavailable
         steps = g.pool_steps()
         gx0, gx1, gy0, gy1 = [], [], [], []
         for k, (m, size) in enumerate(steps):

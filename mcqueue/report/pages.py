@@ -261,6 +261,10 @@ def _scenario_section(k: int, prefix: str, sc: ScenarioCharts) -> Section:
     if prec:
         notes.append(f"Precision-targeted run: {prec['replications_used']:,} replications, "
                      f"stopped: {prec['stopped']}.")
+    if r.extra.get("now"):
+        from .simulation import now_line
+
+        notes.append(now_line(r.extra["now"]))
     tables = [_metrics_table(r), _last_jobs_table(sc)]
     if r.per_job:
         tables.append(_jobs_table(r))
@@ -345,7 +349,17 @@ def score_page(result: ScoreResult) -> Page:
                            tables=[_score_table(result)])
     return Page(title="mcqueue score: nights by risk",
                 subtitle=(f"{min(dates)} to {max(dates)}" if dates else "no nights"),
-                facts=facts, charts=blocks, notes=list(result.notes), sections=[rows_section])
+                facts=facts, charts=blocks, notes=list(result.notes) + _now_notes(result),
+                sections=[rows_section])
+
+
+def _now_notes(result: ScoreResult) -> list[str]:
+    """One note per night re-forecast from now (only with --now, issue 15)."""
+    if not result.now:
+        return []
+    from .simulation import now_line
+
+    return [f"{d}: {now_line(now)}" for d, now in sorted(result.now.items())]
 
 
 # ---------------------------------------------------------------- plan

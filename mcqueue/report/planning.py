@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import math
+import textwrap
 from typing import Sequence
 
 from ..analysis.planning import (ANY_LATE_COLUMNS, SCORE_COLUMNS, Plan, ScoreResult,
@@ -68,16 +69,30 @@ def score_json(result: ScoreResult) -> str:
     if result.runtime_model is not None:  # only with a calibration model
         rows = [{**d, "runtime_model": result.runtime_model[d["batch_date"]]}
                 if d["batch_date"] in result.runtime_model else d for d in rows]
+    if result.now is not None:  # only with --now (issue 15)
+        rows = [{**d, "now": result.now[d["batch_date"]]} if d["batch_date"] in result.now
+                else d for d in rows]
     return json.dumps(rows, indent=1) + "\n"
 
 
+def _with_now(frame, result: ScoreResult):
+    """The frame with a ``now`` column (the re-forecast's clock time) when --now was given."""
+    if result.now is None:
+        return frame
+    import polars as pl
+
+    return frame.with_columns(pl.Series("now", [
+        (result.now.get(r.batch_date) or {}).get("clock") for r in result.rows],
+        dtype=pl.String))
+
+
 def score_csv(result: ScoreResult) -> str:
-    return score_frame(result.rows, result.columns).write_csv()
+    return _with_now(score_frame(result.rows, result.columns), result).write_csv()
 
 
 def score_parquet(result: ScoreResult) -> bytes:
     buf = io.BytesIO()
-    score_frame(result.rows, result.columns).write_parquet(buf)
+    _with_now(score_frame(result.rows, result.columns), result).write_parquet(buf)
     return buf.getvalue()
 
 
@@ -113,6 +128,12 @@ def score_table(result: ScoreResult) -> str:
         from .history import runtime_model_line, total_levels
 
         lines += ["", runtime_model_line(total_levels(result.runtime_model.values()))]
+    if result.now:  # only with --now (issue 15)
+        from .simulation import now_line
+
+        lines.append("")
+        for date, now in sorted(result.now.items()):
+            lines += textwrap.wrap(f"{date}: {now_line(now)}", 100)
     return "\n".join(lines) + "\n"
 
 

@@ -92,12 +92,27 @@ def gantt_of(r: SimulationResult, tr: dict[str, Any], label: str) -> GanttNight:
     if used is None:
         used = np.where(nt.exclusive, r.workers, 1)
     capacity = tuple(tr["capacity"]) if getattr(r, "capacity", None) is not None else ()
+    start = np.asarray(tr["start_minute"], dtype=np.float64)
+    extra = {"min_lanes": peak_workers(start, finish, np.where(nt.exclusive, r.workers, used))
+             } if nt.has_now else {}
     return GanttNight(job_id=tuple(nt.job_id), workload_class=tuple(nt.workload_class),
                       start_minute=tr["start_minute"], finish_minute=finish,
                       workers_used=used, exclusive=nt.exclusive, late=np.asarray(late),
                       workers=r.workers, cutoff_minute=nt.horizon_minutes,
                       batch_start=nt.batch_start, label=label, capacity=capacity,
-                      deadline_minute=(nt.deadline_minute if nt.has_deadlines else None))
+                      deadline_minute=(nt.deadline_minute if nt.has_deadlines else None),
+                      **extra)
+
+
+def peak_workers(start: np.ndarray, finish: np.ndarray, used: np.ndarray) -> int:
+    """The most workers busy at once, each job holding ``used`` over [start, finish) (a
+    finish frees its workers before a start at the same minute, as the lanes do)."""
+    if start.shape[0] == 0:
+        return 0
+    t = np.concatenate([start, finish])
+    d = np.concatenate([used, -np.asarray(used)]).astype(np.int64)
+    order = np.lexsort((d, t))  # at one minute, finishes (negative) first
+    return int(max(0, np.cumsum(d[order]).max()))
 
 
 def queue_traces(replications: int, n_jobs: int) -> int:

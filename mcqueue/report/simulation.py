@@ -267,9 +267,21 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         from .history import runtime_model_line
 
         lines += textwrap.wrap(runtime_model_line(rm), WIDTH)
+    now = r.extra.get("now")
+    if now:
+        lines += textwrap.wrap(now_line(now), WIDTH)
     if r.per_job is not None:
         lines += [""] + jobs_table(r)
     return lines
+
+
+def now_line(now: dict) -> str:
+    """The report line of a re-forecast from now (issue 15)."""
+    zone = f" ({now['timezone']})" if now.get("timezone") else ""
+    given = "" if now["given"] == now["clock"] else f", --now {now['given']}{zone}"
+    return (f"Re-forecast from now {now['clock']} ({now['minute']:g} min after the batch "
+            f"start{given}): {now.get('completed', 0)} jobs completed, "
+            f"{now.get('running', 0)} running, {now.get('queued', 0)} queued.")
 
 
 def _p1(x: float | None) -> str:
@@ -350,10 +362,17 @@ def render_json(results: Sequence[SimulationResult]) -> str:
 
 
 def csv_columns(results: Sequence[SimulationResult]) -> tuple[str, ...]:
-    """CSV_COLUMNS, plus ``job_id`` when some scenario has per-job statistics."""
+    """CSV_COLUMNS, plus ``job_id`` when some scenario has per-job statistics, plus ``now``
+    (the clock time of a re-forecast, issue 15) when some scenario has one."""
+    cols: tuple[str, ...] = CSV_COLUMNS
     if any(r.per_job is not None for r in results):
-        return CSV_COLUMNS + (JOB_COLUMN,)
-    return CSV_COLUMNS
+        cols = cols + (JOB_COLUMN,)
+    if any(r.extra.get("now") for r in results):
+        cols = cols + (NOW_COLUMN,)
+    return cols
+
+
+NOW_COLUMN = "now"
 
 
 def _probability_row(scenario: str, metric: str, det: int, p: dict) -> dict:
@@ -395,6 +414,10 @@ def csv_rows(results: Sequence[SimulationResult]) -> list[dict]:
         if per_job:
             for row in mine:
                 row.setdefault(JOB_COLUMN, None)
+        if any(x.extra.get("now") for x in results):
+            clock = (r.extra.get("now") or {}).get("clock")
+            for row in mine:
+                row[NOW_COLUMN] = clock
         rows += mine
     return rows
 

@@ -91,6 +91,10 @@ def _header(result: WhatIfResult) -> list[str]:
         f"{s.arrival_jitter:g} min, {conf} intervals. Every scenario runs on the same random "
         f"nights as the baseline: a change is the paired difference scenario minus baseline.",
         WIDTH)
+    if result.extra.get("now"):  # only with --now (issue 15)
+        from .simulation import now_line
+
+        lines += textwrap.wrap(now_line(result.extra["now"]), WIDTH)
     return lines
 
 
@@ -157,7 +161,7 @@ def render_json(result: WhatIfResult) -> str:
 
 
 def csv_columns(result: WhatIfResult) -> list[str]:
-    cols = list(CSV_FIXED)
+    cols = list(CSV_FIXED) + (["now"] if result.extra.get("now") else [])
     for k, prefix, _, _ in _metrics(result):
         main = {"overflow_probability": "overflow_probability",
                 "any_late_probability": "any_late_probability",
@@ -182,13 +186,15 @@ def csv_rows(result: WhatIfResult) -> list[dict]:
                             if d["capacity"] else None),
                "batch_end": d["batch_end"], "horizon_minutes": d["horizon_minutes"],
                "jobs": d["jobs"]}
+        if result.extra.get("now"):  # only with --now (issue 15): the clock time
+            row["now"] = result.extra["now"]["clock"]
         values = []
         for k, _, _, _ in _metrics(result):
             st = d[k]
             diff = st["difference"]
             values += [st[MAIN[k]], st["ci_low"], st["ci_high"], diff["estimate"],
                        diff["ci_low"], diff["ci_high"]]
-        row.update(zip(cols[len(CSV_FIXED):], values))
+        row.update(zip(cols[len(cols) - len(values):], values))
         out.append(row)
     return out
 
@@ -246,6 +252,10 @@ def render_html(result: WhatIfResult) -> str:
         ("runtime cv", f"{s.runtime_cv:g}"), ("arrival jitter", f"up to {s.arrival_jitter:g} "
                                                                  f"min"),
         ("confidence", conf)]
+    if result.extra.get("now"):  # only with --now (issue 15)
+        from .simulation import now_line
+
+        facts.append(("re-forecast", now_line(result.extra["now"])))
     notes = list(result.notes) + [
         "Every scenario runs on the same random nights as the baseline; a change is the paired "
         "difference scenario minus baseline. Intervals of a change: paired t (probabilities, "
