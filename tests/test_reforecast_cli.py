@@ -338,6 +338,72 @@ def test_dst_night_through_the_command_line(invoke, tmp_path):
                                 "batch start (2026-03-29 01:00), got '2026-03-29T00:00:00Z'")
 
 
+def test_fall_back_hour_snapshot_is_read_in_the_instants_order(invoke, tmp_path):
+    """The night of 2026-10-25 in Europe/Berlin from 01:00 (00:00 CEST is 22:00Z the day
+    before). At 01:00Z the clock falls back from 03:00 CEST to 02:00 CET, so 02:00-03:00
+    happens twice. A finished 00:10Z-00:50Z (02:10-02:50 CEST: wall minutes 70-110), B runs
+    since 00:55Z (02:55 CEST, wall minute 115), now is 01:10Z (02:10 CET, wall minute 70).
+    By the instants every time is before now, so the snapshot is consistent and must run;
+    on the wall clock, by hand: the times later than now's minute 70 are put at minute 70
+    (A ran 70-70, B started at 70), which is the same night written with clock times
+    02:10 for all three. A start after now by the instants is still refused."""
+    iso = [dict(BASE[0], batch_date="2026-10-25", started_at="2026-10-25T00:10:00Z",
+                finished_at="2026-10-25T00:50:00Z"),
+           dict(BASE[1], batch_date="2026-10-25", started_at="2026-10-25T00:55:00Z"),
+           dict(BASE[2], batch_date="2026-10-25")]
+    hhmm = [dict(iso[0], started_at="02:10", finished_at="02:10"),
+            dict(iso[1], started_at="02:10"), iso[2]]
+    a = run_json(invoke, "simulate", "--file", write(tmp_path / "iso", "json", iso),
+                 "--replications", "500", "--now", "2026-10-25T01:10:00Z", "--timezone",
+                 "Europe/Berlin", "--format", "json")
+    b = run_json(invoke, "simulate", "--file", write(tmp_path / "hhmm", "csv", hhmm),
+                 "--replications", "500", "--now", "02:10", "--format", "json")
+    assert a[0]["now"]["minute"] == 70.0 and a[0]["now"]["clock"] == "02:10"
+    assert without_now(a) == without_now(b)
+    late = [iso[0], dict(iso[1], started_at="2026-10-25T01:20:00Z"), iso[2]]
+    res = invoke("simulate", "--file", write(tmp_path / "late", "json", late),
+                 "--replications", "20", "--now", "2026-10-25T01:10:00Z", "--timezone",
+                 "Europe/Berlin")
+    assert check(res, (1,)) == ("Error: row 2 (job_id B): field 'started_at' is after now "
+                                "(2026-10-25T01:10:00Z): a running job started before now, "
+                                "got '2026-10-25T01:20:00Z'")
+
+
+def test_a_tiny_cv_running_job_past_its_estimate_finishes_just_after_now(invoke, tmp_path):
+    """A running job 2x past its estimate with --runtime-cv 1e-8: its conditional total is
+    within a hair of its elapsed time (the lognormal's tail beyond e is ~1e-8 of e wide), so
+    the forecast equals the cv-0 forecast (where it finishes at now) to 1e-6 minutes in every
+    mean, and no value is infinite (it was, before the far-tail branch of
+    kernel.conditional_lognormal)."""
+    recs = [dict(BASE[0]), dict(BASE[1], started_at="01:30"), dict(BASE[2])]
+    f = write(tmp_path / "tiny", "json", recs)
+    base = ("simulate", "--file", f, "--replications", "500", "--now", "02:10",
+            "--arrival-jitter", "0", "--format", "json")
+    tiny = run_json(invoke, *base, "--runtime-cv", "1e-8")
+    zero = run_json(invoke, *base, "--runtime-cv", "0")
+    assert "Infinity" not in json.dumps(tiny) and "inf" not in json.dumps(tiny)
+    mt, mz = tiny[0]["monte_carlo"], zero[0]["monte_carlo"]
+    for key, val in mz.items():
+        if isinstance(val, dict) and isinstance(val.get("mean"), (int, float)):
+            assert abs(mt[key]["mean"] - val["mean"]) <= 1e-6, key
+    res = invoke(*base, "--runtime-cv", "1e-8", "--per-job")
+    assert res.exit_code == 0, res.stderr
+
+
+def test_timezones_that_follow_the_machine_are_refused_and_case_gets_a_hint():
+    """Results never depend on the machine: 'localtime' (whatever /etc/localtime says) is
+    refused like a bad zone; a zone in the wrong case names the right spelling; the zone as
+    reported is the name as looked up (surrounding blanks stripped)."""
+    for name in ("localtime", "LocalTime", "/etc/localtime", "Factory"):
+        with pytest.raises(UsageError, match="names no place"):
+            parse_now("02:40", name)
+    with pytest.raises(UsageError, match=r"did you mean Europe/Berlin\?"):
+        parse_now("02:40", "europe/berlin")
+    with pytest.raises(UsageError, match=r"did you mean UTC\?"):
+        parse_now("02:40", "utc")
+    assert parse_now("2026-05-13T02:40:00Z", " UTC\n").timezone == "UTC"
+
+
 def test_parse_now_refuses_what_it_cannot_read():
     for bad in ("", "2:40", "02:60", "2026-05-13", "2026-05-13T02:40", "x" * 500, None, 240):
         with pytest.raises(UsageError):

@@ -123,6 +123,11 @@ CASES = {
                              "change 1 (add): key 'add': unknown field 'prio'"),
     "add another night": (scen(add(more=', batch_date = "2026-05-14"')),
                           "field 'batch_date' is '2026-05-14', not the night's 2026-05-13"),
+    "add a completed job": (scen(add(more=', status = "completed"')),
+                            "change 1 (add): field 'status' is 'completed'; an added job is "
+                            "queued"),
+    "add a job with a forged status": (scen(add(more=', status = "paused\\u001b[31m"')),
+                                       "field 'status' is 'paused\\x1b[31m'; an added job"),
     "add bad slots": (scen(add(more=", slots = 0")),
                       "change 1 (add): job X: field 'slots' must be an integer >= 1, got 0"),
     "add a cycle": (scen(add(more=f', depends_on = ["{J}001"]') + ", "

@@ -379,6 +379,12 @@ class _Builder:
             raise self._fail(c, f"field 'batch_date' is {quote(date)}, not the night's "
                              f"{self.base.batch_date}")
         rec["batch_date"] = self.base.batch_date
+        # an added job has not run: it is queued (a status saying otherwise must not pass
+        # silently, with --now or without; started_at/finished_at are not add fields)
+        st = rec.get("status")
+        if isinstance(st, str) and st.strip().lower() not in ("", "queued"):
+            raise self._fail(c, f"field 'status' is {quote(st)}; an added job is queued "
+                             "(leave status out or give 'queued')")
         try:
             valid = validate_jobs([rec])
             (one,) = nights_from_frame(valid, None, self.base.batch_start, self.batch_end,

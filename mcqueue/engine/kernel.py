@@ -1163,11 +1163,20 @@ def conditional_lognormal(est, s, e, u):
     if s <= 0.0:
         return est if est > e else e
     if e > 0.0:
-        lq = log_upper_tail((math.log(e / est) + 0.5 * s * s) / s) + math.log1p(-u)
+        ze = (math.log(e / est) + 0.5 * s * s) / s
+        if ze >= 1e4:
+            # far tail (a tiny cv, or e thousands of sds past the estimate): log Q(ze + d) -
+            # log Q(ze) = -(ze d + d^2 / 2) up to a relative 1/ze^2, so the excess d solves
+            # ze d + d^2 / 2 = -log(1 - u); in log Q itself both sides would cancel to 0 or inf
+            t = -math.log1p(-u)
+            d = 2.0 * t / (ze + math.sqrt(ze * ze + 2.0 * t))
+            x = e * math.exp(s * d)
+            return x if e < x < math.inf else e
+        lq = log_upper_tail(ze) + math.log1p(-u)
     else:
         lq = math.log1p(-u)
     x = est * math.exp(s * upper_tail_inverse(lq) - 0.5 * s * s)
-    return x if x > e else e
+    return x if e < x < math.inf else e
 
 
 @kernel(inline="always")

@@ -30,6 +30,8 @@ from ..engine.night import HHMM_PATTERN, MINUTES_PER_DAY, Night, parse_hhmm
 from ..errors import DataError, UsageError, plain, quote
 
 DEFAULT_TIMEZONE = "UTC"
+# names that resolve to whatever this machine is set to: results must not depend on it
+_MACHINE_ZONES = ("localtime", "factory", "posixrules")
 STATUSES = ("queued", "running", "completed")
 FIELDS = ("status", "started_at", "finished_at")
 
@@ -41,11 +43,20 @@ def zone_of(name: Any, option: str = "--timezone"):
     if not isinstance(name, str) or not name.strip() or len(name) > 100 or "\x00" in name:
         raise UsageError(f"{option} must be an IANA time zone such as UTC or Europe/Berlin, "
                          f"got {quote(name)}")
+    key = name.strip()
+    if key.lower() in _MACHINE_ZONES or key.startswith("/"):
+        raise UsageError(f"{option} {quote(name)} names no place (it follows this machine's "
+                         "settings, or no zone at all); give an IANA time zone such as UTC or "
+                         "Europe/Berlin")
     try:
-        return ZoneInfo(name.strip())
+        return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"{option} {quote(name)} is not a known IANA time zone (such as UTC "
-                         "or Europe/Berlin)") from None
+        pass
+    from zoneinfo import available_timezones
+
+    same = sorted(z for z in available_timezones() if z.lower() == key.lower())
+    hint = f" (did you mean {same[0]}?)" if same else " (such as UTC or Europe/Berlin)"
+    raise UsageError(f"{option} {quote(name)} is not a known IANA time zone{hint}") from None
 
 
 def parse_iso(text: str) -> _dt.datetime | None:
@@ -112,8 +123,8 @@ class NowTime:
 def parse_now(value: Any, timezone: str | None = DEFAULT_TIMEZONE) -> NowTime:
     """``--now`` HH:MM or ISO-8601 with an offset (and ``--timezone``): UsageError naming the
     option and the value."""
-    tz_name = DEFAULT_TIMEZONE if timezone is None else timezone
-    zone = zone_of(tz_name)
+    zone = zone_of(DEFAULT_TIMEZONE if timezone is None else timezone)
+    tz_name = DEFAULT_TIMEZONE if timezone is None else timezone.strip()
     if isinstance(value, str) and HHMM_PATTERN.match(value.strip()):
         text = value.strip()
         return NowTime(text, int(text[:2]) * 60 + int(text[3:]), None, tz_name, zone)
@@ -176,6 +187,12 @@ def _who(row: int, job: str) -> str:
     return f"row {row} (job_id {plain(job, 60)})"
 
 
+def record_instant(value: Any) -> _dt.datetime | None:
+    """A record time's instant when it is an ISO-8601 timestamp (None for a clock time, a
+    missing value or anything else)."""
+    return parse_iso(value.strip()) if isinstance(value, str) else None
+
+
 def record_minute(value: Any, field: str, night: Night, zone, row: int, job: str
                   ) -> float | None:
     """One record's ``started_at``/``finished_at`` as minutes after the night's batch start
@@ -195,6 +212,27 @@ def record_minute(value: Any, field: str, night: Night, zone, row: int, job: str
         raise DataError(f"{_who(row, job)}: field {field!r} is before the batch start "
                         f"({night.batch_date} {night.batch_start}), got {quote(value)}")
     return m
+
+
+def _wall_order(start: float | None, finish: float | None, minute: float,
+                snapshot: Snapshot, i: int, now: NowTime) -> tuple[float | None, float | None]:
+    """Where two times are both instants (ISO-8601 with offsets, and an ISO ``--now``), their
+    order is the instants' order, not the wall clock's: in the hour a zone's clock falls back
+    a later instant can have an earlier wall-clock minute. Such a pair is put in order on the
+    night's clock (the later time moved to the earlier one's minute), so a consistent
+    snapshot taken in that hour is never refused; a pair whose instants are out of order is
+    left for `_check_order` to refuse."""
+    now_i = now.instant
+    st_i = record_instant(snapshot.started_at[i])
+    fi_i = record_instant(snapshot.finished_at[i])
+    if start is not None and st_i is not None and now_i is not None and st_i <= now_i:
+        start = min(start, minute)
+    if finish is not None and fi_i is not None and now_i is not None and fi_i <= now_i:
+        finish = min(finish, minute)
+    if (start is not None and finish is not None and st_i is not None and fi_i is not None
+            and st_i <= fi_i and finish < start):
+        finish = start
+    return start, finish
 
 
 def _check_order(kind: str, start: float | None, finish: float | None, minute: float,
@@ -236,6 +274,8 @@ def at_now(night: Night, snapshot: Snapshot | None, now: NowTime) -> tuple[Night
                                    row, job)
         finished[i] = record_minute(snapshot.finished_at[i], "finished_at", night, now.zone,
                                     row, job)
+        started[i], finished[i] = _wall_order(started[i], finished[i], minute, snapshot, i,
+                                              now)
         _check_order(kind, started[i], finished[i], minute, snapshot, i, row, job, now)
     status = [None if (s is None or (isinstance(s, str) and not s.strip())) else s
               for s in snapshot.status]
