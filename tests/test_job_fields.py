@@ -82,6 +82,24 @@ def test_a_record_cv_equals_the_same_cv_given_as_a_class_cv():
     assert not np.array_equal(a.samples, c.samples)
 
 
+def test_the_zero_noise_replay_ignores_the_records_own_cv():
+    """The deterministic block is the tutorial's zero-noise replay: every job runs its
+    estimate. Records with their own cv must give the same block as the same records
+    without one, and a lone job of estimate 100 from 01:00 drains at minute 100 exactly
+    (it drained at a lognormal draw's 175.75 when a record's cv reached the replay)."""
+    rows = [f"2026-06-01,J{i},0{1 + i % 3}:00,etl,{20 + 5 * i},{i % 3},{'true' if i == 4 else 'false'}"
+            for i in range(8)]
+    (plain,) = nights_from_frame(validate_jobs(frame(rows)))
+    (own,) = nights_from_frame(validate_jobs(frame([r + ",0.6" for r in rows], ",runtime_cv")))
+    a = engine.simulate(own, workers=2, replications=200, seed=5)
+    b = engine.simulate(plain, workers=2, replications=200, seed=5)
+    assert a.deterministic == b.deterministic
+    (one,) = nights_from_frame(validate_jobs(frame(["2026-06-01,A,01:00,etl,100,1,false,0.5"],
+                                                   ",runtime_cv")))
+    r = engine.simulate(one, workers=1, replications=50, seed=0, arrival_jitter=0.0)
+    assert r.deterministic["queue_drained_minute"] == 100.0
+
+
 def test_a_record_cv_overrides_only_its_own_job():
     night = dataclasses.replace(
         nights_from_frame(validate_jobs(frame(["2026-06-01,A,01:00,etl,30,1,false",

@@ -169,12 +169,14 @@ class Night:
                 or self.has_night_factor or self.has_now)
 
     def planned(self) -> "Night":
-        """The night without the random runtime draws of issue 14 (for the zero-noise replay:
-        every job runs its planned ``runtime_minutes``; a re-forecast's facts stay)."""
-        if not (self.has_empirical or self.has_reruns or self.has_night_factor):
+        """The night without its random runtime draws (for the zero-noise replay: every job
+        runs its planned ``runtime_minutes``; a re-forecast's facts stay): those of issue 14
+        and the jobs' own ``runtime_cv`` (which would override the replay's zero cv)."""
+        if not (self.has_empirical or self.has_reruns or self.has_night_factor
+                or self.runtime_cv is not None):
             return self
         return replace(self, recent_ptr=None, recent_minutes=None, rerun_share=None, retries=0,
-                       night_cv=0.0)
+                       night_cv=0.0, runtime_cv=None)
 
     def with_runtime_draws(self, recent: tuple[ArrayLike, ArrayLike] | None = None,
                            rerun_share: ArrayLike | None = None, retries: int = 0,
