@@ -404,6 +404,22 @@ def test_timezones_that_follow_the_machine_are_refused_and_case_gets_a_hint():
     assert parse_now("2026-05-13T02:40:00Z", " UTC\n").timezone == "UTC"
 
 
+def test_a_now_at_or_past_the_cutoff_gets_a_note(invoke, tmp_path):
+    """On a 22:00-04:00 night --now 21:59 is the next evening by the midnight rule (1,439
+    minutes in; likely meant the start): the run goes on, with one note saying so; --now
+    03:59 (359 minutes, before the 360-minute cutoff) gets none."""
+    recs = [dict(r, status="queued", started_at=None, finished_at=None) for r in BASE]
+    f = write(tmp_path / "n", "json", recs)
+    args = ("simulate", "--file", f, "--replications", "50", "--batch-start", "22:00",
+            "--batch-end", "04:00", "--format", "json")
+    late = invoke(*args, "--now", "21:59")
+    assert late.exit_code == 0, late.stderr
+    assert ("--now 21:59 is 1,439 minutes after the batch start of night 2026-06-01 (22:00), "
+            "at or past its cutoff (04:00)") in late.stderr
+    ok = invoke(*args, "--now", "03:59")
+    assert ok.exit_code == 0 and "cutoff" not in ok.stderr
+
+
 def test_parse_now_refuses_what_it_cannot_read():
     for bad in ("", "2:40", "02:60", "2026-05-13", "2026-05-13T02:40", "x" * 500, None, 240):
         with pytest.raises(UsageError):

@@ -168,6 +168,7 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
     if outside:
         notes.append(outside)
     notes += sched.notes()
+    notes += now_notes(nights, now_keys)
     for n in notes:
         hooks.note(n)
 
@@ -203,6 +204,21 @@ def run_simulate(source: Source, dates: Sequence[str] = (), workers: Sequence[in
         if r.night.batch_date in now_keys:
             r.extra["now"] = dict(now_keys[r.night.batch_date])
     return SimulateReport(results, notes)
+
+
+def now_notes(nights: list, now_keys: dict[str, dict]) -> list[str]:
+    """A note per night whose ``now`` is at or past its cutoff (by the midnight rule a clock
+    time before the batch start is the next day: --now 21:59 on a 22:00 batch is 1,439
+    minutes in, a likely slip for the night's start)."""
+    out = []
+    for nt in nights:
+        key = now_keys.get(nt.batch_date)
+        if key is not None and key["minute"] >= nt.horizon_minutes:
+            out.append(f"--now {plain(key['given'], 40)} is {key['minute']:,.0f} minutes after "
+                       f"the batch start of night {nt.batch_date} ({nt.batch_start}), at or "
+                       f"past its cutoff ({nt.batch_end}): the night is forecast as already "
+                       "over")
+    return out
 
 
 def _at_now(nights: list, loaded, now_t: NowTime | None) -> tuple[list, dict[str, dict]]:
@@ -266,6 +282,9 @@ def run_score(source: Source, date_from: str | None = None, date_to: str | None 
         hooks.note(n)
     applied = _applied(loaded.nights, runtime)
     nights, now_keys = _at_now(applied.nights, loaded, now_t)
+    for n in now_notes(nights, now_keys):
+        notes.append(n)
+        hooks.note(n)
     if address is None:
         hooks.starting(policies=_general_policies(nights, sched))
     with hooks.progress(len(nights), "simulating") as advance:
