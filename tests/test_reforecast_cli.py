@@ -420,6 +420,23 @@ def test_a_now_at_or_past_the_cutoff_gets_a_note(invoke, tmp_path):
     assert ok.exit_code == 0 and "cutoff" not in ok.stderr
 
 
+def test_whatif_error_from_the_night_read_again_names_the_scenario(invoke, tmp_path):
+    """A scenario moving the cutoff of a 22:00-04:00 night to 23:00 makes the night stop
+    crossing midnight: read again on that clock, --now 03:30 is before the batch start. The
+    one error line names the scenario and the change, not only the option."""
+    recs = [dict(BASE[0], requested_window="22:00", started_at="22:00", finished_at="22:30"),
+            dict(BASE[1], requested_window="23:00", started_at="23:00"),
+            dict(BASE[2], requested_window="02:00")]
+    f = write(tmp_path / "x", "csv", recs)
+    toml = tmp_path / "s.toml"
+    toml.write_text('[[scenario]]\nname = "uncross"\nchanges = [{ cutoff = "23:00" }]\n')
+    res = invoke("whatif", "--file", f, "--batch-start", "22:00", "--batch-end", "04:00",
+                 "--now", "03:30", "--scenarios", toml, "--replications", "50")
+    assert check(res, (1,)) == ("Error: scenario 'uncross' (#1), change 1 (cutoff): with "
+                                "cutoff 23:00: --now 03:30 is before the batch start (22:00) "
+                                "and the batch does not cross midnight")
+
+
 def test_parse_now_refuses_what_it_cannot_read():
     for bad in ("", "2:40", "02:60", "2026-05-13", "2026-05-13T02:40", "x" * 500, None, 240):
         with pytest.raises(UsageError):

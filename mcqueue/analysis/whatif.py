@@ -301,7 +301,11 @@ class _Builder:
                              f"arrivals of jobs whose window is before the start; the night "
                              f"must be read again from its records (run_whatif does)")
         else:
-            night = reload(new_end)
+            try:
+                night = reload(new_end)
+            except (DataError, UsageError) as exc:  # e.g. --now on the new clock
+                raise self._fail(change, f"with cutoff {new_end}: "
+                                 f"{_row_prefix(str(exc))}") from None
             if sorted(night.job_id) != sorted(self.base.job_id):
                 raise self._fail(change, "the night read again with the new cutoff holds "
                                  "other jobs than the baseline (did the source change?)")
