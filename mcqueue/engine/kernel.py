@@ -469,15 +469,15 @@ def _bucket_offsets(level, excl, n_levels, off):
 @kernel(parallel=True)
 def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
                    base_order, night_levels, night_jitter, night_horizon,
-                   scen_night, scen_workers, rep_start, block, out):
-    """Replications rep_start .. rep_start + R - 1 of every scenario into out[S, 8, R].
+                   scen_night, scen_workers, rep_start, block, col0, n_rep, out):
+    """Replications rep_start .. rep_start + n_rep - 1 of every scenario into
+    out[S, 8, col0:col0 + n_rep] (the caller's whole array: no copy after the call).
 
     Scenario s replays night scen_night[s] on scen_workers[s] workers. Work is split into
     (scenario, block of replications) tasks run with prange; each task allocates its scratch
     once, so memory is O(threads x jobs) whatever R is.
     """
     n_scen = scen_night.shape[0]
-    n_rep = out.shape[2]
     n_blocks = (n_rep + block - 1) // block
     for task in prange(n_scen * n_blocks):
         s = task // n_blocks
@@ -526,7 +526,7 @@ def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key
             run_night(a, r, order, lv, ex, L, c, H, off, head, tail, queue, waits, ht, hj,
                       no_trace, metrics)
             for k in range(8):
-                out[s, k, i] = metrics[k]
+                out[s, k, col0 + i] = metrics[k]
 
 
 @kernel
