@@ -18,7 +18,7 @@ from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import MAX_MINUTES, Night
-from ..stats.intervals import summarize, wilson
+from ..stats.intervals import summarize, summarize_columns, wilson
 
 METRICS = K.METRICS
 # every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
@@ -1030,8 +1030,9 @@ class SimulationResult(Notebook):
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
     """Monte Carlo block of the contract from one scenario's (8, R) metrics."""
-    mc = {m: summarize(samples[i], confidence, *METRIC_RANGE.get(m, (0.0, math.inf)))
-          for i, m in enumerate(METRICS)}
+    cols = np.ascontiguousarray(samples, dtype=np.float64)
+    mc = dict(zip(METRICS, summarize_columns(
+        cols, confidence, [METRIC_RANGE.get(m, (0.0, math.inf)) for m in METRICS])))
     drained = samples[METRICS.index("queue_drained_minute")]
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.shape[1], confidence)

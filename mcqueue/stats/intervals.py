@@ -140,15 +140,33 @@ def summarize(x: np.ndarray, confidence: float, lower: float = -math.inf,
               upper: float = math.inf) -> dict[str, float]:
     """mean, Student-t interval (cut to [lower, upper], the metric's own range), and the
     P50/P90/P99 (nearest rank) of one metric."""
-    from .kernels import sum_sq_dev
-
     x = np.ascontiguousarray(x, dtype=np.float64)
-    n = x.shape[0]
-    mean = float(x.mean())
-    sd = math.sqrt(sum_sq_dev(x, mean) / (n - 1)) if n > 1 else math.nan
-    lo, hi = t_interval(mean, sd, n, confidence, lower, upper)
-    p50, p90, p99 = (nearest_rank(x, q) for q in QUANTILES)
-    return {"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90, "p99": p99}
+    return summarize_columns(x.reshape(1, -1), confidence, [(lower, upper)])[0]
+
+
+def summarize_columns(cols: np.ndarray, confidence: float,
+                      bounds: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """``summarize`` of every row of ``cols`` (one metric per row, C-contiguous float64), the
+    rows in parallel: numpy's mean, then one pass per row for the sum of squared deviations
+    and the three nearest-rank quantiles together (``stats.kernels.column_stats``)."""
+    from .kernels import column_stats
+
+    m, n = cols.shape
+    means = np.array([float(cols[i].mean()) for i in range(m)], dtype=np.float64)
+    ks = np.array([max(0, math.ceil(q * n) - 1) for q in QUANTILES], dtype=np.int64)
+    sumsq = np.empty(m, np.float64)
+    qs = np.empty((m, len(QUANTILES)), np.float64)
+    if n > 0:
+        column_stats(cols, means, ks, sumsq, qs)
+    out = []
+    for i in range(m):
+        mean = float(means[i])
+        sd = math.sqrt(sumsq[i] / (n - 1)) if n > 1 else math.nan
+        lo, hi = t_interval(mean, sd, n, confidence, *bounds[i])
+        p50, p90, p99 = (float(v) for v in qs[i])
+        out.append({"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90,
+                    "p99": p99})
+    return out
 
 
 def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:

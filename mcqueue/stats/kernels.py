@@ -1,11 +1,14 @@
-"""Compiled statistics kernels: exact order statistics and sums over one metric column.
+"""Compiled statistics kernels: exact order statistics and sums over metric columns.
 
 They take numpy arrays only and call nothing in the engine's kernel module, so they live with the
 statistics (mcqueue/engine/kernel.py keeps everything the event loop calls, because numba's cache
 does not notice changes in functions imported from other files).
 """
 
+import math
+
 import numpy as np
+from numba import prange
 
 from .._jit import kernel
 
@@ -84,3 +87,133 @@ def select_rank(x, k):
         lo = new_lo
         hi = new_hi
     return lo
+
+
+SAMPLE = 16384  # sample that brackets each rank in ``column_stats``
+DIRECT = 65536  # up to this many values a column is copied and sorted
+
+
+@kernel
+def _counts3(x, low, high, below, upto):
+    """For q = 0, 1, 2 the number of values of x below low[q] and at most high[q] (written out
+    for three, and without the sum of squares, so that the compiler vectorises it)."""
+    l0 = low[0]
+    l1 = low[1]
+    l2 = low[2]
+    h0 = high[0]
+    h1 = high[1]
+    h2 = high[2]
+    a0 = a1 = a2 = b0 = b1 = b2 = 0
+    for i in range(x.shape[0]):
+        v = x[i]
+        a0 += v < l0
+        a1 += v < l1
+        a2 += v < l2
+        b0 += v <= h0
+        b1 += v <= h1
+        b2 += v <= h2
+    below[0] = a0
+    below[1] = a1
+    below[2] = a2
+    upto[0] = b0
+    upto[1] = b1
+    upto[2] = b2
+
+
+@kernel
+def _inside(x, lo, hi, buf, mean, acc_out):
+    """Copy the values of x in [lo, hi] (finite bounds) into buf; returns how many there were
+    (the caller compares it with the count it expects). One rarely taken branch per value:
+    the sign of (v - lo) (hi - v) is a superset test, the exact test follows. When acc_out
+    has an element, acc_out[0] is the sum of squared deviations from ``mean`` (the loop of
+    ``sum_sq_dev``, same order), taken in the same pass."""
+    m = 0
+    cap = buf.shape[0]
+    acc = 0.0
+    with_acc = acc_out.shape[0] > 0
+    for i in range(x.shape[0]):
+        v = x[i]
+        if with_acc:
+            d = v - mean
+            acc += d * d
+        if (v - lo) * (hi - v) >= 0.0:
+            if v >= lo and v <= hi:
+                if m < cap:
+                    buf[m] = v
+                m += 1
+    if with_acc:
+        acc_out[0] = acc
+    return m
+
+
+@kernel
+def _column_stats(x, mean, ks, q_out):
+    """Sum of squared deviations from ``mean`` (the loop of ``sum_sq_dev``, same order) and the
+    ks[q]-th smallest values (0-based, exact; three ranks) of one column.
+
+    Each rank is bracketed by two values of an evenly strided sample of the column (4 standard
+    deviations of the sample rank either side); one pass counts the values below and inside
+    every bracket, and a bracket that holds its rank is then copied out (one pass each, the
+    first one also summing the squares; none when the bracket is a single value, as for
+    counts) and the rank selected among the copies. A bracket that misses its rank, or non-finite bounds, falls
+    back to ``select_rank``: the answer is always the exact order statistic (NaN sorts last,
+    as np.sort).
+    """
+    n = x.shape[0]
+    nq = ks.shape[0]
+    if n <= DIRECT:
+        acc = 0.0
+        for i in range(n):
+            d = x[i] - mean
+            acc += d * d
+        if n > 0:
+            srt = np.sort(x)
+            for q in range(nq):
+                q_out[q] = srt[ks[q]]
+        return acc
+    s = SAMPLE
+    step = n // s
+    sample = np.empty(s, np.float64)
+    for i in range(s):
+        sample[i] = x[i * step]
+    sample.sort()
+    low = np.empty(3, np.float64)
+    high = np.empty(3, np.float64)
+    for q in range(3):
+        p = (ks[q] + 0.5) / n
+        c = np.int64(p * s)
+        d = np.int64(4.0 * math.sqrt(s * p * (1.0 - p))) + 8
+        low[q] = sample[max(0, c - d)]
+        high[q] = sample[min(s - 1, c + d)]
+    below = np.empty(3, np.int64)
+    upto = np.empty(3, np.int64)
+    _counts3(x, low, high, below, upto)
+    acc_out = np.empty(1, np.float64)  # the first copying pass also sums the squares
+    no_acc = np.empty(0, np.float64)
+    have_acc = False
+    for q in range(3):
+        k = ks[q]
+        m = upto[q] - below[q]
+        if not (below[q] <= k < upto[q]) or not (np.isfinite(low[q]) and np.isfinite(high[q])):
+            q_out[q] = select_rank(x, k)
+        elif low[q] == high[q]:
+            q_out[q] = low[q]
+        else:
+            buf = np.empty(m, np.float64)
+            got = _inside(x, low[q], high[q], buf, mean, no_acc if have_acc else acc_out)
+            have_acc = True
+            if got == m:
+                q_out[q] = np.partition(buf, k - below[q])[k - below[q]]
+            else:
+                q_out[q] = select_rank(x, k)
+    if have_acc:
+        return acc_out[0]
+    return sum_sq_dev(x, mean)
+
+
+@kernel(parallel=True)
+def column_stats(cols, means, ks, sumsq, q_out):
+    """``_column_stats`` of every row of ``cols`` (rows in parallel): sumsq[c] and
+    q_out[c, :] for the three ranks ``ks``."""
+    for c in prange(cols.shape[0]):
+        sumsq[c] = _column_stats(cols[c], means[c], ks, q_out[c])
