@@ -144,20 +144,41 @@ def summarize(x: np.ndarray, confidence: float, lower: float = -math.inf,
     return summarize_columns(x.reshape(1, -1), confidence, [(lower, upper)])[0]
 
 
+def _threads() -> int:
+    from numba import get_num_threads
+
+    return get_num_threads()
+
+
 def summarize_columns(cols: np.ndarray, confidence: float,
                       bounds: list[tuple[float, float]]) -> list[dict[str, float]]:
-    """``summarize`` of every row of ``cols`` (one metric per row, C-contiguous float64), the
-    rows in parallel: numpy's mean, then one pass per row for the sum of squared deviations
-    and the three nearest-rank quantiles together (``stats.kernels.column_stats``)."""
-    from .kernels import column_stats
+    """``summarize`` of every row of ``cols`` (one metric per row, float64): numpy's mean, then
+    a few passes per row for the sum of squared deviations and the three nearest-rank
+    quantiles together (``stats.kernels._column_stats``), the rows on numba's thread count of
+    threads (the kernel releases the GIL; a thread pool rather than prange, whose compile
+    took 3 s of a first run)."""
+    from .kernels import _column_stats
 
     m, n = cols.shape
-    means = np.array([float(cols[i].mean()) for i in range(m)], dtype=np.float64)
+    means = np.array([float(np.ascontiguousarray(cols[i]).mean()) for i in range(m)],
+                     dtype=np.float64)
     ks = np.array([max(0, math.ceil(q * n) - 1) for q in QUANTILES], dtype=np.int64)
     sumsq = np.empty(m, np.float64)
     qs = np.empty((m, len(QUANTILES)), np.float64)
+
+    def one(i: int) -> None:
+        sumsq[i] = _column_stats(np.ascontiguousarray(cols[i]), means[i], ks, qs[i])
+
     if n > 0:
-        column_stats(cols, means, ks, sumsq, qs)
+        workers = min(m, _threads())
+        if workers > 1 and n >= 100_000:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one, range(m)))
+        else:
+            for i in range(m):
+                one(i)
     out = []
     for i in range(m):
         mean = float(means[i])

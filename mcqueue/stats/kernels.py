@@ -8,7 +8,6 @@ does not notice changes in functions imported from other files).
 import math
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
 
@@ -147,6 +146,42 @@ def _inside(x, lo, hi, buf, mean, acc_out):
 
 
 @kernel
+def _select_in_place(x, k):
+    """k-th smallest (0-based) of x, reordering x (Hoare quickselect, median of three; x holds
+    no NaN). Written out rather than np.partition, whose compile took 6 s of a first run."""
+    lo = 0
+    hi = x.shape[0] - 1
+    while lo < hi:
+        a = x[lo]
+        b = x[(lo + hi) >> 1]
+        c = x[hi]
+        if a < b:
+            pivot = b if b < c else (c if a < c else a)
+        else:
+            pivot = a if a < c else (c if b < c else b)
+        i = lo
+        j = hi
+        while i <= j:
+            while x[i] < pivot:
+                i += 1
+            while x[j] > pivot:
+                j -= 1
+            if i <= j:
+                t = x[i]
+                x[i] = x[j]
+                x[j] = t
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return x[k]
+    return x[k]
+
+
+@kernel
 def _column_stats(x, mean, ks, q_out):
     """Sum of squared deviations from ``mean`` (the loop of ``sum_sq_dev``, same order) and the
     ks[q]-th smallest values (0-based, exact; three ranks) of one column.
@@ -155,7 +190,7 @@ def _column_stats(x, mean, ks, q_out):
     deviations of the sample rank either side); one pass counts the values below and inside
     every bracket, and a bracket that holds its rank is then copied out (one pass each, the
     first one also summing the squares; none when the bracket is a single value, as for
-    counts) and the rank selected among the copies. A bracket that misses its rank, or non-finite bounds, falls
+    counts) and the rank selected among the copies (quickselect). A bracket that misses its rank, or non-finite bounds, falls
     back to ``select_rank``: the answer is always the exact order statistic (NaN sorts last,
     as np.sort).
     """
@@ -163,13 +198,16 @@ def _column_stats(x, mean, ks, q_out):
     nq = ks.shape[0]
     if n <= DIRECT:
         acc = 0.0
+        nan = False
         for i in range(n):
             d = x[i] - mean
             acc += d * d
+            if x[i] != x[i]:
+                nan = True
         if n > 0:
-            srt = np.sort(x)
+            work = x.copy()
             for q in range(nq):
-                q_out[q] = srt[ks[q]]
+                q_out[q] = select_rank(x, ks[q]) if nan else _select_in_place(work, ks[q])
         return acc
     s = SAMPLE
     step = n // s
@@ -203,17 +241,9 @@ def _column_stats(x, mean, ks, q_out):
             got = _inside(x, low[q], high[q], buf, mean, no_acc if have_acc else acc_out)
             have_acc = True
             if got == m:
-                q_out[q] = np.partition(buf, k - below[q])[k - below[q]]
+                q_out[q] = _select_in_place(buf, k - below[q])
             else:
                 q_out[q] = select_rank(x, k)
     if have_acc:
         return acc_out[0]
     return sum_sq_dev(x, mean)
-
-
-@kernel(parallel=True)
-def column_stats(cols, means, ks, sumsq, q_out):
-    """``_column_stats`` of every row of ``cols`` (rows in parallel): sumsq[c] and
-    q_out[c, :] for the three ranks ``ks``."""
-    for c in prange(cols.shape[0]):
-        sumsq[c] = _column_stats(cols[c], means[c], ks, q_out[c])
