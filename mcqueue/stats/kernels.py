@@ -209,6 +209,11 @@ def _column_stats(x, mean, ks, q_out):
             for q in range(nq):
                 q_out[q] = select_rank(x, ks[q]) if nan else _select_in_place(work, ks[q])
         return acc
+    if nq != 3:  # the bracketing below is written out for three ranks
+        acc = sum_sq_dev(x, mean)
+        for q in range(nq):
+            q_out[q] = select_rank(x, ks[q])
+        return acc
     s = SAMPLE
     step = n // s
     sample = np.empty(s, np.float64)
