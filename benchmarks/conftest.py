@@ -197,7 +197,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                   "yardstick_replications_per_second", "ratio_to_yardstick"):
             if k in r:
                 parts.append(f"{k} {r[k]:.4g}")
-        parts += [f"{k[12:]}: {v:.4g} ns" for k, v in r.items() if k.startswith("ns_per_rep ")]
+        parts += [f"{k[11:]}: {v:.4g} ns" for k, v in r.items() if k.startswith("ns_per_rep ")]
         tr.write_line("  ".join(parts))
     ratios = _ratios(_RESULTS)
     if ratios:
