@@ -167,7 +167,13 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     qs = np.empty((m, len(QUANTILES)), np.float64)
 
     def one(i: int) -> None:
-        sumsq[i] = _column_stats(np.ascontiguousarray(cols[i]), means[i], ks, qs[i])
+        x = np.ascontiguousarray(cols[i])
+        missed = np.zeros(len(QUANTILES), dtype=np.bool_)
+        sumsq[i] = _column_stats(x, means[i], ks, qs[i], missed)
+        for q in np.flatnonzero(missed):  # rare: non-finite values, a missed bracket
+            from .kernels import select_rank
+
+            qs[i, q] = select_rank(x, ks[q])
 
     if n > 0:
         workers = min(m, _threads())

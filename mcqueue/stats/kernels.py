@@ -182,20 +182,25 @@ def _select_in_place(x, k):
 
 
 @kernel
-def _column_stats(x, mean, ks, q_out):
+def _column_stats(x, mean, ks, q_out, missed):
     """Sum of squared deviations from ``mean`` (the loop of ``sum_sq_dev``, same order) and the
-    ks[q]-th smallest values (0-based, exact; three ranks) of one column.
+    ks[q]-th smallest values (0-based, exact; three ranks) of one column into q_out; where
+    missed[q] is set the caller must take rank q from ``select_rank`` instead (kept out of
+    this kernel so that a run compiles it, and numba's sort, only when it is needed).
 
     Each rank is bracketed by two values of an evenly strided sample of the column (4 standard
-    deviations of the sample rank either side); one pass counts the values below and inside
-    every bracket, and a bracket that holds its rank is then copied out (one pass each, the
-    first one also summing the squares; none when the bracket is a single value, as for
-    counts) and the rank selected among the copies (quickselect). A bracket that misses its rank, or non-finite bounds, falls
-    back to ``select_rank``: the answer is always the exact order statistic (NaN sorts last,
-    as np.sort).
+    deviations of the sample rank either side, picked by quickselect); one pass counts the
+    values below and inside every bracket, and a bracket that holds its rank is then copied
+    out (one pass each, the first one also summing the squares; none when the bracket is a
+    single value, as for counts) and the rank selected among the copies (quickselect). A
+    bracket that misses its rank, non-finite bounds, NaN in a short column or another number
+    of ranks than three set ``missed``: the answers are always exact order statistics (NaN
+    sorts last, as np.sort).
     """
     n = x.shape[0]
     nq = ks.shape[0]
+    for q in range(nq):
+        missed[q] = False
     if n <= DIRECT:
         acc = 0.0
         nan = False
@@ -207,27 +212,28 @@ def _column_stats(x, mean, ks, q_out):
         if n > 0:
             work = x.copy()
             for q in range(nq):
-                q_out[q] = select_rank(x, ks[q]) if nan else _select_in_place(work, ks[q])
+                if nan:
+                    missed[q] = True
+                else:
+                    q_out[q] = _select_in_place(work, ks[q])
         return acc
     if nq != 3:  # the bracketing below is written out for three ranks
-        acc = sum_sq_dev(x, mean)
         for q in range(nq):
-            q_out[q] = select_rank(x, ks[q])
-        return acc
+            missed[q] = True
+        return sum_sq_dev(x, mean)
     s = SAMPLE
     step = n // s
     sample = np.empty(s, np.float64)
     for i in range(s):
         sample[i] = x[i * step]
-    sample.sort()
     low = np.empty(3, np.float64)
     high = np.empty(3, np.float64)
     for q in range(3):
         p = (ks[q] + 0.5) / n
         c = np.int64(p * s)
         d = np.int64(4.0 * math.sqrt(s * p * (1.0 - p))) + 8
-        low[q] = sample[max(0, c - d)]
-        high[q] = sample[min(s - 1, c + d)]
+        low[q] = _select_in_place(sample, max(0, c - d))
+        high[q] = _select_in_place(sample, min(s - 1, c + d))
     below = np.empty(3, np.int64)
     upto = np.empty(3, np.int64)
     _counts3(x, low, high, below, upto)
@@ -238,7 +244,7 @@ def _column_stats(x, mean, ks, q_out):
         k = ks[q]
         m = upto[q] - below[q]
         if not (below[q] <= k < upto[q]) or not (np.isfinite(low[q]) and np.isfinite(high[q])):
-            q_out[q] = select_rank(x, k)
+            missed[q] = True
         elif low[q] == high[q]:
             q_out[q] = low[q]
         else:
@@ -248,7 +254,7 @@ def _column_stats(x, mean, ks, q_out):
             if got == m:
                 q_out[q] = _select_in_place(buf, k - below[q])
             else:
-                q_out[q] = select_rank(x, k)
+                missed[q] = True
     if have_acc:
         return acc_out[0]
     return sum_sq_dev(x, mean)
