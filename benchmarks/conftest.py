@@ -193,9 +193,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if "jobs_per_second" in r:
             parts.append(f"{_num(r['jobs_per_second'])} jobs/s")
         for k in ("peak_rss_mib", "process_seconds", "to_kernel_seconds", "kernel_seconds",
-                  "per_job_overhead"):
+                  "per_job_overhead", "cli_replications_per_second",
+                  "yardstick_replications_per_second", "ratio_to_yardstick"):
             if k in r:
                 parts.append(f"{k} {r[k]:.4g}")
+        parts += [f"{k[11:]}: {v:.4g} ns" for k, v in r.items() if k.startswith("ns_per_rep ")]
         tr.write_line("  ".join(parts))
     ratios = _ratios(_RESULTS)
     if ratios:

@@ -34,8 +34,12 @@ def compiling_notice(policies=(), per_job: bool = False) -> None:
     ready = (kernel_cache_ready(policies, per_job) if policies or per_job
              else kernel_cache_ready())
     if not ready:
-        click.echo("mcqueue: compiling the simulation engine (first run only, this can take a "
-                   "minute; Ctrl-C takes effect only when the compile is done)...", err=True)
+        # measured on the project's 2-core machine (docs/benchmarks.md, issue 17): the default
+        # run's whole first process 11-14 s; the general loop of a policy or the per-job fold
+        # adds up to a minute
+        expect = "up to a minute" if policies or per_job else "10-20 seconds"
+        click.echo(f"mcqueue: compiling the simulation engine (first run only, {expect} on 2 "
+                   "cores; Ctrl-C takes effect only when the compile is done)...", err=True)
 
 
 def hooks(kind: str = "note"):

@@ -319,8 +319,8 @@ def test_compiling_notice_goes_to_stderr(monkeypatch):
     monkeypatch.setattr(engine, "kernel_cache_ready", lambda: False)
     res = CliRunner().invoke(cli, ["simulate", "--format", "json", *R])
     assert res.exit_code == 0
-    assert res.stderr == ("mcqueue: compiling the simulation engine (first run only, this can "
-                          "take a minute; Ctrl-C takes effect only when the compile is "
+    assert res.stderr == ("mcqueue: compiling the simulation engine (first run only, 10-20 "
+                          "seconds on 2 cores; Ctrl-C takes effect only when the compile is "
                           "done)...\n")
     assert len(json.loads(res.stdout)) == 2
 

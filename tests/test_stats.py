@@ -149,3 +149,43 @@ def test_nearest_rank_with_non_finite_values_matches_sorting():
         k = max(0, math.ceil(q * x.size) - 1)
         assert nearest_rank(x, q) == np.sort(x)[k]
     assert x[1] == np.inf  # the input is not reordered
+
+
+def _columns_for_summaries():
+    """Columns past the direct-sort size (65,536), where ``summarize`` brackets each rank with
+    a sample: continuous, skewed, sorted both ways, a few integer values (ties at every rank),
+    one constant, a point mass at 0, and non-finite values (inf, -inf, nan)."""
+    rng = np.random.default_rng(17)
+    n = 200_003
+    cols = [rng.normal(size=n), rng.lognormal(size=n), np.sort(rng.normal(size=n)),
+            np.sort(rng.normal(size=n))[::-1], rng.integers(0, 5, n).astype(float),
+            np.full(n, 3.5), np.where(rng.random(n) < 0.6, 0.0, rng.exponential(size=n))]
+    x = rng.normal(size=n)
+    x[::7] = np.inf
+    cols.append(x)
+    x = rng.normal(size=n)
+    x[::3] = -np.inf
+    cols.append(x)
+    x = rng.normal(size=n)
+    x[11] = np.nan
+    cols.append(x)
+    return cols
+
+
+@pytest.mark.parametrize("which", range(10))
+def test_summarize_of_a_large_column_against_sorting_and_numpy(which):
+    """The quantiles are the exact nearest-rank order statistics (np.sort, NaN last), the mean
+    is numpy's, and the interval's half-width is z sd / sqrt(n) with numpy's sd (ddof 1) to
+    1e-4 relative (the t quantile at 200,002 degrees of freedom exceeds z by about 1e-5)."""
+    x = _columns_for_summaries()[which]
+    s = summarize(x, 0.95)
+    srt = np.sort(x)
+    n = x.size
+    for key, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        want = srt[max(0, math.ceil(q * n) - 1)]
+        assert s[key] == want or (math.isnan(s[key]) and math.isnan(want)), key
+    assert s["mean"] == float(np.mean(x)) or math.isnan(s["mean"])
+    if np.isfinite(x).all():
+        half = s["ci_high"] - s["mean"]
+        want_half = Z95 * float(np.std(x, ddof=1)) / math.sqrt(n)
+        assert half == pytest.approx(want_half, rel=1e-4)  # t vs z at df = 200,002: 1e-5

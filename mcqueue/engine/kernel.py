@@ -466,67 +466,139 @@ def _bucket_offsets(level, excl, n_levels, off):
         off[b + 1] += off[b]
 
 
+from numba import types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic, overload  # noqa: E402
+
+
+@intrinsic
+def _borrow(typingctx, arr):
+    """The same array without its reference count (meminfo and parent null), for passing to
+    an inlined function inside the event loop: numba increments and decrements the count of
+    every array argument of an inlined call that its pruning pass cannot pair up, and those
+    atomic operations took 80 % of the loop's time (measured with perf; 1.4 M against 7.6 M
+    jobs/s). The caller keeps the original alive (it is used after the call)."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        src = context.make_array(aryty)(context, builder, value=args[0])
+        dst = context.make_array(aryty)(context, builder)
+        dst.meminfo = cgutils.get_null_value(dst.meminfo.type)
+        dst.parent = cgutils.get_null_value(dst.parent.type)
+        dst.nitems = src.nitems
+        dst.itemsize = src.itemsize
+        dst.data = src.data
+        dst.shape = src.shape
+        dst.strides = src.strides
+        return dst._getvalue()
+
+    return arr(arr), codegen
+
+
+@kernel
+def _batch_task(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt, base_order,
+                night_levels, night_jitter, night_horizon, scen_night, scen_workers, rep_start,
+                col0, out, s, b0, b1):
+    """One task of ``simulate_batch``: replications b0 .. b1 - 1 (of this call) of scenario s.
+    A function of its own, not inlined into the prange loop: numba's parallel passes then see
+    a small loop body (the first compile took 18 s with the whole replication inlined there)."""
+    g = scen_night[s]
+    lo = night_start[g]
+    hi = night_start[g + 1]
+    n = hi - lo
+    c = scen_workers[s]
+    L = night_levels[g]
+    jit = night_jitter[g]
+    H = night_horizon[g]
+    lv = level[lo:hi]
+    ex = excl[lo:hi]
+    a = np.empty(n, np.float64)
+    r = np.empty(n, np.float64)
+    order = np.empty(n, np.int64)
+    tmp = np.empty(n, np.int64)
+    bkt = np.empty(n, np.int64)
+    counts = np.empty(n + 1, np.int64)
+    queue = np.empty(n, np.int64)
+    waits = np.empty(n, np.float64)
+    # at most min(c, n) jobs run at once (an exclusive job is one entry)
+    ht = np.empty(max(1, min(c, n)), np.float64)
+    hj = np.empty(max(1, min(c, n)), np.int64)
+    off = np.empty(2 * L + 1, np.int64)
+    head = np.empty(2 * L, np.int64)
+    tail = np.empty(2 * L, np.int64)
+    no_trace = np.empty(0, np.float64)
+    metrics = np.empty(8, np.float64)
+    ba = base_a[lo:hi]
+    br = base_r[lo:hi]
+    sg = sigma[lo:hi]
+    ka = key_arr[lo:hi]
+    kr = key_rt[lo:hi]
+    bo = base_order[lo:hi]
+    _bucket_offsets(lv, ex, L, off)
+    # borrowed views (no reference counting) for the inlined calls in the loop; the owners
+    # above stay alive until the function returns (used again after the loop)
+    a_ = _borrow(a)
+    r_ = _borrow(r)
+    order_ = _borrow(order)
+    tmp_ = _borrow(tmp)
+    bkt_ = _borrow(bkt)
+    counts_ = _borrow(counts)
+    queue_ = _borrow(queue)
+    waits_ = _borrow(waits)
+    ht_ = _borrow(ht)
+    hj_ = _borrow(hj)
+    off_ = _borrow(off)
+    head_ = _borrow(head)
+    tail_ = _borrow(tail)
+    nt_ = _borrow(no_trace)
+    m_ = _borrow(metrics)
+    lv_ = _borrow(lv)
+    ex_ = _borrow(ex)
+    ba_ = _borrow(ba)
+    br_ = _borrow(br)
+    sg_ = _borrow(sg)
+    ka_ = _borrow(ka)
+    kr_ = _borrow(kr)
+    for i in range(b0, b1):
+        rep = rep_start + i
+        draw_night(rep, ba_, br_, sg_, ka_, kr_, jit, a_, r_)
+        for k in range(n):
+            order_[k] = bo[k]
+        if jit > 0.0:
+            bucket_sort_by_arrival(a_, order_, tmp_, bkt_, counts_)
+        run_night(a_, r_, order_, lv_, ex_, L, c, H, off_, head_, tail_, queue_, waits_, ht_,
+                  hj_, nt_, m_)
+        for k in range(8):
+            out[s, k, col0 + i] = m_[k]
+    return (a.shape[0] + r.shape[0] + order.shape[0] + tmp.shape[0] + bkt.shape[0]
+            + counts.shape[0] + queue.shape[0] + waits.shape[0] + ht.shape[0] + hj.shape[0]
+            + off.shape[0] + head.shape[0] + tail.shape[0] + no_trace.shape[0]
+            + metrics.shape[0] + lv.shape[0] + ex.shape[0] + ba.shape[0] + br.shape[0]
+            + sg.shape[0] + ka.shape[0] + kr.shape[0])
+
+
 @kernel(parallel=True)
 def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
                    base_order, night_levels, night_jitter, night_horizon,
-                   scen_night, scen_workers, rep_start, block, out):
-    """Replications rep_start .. rep_start + R - 1 of every scenario into out[S, 8, R].
+                   scen_night, scen_workers, rep_start, block, col0, n_rep, out):
+    """Replications rep_start .. rep_start + n_rep - 1 of every scenario into
+    out[S, 8, col0:col0 + n_rep] (the caller's whole array: no copy after the call).
 
     Scenario s replays night scen_night[s] on scen_workers[s] workers. Work is split into
     (scenario, block of replications) tasks run with prange; each task allocates its scratch
     once, so memory is O(threads x jobs) whatever R is.
     """
     n_scen = scen_night.shape[0]
-    n_rep = out.shape[2]
     n_blocks = (n_rep + block - 1) // block
     for task in prange(n_scen * n_blocks):
         s = task // n_blocks
         b0 = (task % n_blocks) * block
         b1 = min(b0 + block, n_rep)
-        g = scen_night[s]
-        lo = night_start[g]
-        hi = night_start[g + 1]
-        n = hi - lo
-        c = scen_workers[s]
-        L = night_levels[g]
-        jit = night_jitter[g]
-        H = night_horizon[g]
-        lv = level[lo:hi]
-        ex = excl[lo:hi]
-        a = np.empty(n, np.float64)
-        r = np.empty(n, np.float64)
-        order = np.empty(n, np.int64)
-        tmp = np.empty(n, np.int64)
-        bkt = np.empty(n, np.int64)
-        counts = np.empty(n + 1, np.int64)
-        queue = np.empty(n, np.int64)
-        waits = np.empty(n, np.float64)
-        # at most min(c, n) jobs run at once (an exclusive job is one entry)
-        ht = np.empty(max(1, min(c, n)), np.float64)
-        hj = np.empty(max(1, min(c, n)), np.int64)
-        off = np.empty(2 * L + 1, np.int64)
-        head = np.empty(2 * L, np.int64)
-        tail = np.empty(2 * L, np.int64)
-        no_trace = np.empty(0, np.float64)
-        metrics = np.empty(8, np.float64)
-        ba = base_a[lo:hi]
-        br = base_r[lo:hi]
-        sg = sigma[lo:hi]
-        ka = key_arr[lo:hi]
-        kr = key_rt[lo:hi]
-        bo = base_order[lo:hi]
-        _bucket_offsets(lv, ex, L, off)
-        for i in range(b0, b1):
-            rep = rep_start + i
-            draw_night(rep, ba, br, sg, ka, kr, jit, a, r)
-            for k in range(n):
-                order[k] = bo[k]
-            if jit > 0.0:
-                bucket_sort_by_arrival(a, order, tmp, bkt, counts)
-            run_night(a, r, order, lv, ex, L, c, H, off, head, tail, queue, waits, ht, hj,
-                      no_trace, metrics)
-            for k in range(8):
-                out[s, k, i] = metrics[k]
+        _batch_task(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
+                    base_order, night_levels, night_jitter, night_horizon, scen_night,
+                    scen_workers, rep_start, col0, out, s, b0, b1)
 
 
 @kernel
@@ -565,37 +637,6 @@ def stream_keys(job_hash, seed, purpose, out):
 # which inlines the one loop (``_general_task``) with the policy as a literal, and ``_dispatch``
 # is an overload that resolves to that policy's code at typing time.
 # ====================================================================================
-from numba import types  # noqa: E402
-from numba.core import cgutils  # noqa: E402
-from numba.extending import intrinsic, overload  # noqa: E402
-
-
-@intrinsic
-def _borrow(typingctx, arr):
-    """The same array without its reference count (meminfo and parent null), for passing to
-    an inlined function inside the event loop: numba increments and decrements the count of
-    every array argument of an inlined call that its pruning pass cannot pair up, and those
-    atomic operations took 80 % of the loop's time (measured with perf; 1.4 M against 7.6 M
-    jobs/s). The caller keeps the original alive (it is used after the call)."""
-    if not isinstance(arr, types.Array):
-        return None
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        src = context.make_array(aryty)(context, builder, value=args[0])
-        dst = context.make_array(aryty)(context, builder)
-        dst.meminfo = cgutils.get_null_value(dst.meminfo.type)
-        dst.parent = cgutils.get_null_value(dst.parent.type)
-        dst.nitems = src.nitems
-        dst.itemsize = src.itemsize
-        dst.data = src.data
-        dst.shape = src.shape
-        dst.strides = src.strides
-        return dst._getvalue()
-
-    return arr(arr), codegen
-
-
 @kernel
 def _alive(i_own, f_own, u_own):
     """A use of the scratch owners after the replication loop: numba releases an array after

@@ -18,7 +18,7 @@ from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import MAX_MINUTES, Night
-from ..stats.intervals import summarize, wilson
+from ..stats.intervals import summarize, summarize_columns, wilson
 
 METRICS = K.METRICS
 # every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
@@ -775,21 +775,18 @@ def _replicate_today(batch: Batch, nights_of: np.ndarray, workers_of: np.ndarray
     if block is None:
         block = default_block(min(replications, per_call), min(n_scen, scen_step))
     out = np.empty((n_scen, K.N_METRICS, replications), dtype=np.float64)
-    whole = scen_step >= n_scen and per_call >= replications
     for s0 in range(0, n_scen, scen_step):
         s1 = min(n_scen, s0 + scen_step)
         done = 0
         while done < replications:
             m = min(per_call, replications - done)
-            # one call writes a C-contiguous array (the layout numba compiled for), copied in
-            dest = out if whole else np.empty((s1 - s0, K.N_METRICS, m), dtype=np.float64)
+            # each call writes its columns done .. done + m - 1 of out[s0:s1] (C-contiguous:
+            # the layout numba compiled for) in place
             K.simulate_batch(batch.night_start, batch.base_a, batch.base_r, batch.sigma,
                              batch.level, batch.excl, batch.key_arr, batch.key_rt,
                              batch.base_order, batch.night_levels, batch.night_jitter,
                              batch.night_horizon, nights_of[s0:s1], workers_of[s0:s1],
-                             rep_start + done, block, dest)
-            if not whole:
-                out[s0:s1, :, done:done + m] = dest
+                             rep_start + done, block, done, m, out[s0:s1])
             done += m
             if progress is not None:
                 progress(m * (s1 - s0))
@@ -1033,8 +1030,9 @@ class SimulationResult(Notebook):
 
 def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
     """Monte Carlo block of the contract from one scenario's (8, R) metrics."""
-    mc = {m: summarize(samples[i], confidence, *METRIC_RANGE.get(m, (0.0, math.inf)))
-          for i, m in enumerate(METRICS)}
+    cols = np.ascontiguousarray(samples, dtype=np.float64)
+    mc = dict(zip(METRICS, summarize_columns(
+        cols, confidence, [METRIC_RANGE.get(m, (0.0, math.inf)) for m in METRICS])))
     drained = samples[METRICS.index("queue_drained_minute")]
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.shape[1], confidence)

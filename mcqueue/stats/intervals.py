@@ -140,15 +140,60 @@ def summarize(x: np.ndarray, confidence: float, lower: float = -math.inf,
               upper: float = math.inf) -> dict[str, float]:
     """mean, Student-t interval (cut to [lower, upper], the metric's own range), and the
     P50/P90/P99 (nearest rank) of one metric."""
-    from .kernels import sum_sq_dev
-
     x = np.ascontiguousarray(x, dtype=np.float64)
-    n = x.shape[0]
-    mean = float(x.mean())
-    sd = math.sqrt(sum_sq_dev(x, mean) / (n - 1)) if n > 1 else math.nan
-    lo, hi = t_interval(mean, sd, n, confidence, lower, upper)
-    p50, p90, p99 = (nearest_rank(x, q) for q in QUANTILES)
-    return {"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90, "p99": p99}
+    return summarize_columns(x.reshape(1, -1), confidence, [(lower, upper)])[0]
+
+
+def _threads() -> int:
+    from numba import get_num_threads
+
+    return get_num_threads()
+
+
+def summarize_columns(cols: np.ndarray, confidence: float,
+                      bounds: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """``summarize`` of every row of ``cols`` (one metric per row, float64): numpy's mean, then
+    a few passes per row for the sum of squared deviations and the three nearest-rank
+    quantiles together (``stats.kernels._column_stats``), the rows on numba's thread count of
+    threads (the kernel releases the GIL; a thread pool rather than prange, whose compile
+    took 3 s of a first run)."""
+    from .kernels import _column_stats
+
+    m, n = cols.shape
+    means = np.array([float(np.ascontiguousarray(cols[i]).mean()) for i in range(m)],
+                     dtype=np.float64)
+    ks = np.array([max(0, math.ceil(q * n) - 1) for q in QUANTILES], dtype=np.int64)
+    sumsq = np.empty(m, np.float64)
+    qs = np.empty((m, len(QUANTILES)), np.float64)
+
+    def one(i: int) -> None:
+        x = np.ascontiguousarray(cols[i])
+        missed = np.zeros(len(QUANTILES), dtype=np.bool_)
+        sumsq[i] = _column_stats(x, means[i], ks, qs[i], missed)
+        for q in np.flatnonzero(missed):  # rare: non-finite values, a missed bracket
+            from .kernels import select_rank
+
+            qs[i, q] = select_rank(x, ks[q])
+
+    if n > 0:
+        workers = min(m, _threads())
+        if workers > 1 and n >= 100_000:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one, range(m)))
+        else:
+            for i in range(m):
+                one(i)
+    out = []
+    for i in range(m):
+        mean = float(means[i])
+        sd = math.sqrt(sumsq[i] / (n - 1)) if n > 1 else math.nan
+        lo, hi = t_interval(mean, sd, n, confidence, *bounds[i])
+        p50, p90, p99 = (float(v) for v in qs[i])
+        out.append({"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90,
+                    "p99": p99})
+    return out
 
 
 def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
