@@ -75,6 +75,26 @@ def test_table_row_values(results):
                    f"{'[%.2f, %.2f]' % (mc['ci_low'], mc['ci_high']):<22}{mc['p90']:>9.2f}")
 
 
+def test_wide_values_never_run_together():
+    """40 jobs of 5,000 minutes on one worker wait up to 195,000 minutes: values wider than
+    their columns (99,031.57 in the 9-wide determ. column) keep a space before them, so every
+    metric row still reads as label, determ., mean, [low, high], P90 and each number is the
+    result's own (to the 2 decimals shown)."""
+    n = 40
+    night = Night.from_arrays(np.zeros(n), np.full(n, 5000.0), batch_end="05:00")
+    r = engine.simulate(night, workers=1, replications=50, seed=1)
+    out = render_table([r])
+    row = next(ln for ln in out.splitlines() if ln.startswith("average wait (min)"))
+    toks = row[len("average wait (min)"):].split()
+    assert len(toks) == 5, row
+    nums = [float(t.strip("[],").replace(",", "")) for t in toks]
+    mc = r.monte_carlo["average_wait_minutes"]
+    want = [r.deterministic["average_wait_minutes"], mc["mean"], mc["ci_low"], mc["ci_high"],
+            mc["p90"]]
+    assert nums == pytest.approx(want, abs=0.006)
+    assert min(want) > 10_000  # wide enough that the old layout ran them together
+
+
 def test_json_numbers_are_the_replications_statistics(results):
     """Each scenario's JSON block against values computed here from its per-replication samples
     (numpy mean: equal to 1e-12 relative, a different summation order; nearest-rank quantiles

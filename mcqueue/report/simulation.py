@@ -59,6 +59,17 @@ _LABELS = {
 
 
 # ---------------------------------------------------------------- job summary
+
+def _r(text: str, width: int) -> str:
+    """Right-aligned in ``width``; a value wider than its column keeps one space before it
+    (columns never run together: 99,031.57 100,013.30)."""
+    return text.rjust(width) if len(text) < width else " " + text
+
+
+def _l(text: str, width: int) -> str:
+    """Left-aligned in ``width``; a wider value keeps one space after it."""
+    return text.ljust(width) if len(text) < width else text + " "
+
 def night_summary(night: Night) -> dict:
     """Count, mean runtime, exclusive and priority >= 3 jobs, demand per window, workload mix."""
     n = night.n_jobs
@@ -208,8 +219,9 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         count = m in ("max_queue_length", "overflow_jobs")
         d_txt = str(int(d)) if count and d is not None else f(d)
         p90_txt = str(int(p90)) if count and p90 is not None and math.isfinite(p90) else f(p90)
-        lines.append(f"{label:<22}{d_txt:>9}{f(st['mean']):>10}  "
-                     f"{_interval(f(st['ci_low']), f(st['ci_high'])):<22}{p90_txt:>9}")
+        lines.append(f"{label:<22}{_r(d_txt, 9)}{_r(f(st['mean']), 10)}  "
+                     f"{_l(_interval(f(st['ci_low']), f(st['ci_high'])), 22)}"
+                     f"{_r(p90_txt, 9)}")
     for m, (label, kind) in EXTRA_METRICS.items():
         if m not in mc:
             continue
@@ -220,9 +232,9 @@ def _scenario_table(r: SimulationResult) -> list[str]:
         p90 = st["p90"]
         p90_txt = (str(int(p90)) if count and p90 is not None and math.isfinite(p90)
                    else _num(p90, kind))
-        lines.append(f"{label:<22}{d_txt:>9}{_num(st['mean'], kind):>10}  "
-                     f"{_interval(_num(st['ci_low'], kind), _num(st['ci_high'], kind)):<22}"
-                     f"{p90_txt:>9}")
+        lines.append(f"{label:<22}{_r(d_txt, 9)}{_r(_num(st['mean'], kind), 10)}  "
+                     f"{_l(_interval(_num(st['ci_low'], kind), _num(st['ci_high'], kind)), 22)}"
+                     f"{_r(p90_txt, 9)}")
     op = mc["overflow_probability"]
     det_over = det["queue_drained_minute"] > nt.horizon_minutes
     lines.append(f"{'overflow probability':<22}{'yes' if det_over else 'no':>9}"
