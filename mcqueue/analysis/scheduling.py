@@ -74,6 +74,13 @@ def capacity_minute(clock: str, batch_start: str, batch_end: str) -> float:
     return float(MINUTES_PER_DAY - s + w) if e <= s else 0.0
 
 
+def minute_text(minute: float, batch_start: str) -> str:
+    """A capacity minute for messages: the batch start (with its clock time) or N minutes after
+    it."""
+    return (f"the batch start ({batch_start})" if minute == 0
+            else f"{minute:g} minutes after the batch start")
+
+
 def check_capacity_times(steps: Sequence[CapacityStep], batch_start: str,
                          batch_end: str) -> None:
     """UsageError when two steps take effect at the same minute (e.g. 00:30 and 01:00 both
@@ -82,36 +89,63 @@ def check_capacity_times(steps: Sequence[CapacityStep], batch_start: str,
     for st in steps:
         m = capacity_minute(st.clock, batch_start, batch_end)
         if m in seen:
-            at = (f"the batch start ({batch_start})" if m == 0
-                  else f"{m:g} minutes after the batch start")
             raise UsageError(f"--capacity {seen[m].text} and {st.text} both take effect at "
-                             f"{at}; give one size per time")
+                             f"{minute_text(m, batch_start)}; give one size per time")
         seen[m] = st
+
+
+@dataclass(frozen=True)
+class CapacityIssue:
+    """Why steps cannot be used on a pool: ``kind`` 'same_minute' (``step`` and the earlier
+    ``other`` take effect at ``minute``), 'negative' (``step`` gives ``size`` < 0 workers) or
+    'no_drain' (from ``step`` on the pool is ``size`` < 1 for the rest of the night)."""
+
+    kind: str
+    step: CapacityStep
+    other: CapacityStep | None = None
+    minute: float = 0.0
+    size: int = 0
+
+
+def absolute_capacity(steps: Sequence[CapacityStep], workers: int, batch_start: str,
+                      batch_end: str) -> tuple[CapacityIssue | None, engine.Capacity | None]:
+    """The engine's absolute steps on ``workers`` workers (relative sizes added to them, times
+    read by `capacity_minute`), or the first reason they cannot be used, step by step: two
+    steps at one minute, a size below 0, a last size below 1. Callers word the reason
+    (``--capacity`` options, what-if scenarios)."""
+    out: dict[float, tuple[int, CapacityStep]] = {}
+    for st in steps:
+        m = capacity_minute(st.clock, batch_start, batch_end)
+        if m in out:
+            return CapacityIssue("same_minute", st, out[m][1], minute=m), None
+        size = workers + st.size if st.relative else st.size
+        if size < 0:
+            return CapacityIssue("negative", st, size=size), None
+        out[m] = (size, st)
+    cap = tuple(sorted((m, size) for m, (size, _) in out.items()))
+    last_minute, last = engine.capacity_steps(workers, cap)[-1]
+    if last < 1:
+        return CapacityIssue("no_drain", out[last_minute][1], size=last), None
+    return None, cap
 
 
 def capacity_problem(steps: Sequence[CapacityStep], workers: int, batch_start: str,
                      batch_end: str) -> tuple[str | None, engine.Capacity | None]:
     """(why the steps cannot be used on ``workers`` workers, None) or (None, the engine's
-    absolute steps); no steps: (None, None). Times must be checked first
+    absolute steps); no steps: (None, None). Two steps at one minute are a UsageError
     (``check_capacity_times``)."""
     if not steps:
         return None, None
     check_capacity_times(steps, batch_start, batch_end)
-    out: dict[float, tuple[int, CapacityStep]] = {}
-    for st in steps:
-        m = capacity_minute(st.clock, batch_start, batch_end)
-        size = workers + st.size if st.relative else st.size
-        if size < 0:
-            return (f"--capacity {st.text} on a pool of {workers} workers gives {size}; a "
-                    f"pool cannot be below 0 workers"), None
-        out[m] = (size, st)
-    cap = tuple(sorted((m, size) for m, (size, _) in out.items()))
-    last_minute, last = engine.capacity_steps(workers, cap)[-1]
-    if last < 1:
-        st = out[last_minute][1]
-        return (f"--capacity {st.text} leaves {last} workers from {st.clock} on (pool of "
-                f"{workers} workers): the night could never drain"), None
-    return None, cap
+    issue, cap = absolute_capacity(steps, workers, batch_start, batch_end)
+    if issue is None:
+        return None, cap
+    st = issue.step
+    if issue.kind == "negative":
+        return (f"--capacity {st.text} on a pool of {workers} workers gives {issue.size}; a "
+                f"pool cannot be below 0 workers"), None
+    return (f"--capacity {st.text} leaves {issue.size} workers from {st.clock} on (pool of "
+            f"{workers} workers): the night could never drain"), None
 
 
 def resolve_capacity(steps: Sequence[CapacityStep], workers: int, batch_start: str,

@@ -53,7 +53,7 @@ from ..errors import DataError, UsageError, quote
 from ..stats.intervals import summarize, wilson
 from ..stats.paired import paired_quantile_difference, quantile_interval
 from .planning import Settings, paired_interval
-from .scheduling import capacity_minute
+from .scheduling import absolute_capacity, minute_text
 from .whatif_file import BASELINE, CapacityStep, Change, ScenarioSpec, read_scenarios
 
 DEFAULT_WORKERS = 3
@@ -210,27 +210,23 @@ class Built:
 
 def resolve_capacity(steps: Sequence[CapacityStep], workers: int, batch_start: str,
                      batch_end: str, where: str) -> engine.Capacity:
-    """The engine's absolute steps for ``workers`` workers: relative sizes added to the
-    workers, times read by `capacity_minute`; DataError naming ``where`` for two steps at one
-    minute, a size below 0 or a last size below 1."""
-    out: dict[float, tuple[int, CapacityStep]] = {}
-    for st in steps:
-        m = capacity_minute(st.clock, batch_start, batch_end)
-        if m in out:
-            at = (f"the batch start ({batch_start})" if m == 0
-                  else f"{m:g} minutes after the batch start")
-            raise DataError(f"{where}: steps {out[m][1].text} and {st.text} both take effect "
-                            f"at {at}; give one size per time")
-        size = workers + st.size if st.relative else st.size
-        if size < 0:
-            raise DataError(f"{where}: step {st.text} on {workers} workers is {size} workers; "
-                            f"a pool cannot be below 0")
-        out[m] = (size, st)
-    cap = tuple(sorted((m, size) for m, (size, _) in out.items()))
-    minute, last = engine.capacity_steps(workers, cap)[-1]
-    if last < 1:
-        raise DataError(f"{where}: step {out[minute][1].text} leaves {last} workers for the "
-                        f"rest of the night on {workers} workers: the night could never drain")
+    """The engine's absolute steps for ``workers`` workers (`scheduling.absolute_capacity`);
+    DataError naming ``where`` for two steps at one minute, a size below 0 or a last size
+    below 1."""
+    issue, cap = absolute_capacity(steps, workers, batch_start, batch_end)
+    if issue is not None:
+        st = issue.step
+        if issue.kind == "same_minute":
+            assert issue.other is not None
+            raise DataError(f"{where}: steps {issue.other.text} and {st.text} both take effect "
+                            f"at {minute_text(issue.minute, batch_start)}; give one size per "
+                            "time")
+        if issue.kind == "negative":
+            raise DataError(f"{where}: step {st.text} on {workers} workers is {issue.size} "
+                            f"workers; a pool cannot be below 0")
+        raise DataError(f"{where}: step {st.text} leaves {issue.size} workers for the rest of "
+                        f"the night on {workers} workers: the night could never drain")
+    assert cap is not None
     return engine.check_capacity(cap, workers)
 
 
