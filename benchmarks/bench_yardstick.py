@@ -10,8 +10,9 @@ the copies of its output and the statistics across replications. The yardstick r
 for bit. The ratio (command line speed / yardstick speed) is issue 17's target (>= 0.8).
 
 The second test gives the in-process split per replication: the yardstick's stages (draws only;
-draws and the admission sort; the whole replication) and the engine's ``replicate`` and
-``summarize_samples`` on the same replications (the profile of docs/benchmarks.md).
+draws and the admission sort; the whole replication) and the engine's ``replicate``, the
+compact store of its metrics and ``summarize_samples`` of that store (and of the float64 array)
+on the same replications (the profile of docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def test_profile_per_replication(benchmark, threads):
     """Nanoseconds per replication (per core-second: x threads) of each stage, in one run."""
     from mcqueue.engine import simulate as engine
     from mcqueue.engine.kernel import _ZFN, _ZKN, _ZWN
+    from mcqueue.engine.samples import MetricSamples
 
     batch = _batch()
     lo, hi = int(batch.night_start[0]), int(batch.night_start[1])
@@ -122,7 +124,15 @@ def test_profile_per_replication(benchmark, threads):
     ns["engine: replicate (kernel + output)"] = _median_seconds(
         lambda: engine.replicate(batch, [0], [SAMPLE_WORKERS], BIG))
     horizon = night_of(10).horizon_minutes
+    # what simulate() does after the kernel: keep the metrics compactly (counts as integers,
+    # the overflow share derived) and summarise that; the float64 array's summary for contrast
+    jobs = night_of(10).n_jobs
+    ns["engine: keep compactly (MetricSamples)"] = _median_seconds(
+        lambda: MetricSamples.from_array(samples[0], jobs))
+    compact = MetricSamples.from_array(samples[0], jobs)
     ns["engine: summarize_samples"] = _median_seconds(
+        lambda: engine.summarize_samples(compact, horizon, 0.95))
+    ns["engine: summarize_samples of the float64 array"] = _median_seconds(
         lambda: engine.summarize_samples(samples[0], horizon, 0.95))
     benchmark.group = f"issue 17: profile per replication, 10 jobs, {threads} thr"
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)

@@ -536,8 +536,10 @@ def test_values_past_the_finite_range_are_usage_errors(args, line):
 def test_replications_that_cannot_fit_in_memory_are_refused_up_front():
     code, line = error_of("--replications", "1000000000000")
     assert code == 1
+    # 2e12 replications x 48 bytes (the compact metrics: 5 floats, 2 counts up to int32)
+    # = 9.6e13 bytes = 89,406.97 GiB
     assert line.startswith("Error: 1,000,000,000,000 replications x 2 scenario(s) need "
-                           "119,209.3 GiB for the per-replication metrics (64 bytes each)")
+                           "89,407.0 GiB for the per-replication metrics (48 bytes each)")
 
 
 def test_a_billion_workers_runs_in_small_memory():

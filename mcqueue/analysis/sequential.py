@@ -251,7 +251,9 @@ def simulate_to_precision(night: Night, workers: int = 3,
         confidence=confidence, perturbation=pert, queueing=E.queueing(night, workers),
         deterministic=E.deterministic(night, workers, policy=policy, capacity=capacity,
                                       backfill_depth=backfill_depth),
-        monte_carlo=mc, samples=samples, extra={"precision": precision}, policy=policy,
+        monte_carlo=mc, samples=E.MetricSamples.from_array(
+            samples, int(prepared.night_start[1] - prepared.night_start[0])),
+        extra={"precision": precision}, policy=policy,
         backfill_depth=(E.check_backfill_depth(E.DEFAULT_BACKFILL_DEPTH if backfill_depth is None
                                                 else backfill_depth)
                         if effective == "backfill" else None),

@@ -18,7 +18,8 @@ from .._plain import plain
 from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import MAX_MINUTES, Night
-from ..stats.intervals import summarize, summarize_columns, wilson
+from .samples import FLOAT_METRICS, BYTES_PER_REPLICATION, MetricSamples
+from ..stats.intervals import summarize, summarize_columns, summarize_counts, wilson
 
 METRICS = K.METRICS
 # every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
@@ -34,6 +35,10 @@ CALL_REPLICATIONS = 1 << 18
 # thread, so Python sees Ctrl-C only between calls; sizing calls by jobs x replications keeps
 # that wait short however large the night (results do not depend on how calls are cut)
 CALL_WORK = 1 << 22
+# simulate_scenarios keeps the metrics compactly and takes them from the kernels in chunks of
+# this many scenario-replications (16 MB of float64 metrics; at least CHUNK_MIN replications)
+CHUNK_CELLS = CALL_REPLICATIONS
+CHUNK_MIN = 4096
 
 PURPOSE_RUNTIME = np.uint64(1)
 PURPOSE_ARRIVAL = np.uint64(2)
@@ -793,11 +798,14 @@ def _replicate_today(batch: Batch, nights_of: np.ndarray, workers_of: np.ndarray
     return out
 
 
-def _check_memory(scenarios: int, replications: int, extra: bool = False) -> None:
-    """Refuse a run whose per-replication metrics (64 bytes each, 80 with the general loop's
+def _check_memory(scenarios: int, replications: int, extra: bool = False,
+                  per_replication: int = 8 * K.N_METRICS) -> None:
+    """Refuse a run whose per-replication metrics (``per_replication`` bytes each: 64 as the
+    kernels write them, 48 as ``MetricSamples`` keeps them; 16 more with the general loop's
     extra columns) cannot fit in this machine's memory, with a message instead of an
     allocation failure."""
-    need = scenarios * (K.N_METRICS + (K.N_EXTRA if extra else 0)) * replications * 8
+    per_replication += 8 * K.N_EXTRA if extra else 0
+    need = scenarios * per_replication * replications
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not on this platform: let numpy try
@@ -805,7 +813,8 @@ def _check_memory(scenarios: int, replications: int, extra: bool = False) -> Non
     if need > 0.8 * have:
         raise ScenarioError(
             f"{replications:,} replications x {scenarios} scenario(s) need "
-            f"{need / 2**30:,.1f} GiB for the per-replication metrics (64 bytes each), more "
+            f"{need / 2**30:,.1f} GiB for the per-replication metrics ({per_replication} "
+            f"bytes each), more "
             f"than this machine's {have / 2**30:,.1f} GiB allows: use fewer replications or a "
             f"precision target")
 
@@ -961,7 +970,8 @@ def _metric_dict(values: np.ndarray) -> dict[str, float]:
 class SimulationResult(Notebook):
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
-    ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``) for paired
+    ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``; a
+    ``MetricSamples``, 48 bytes a replication, read as the float64 array) for paired
     comparisons; ``to_dict()`` gives the JSON contract of docs/model.md. The fields after
     ``extra`` hold the quantities of issues 12 and 13 and stay None when unused, so a run
     without them gives exactly today's dict: ``policy`` (when given), ``backfill_depth``
@@ -980,7 +990,7 @@ class SimulationResult(Notebook):
     queueing: dict
     deterministic: dict
     monte_carlo: dict
-    samples: np.ndarray = field(repr=False)
+    samples: MetricSamples = field(repr=False)
     extra: dict = field(default_factory=dict)
     policy: str | None = None
     backfill_depth: int | None = None
@@ -1028,14 +1038,34 @@ class SimulationResult(Notebook):
         return plain(d)
 
 
-def summarize_samples(samples: np.ndarray, horizon: float, confidence: float) -> dict:
-    """Monte Carlo block of the contract from one scenario's (8, R) metrics."""
+def summarize_samples(samples: np.ndarray | MetricSamples, horizon: float,
+                      confidence: float) -> dict:
+    """Monte Carlo block of the contract from one scenario's (8, R) metrics (an array, or a
+    ``MetricSamples``: the same numbers, without a float copy of its counts)."""
+    if isinstance(samples, MetricSamples):
+        return _summarize_compact(samples, horizon, confidence)
     cols = np.ascontiguousarray(samples, dtype=np.float64)
     mc = dict(zip(METRICS, summarize_columns(
         cols, confidence, [METRIC_RANGE.get(m, (0.0, math.inf)) for m in METRICS])))
     drained = samples[METRICS.index("queue_drained_minute")]
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.shape[1], confidence)
+    return mc
+
+
+def _summarize_compact(samples: MetricSamples, horizon: float, confidence: float) -> dict:
+    floats = dict(zip(FLOAT_METRICS, summarize_columns(
+        samples.floats, confidence, [METRIC_RANGE.get(m, (0.0, math.inf))
+                                     for m in FLOAT_METRICS])))
+    top = samples.jobs
+    max_q, = summarize_counts(samples.counts[0], top, confidence)
+    overflow, risk = summarize_counts(samples.counts[1], top, confidence,
+                                      ((samples.jobs, METRIC_RANGE["overflow_risk"]),))
+    counts = {"max_queue_length": max_q, "overflow_jobs": overflow, "overflow_risk": risk}
+    mc = {m: floats[m] if m in floats else counts[m] for m in METRICS}
+    drained = samples.column("queue_drained_minute")
+    mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
+                                        samples.replications, confidence)
     return mc
 
 
@@ -1121,17 +1151,42 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
     policies = [sc.policy for sc in scenarios]
     depths = [sc.backfill_depth for sc in scenarios]
     batch = prepare(nights, pert, seed)
-    run = replicate_detailed(batch, scen_night, [sc.workers for sc in scenarios],
-                             replications, block=block, progress=progress, policy=policies,
-                             capacity=caps, backfill_depth=depths, per_job=per_job)
-    samples = run.samples
-    extra_cols = run.extra if run.extra is not None else np.zeros((len(scenarios), K.N_EXTRA,
-                                                                    replications))
+    S = len(scenarios)
+    jobs_of = np.diff(batch.night_start)[np.asarray(scen_night, dtype=np.int64)]
+    general = (per_job or any(c is not None for c in caps)
+               or any(p not in (None, DEFAULT_POLICY) for p in policies)
+               or bool(batch.night_general[scen_night].any()))
+    _check_memory(S, replications, extra=general, per_replication=BYTES_PER_REPLICATION)
+    # the kernels' float64 metrics arrive chunk by chunk and are kept compactly (counts as
+    # int32, the share derived: ``MetricSamples``); chunks are cut where the kernel calls
+    # are cut anyway, and results do not depend on the cut (replications are keyed)
+    samples = [MetricSamples.empty(replications, int(jobs_of[s])) for s in range(S)]
+    extra_cols: np.ndarray | None = None
+    totals: bool | PerJobTotals = per_job
+    step = (replications if S * replications <= CHUNK_CELLS
+            else max(CHUNK_MIN, CHUNK_CELLS // max(1, S)))
+    done = 0
+    while done < replications:
+        m = min(step, replications - done)
+        run = replicate_detailed(batch, scen_night, [sc.workers for sc in scenarios], m,
+                                 rep_start=done, block=block, progress=progress,
+                                 policy=policies, capacity=caps, backfill_depth=depths,
+                                 per_job=totals)
+        for s in range(S):
+            samples[s].put(done, run.samples[s])
+        if run.extra is not None:
+            if extra_cols is None:
+                extra_cols = np.zeros((S, K.N_EXTRA, replications))
+            extra_cols[:, :, done:done + m] = run.extra
+        if run.per_job is not None:
+            totals = run.per_job
+        done += m
+        del run
     results = []
     for s, sc in enumerate(scenarios):
         nt = sc.night
         mc = summarize_samples(samples[s], nt.horizon_minutes, confidence)
-        late, above = feature_summaries(mc, nt, None if run.extra is None else extra_cols[s],
+        late, above = feature_summaries(mc, nt, None if extra_cols is None else extra_cols[s],
                                         caps[s] is not None, confidence)
         effective = sc.policy or DEFAULT_POLICY
         results.append(SimulationResult(
@@ -1141,13 +1196,13 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
             deterministic=deterministic(nt, sc.workers, policy=sc.policy, capacity=caps[s],
                                         backfill_depth=sc.backfill_depth),
             monte_carlo=mc,
-            samples=samples[s] if keep_samples else np.empty((K.N_METRICS, 0)),
+            samples=samples[s] if keep_samples else MetricSamples.empty(0, int(jobs_of[s])),
             policy=sc.policy,
             backfill_depth=(check_backfill_depth(
                 DEFAULT_BACKFILL_DEPTH if sc.backfill_depth is None else sc.backfill_depth)
                 if effective == "backfill" else None),
             capacity=caps[s], late_jobs=late, above_capacity=above,
-            per_job=(run.per_job.summary(s, nt, confidence) if run.per_job is not None
+            per_job=(totals.summary(s, nt, confidence) if isinstance(totals, PerJobTotals)
                      else None),
         ))
     return results

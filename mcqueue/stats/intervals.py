@@ -196,6 +196,47 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     return out
 
 
+def summarize_counts(x: np.ndarray, top: int, confidence: float,
+                     shares: tuple[tuple[int, tuple[float, float]], ...] = ()
+                     ) -> list[dict[str, float]]:
+    """``summarize`` of an integer column x (values 0 .. top) as floats, and of the shares
+    x / d for each (d, (lower, upper)) of ``shares`` (d 0: every share 0), without a float copy
+    of the column: the same numbers ``summarize_columns`` gives of the float columns, to the
+    bit. The mean is numpy's pairwise sum taken on the fly (``kernels.pairwise_ratio_sum``),
+    the sum of squares the same sequential loop, and the nearest-rank quantiles are read off a
+    histogram of the counts (x / d is monotone in x, so its k-th value is the k-th count over
+    d). The first row has bounds (0, inf): counts are never negative."""
+    from .kernels import count_histogram, pairwise_ratio_sum, sum_sq_dev_ratio
+
+    n = x.shape[0]
+    counts = np.zeros(max(0, top) + 1, np.int64)
+    if n:
+        at, value = count_histogram(x, counts)
+        if at >= 0:
+            raise ValueError(f"count column: value {value} at {at} outside 0..{top}")
+    ks = [max(0, math.ceil(q * n) - 1) for q in QUANTILES]
+    cum = np.cumsum(counts)
+    ranks = [int(np.searchsorted(cum, k, side="right")) for k in ks] if n else []
+    out = []
+    for div, (lower, upper) in ((1, (0.0, math.inf)),) + tuple(shares):
+        if n == 0:
+            out.append({k: math.nan for k in ("mean", "ci_low", "ci_high", "p50", "p90",
+                                             "p99")})
+            continue
+        if div == 0:
+            mean, sumsq, qs = 0.0, 0.0, [0.0] * len(ks)
+        else:
+            mean = float(pairwise_ratio_sum(x, div, 0, n)) / n
+            sumsq = float(sum_sq_dev_ratio(x, div, mean))
+            qs = [v / div for v in ranks]
+        sd = math.sqrt(sumsq / (n - 1)) if n > 1 else math.nan
+        lo, hi = t_interval(mean, sd, n, confidence, lower, upper)
+        p50, p90, p99 = (float(v) for v in qs)
+        out.append({"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90,
+                    "p99": p99})
+    return out
+
+
 def wilson(successes: int, n: int, confidence: float) -> dict[str, float]:
     """Share with a Wilson score interval: stays inside [0, 1] and honest at 0 and n."""
     if n == 0:

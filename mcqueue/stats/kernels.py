@@ -258,3 +258,74 @@ def _column_stats(x, mean, ks, q_out, missed):
     if have_acc:
         return acc_out[0]
     return sum_sq_dev(x, mean)
+
+
+# ---- integer count columns (max_queue_length, overflow_jobs) and shares derived from them
+
+
+@kernel
+def count_histogram(x, counts):
+    """counts[v] += 1 for every value v of the integer column x; returns the first value
+    outside [0, len(counts)) (its index and value), or (-1, 0) when there is none."""
+    nb = counts.shape[0]
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v < 0 or v >= nb:
+            return i, np.int64(v)
+        counts[v] += 1
+    return -1, np.int64(0)
+
+
+@kernel
+def pairwise_ratio_sum(x, div, start, n):
+    """Sum of x[start:start + n] / div (div 1: the values as floats) in exactly numpy's order
+    for a contiguous float64 array (``np.add.reduce``: the pairwise summation of numpy's
+    loops_utils.h, blocks of up to 128 values on eight accumulators, halves rounded down to a
+    multiple of eight), so that the mean of a column derived on the fly is the mean numpy
+    would give of the stored column, to the bit (tests/test_count_columns.py checks it
+    against numpy for every length up to 300 and some long ones)."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += x[i] / div
+        return res
+    if n <= 128:
+        r0 = x[start] / div
+        r1 = x[start + 1] / div
+        r2 = x[start + 2] / div
+        r3 = x[start + 3] / div
+        r4 = x[start + 4] / div
+        r5 = x[start + 5] / div
+        r6 = x[start + 6] / div
+        r7 = x[start + 7] / div
+        i = 8
+        whole = n - n % 8
+        while i < whole:
+            b = start + i
+            r0 += x[b] / div
+            r1 += x[b + 1] / div
+            r2 += x[b + 2] / div
+            r3 += x[b + 3] / div
+            r4 += x[b + 4] / div
+            r5 += x[b + 5] / div
+            r6 += x[b + 6] / div
+            r7 += x[b + 7] / div
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += x[start + i] / div
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return pairwise_ratio_sum(x, div, start, n2) + pairwise_ratio_sum(x, div, start + n2, n - n2)
+
+
+@kernel
+def sum_sq_dev_ratio(x, div, mean):
+    """``sum_sq_dev`` of the values x[i] / div (div 1: the values as floats), same order."""
+    acc = 0.0
+    for i in range(x.shape[0]):
+        d = x[i] / div - mean
+        acc += d * d
+    return acc

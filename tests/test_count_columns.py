@@ -1,0 +1,187 @@
+"""Compact per-replication metrics (issue 17): counts kept as integers, the overflow share derived.
+
+Every check is exact (bit for bit), because the point of the change is that no number moves:
+- ``pairwise_ratio_sum`` against numpy's own ``np.add.reduce`` of the float column, for every
+  length up to 300 and a few long ones (numpy's pairwise blocks are 128 values, halves cut to
+  multiples of 8, so these lengths cover every branch and several levels of recursion);
+- ``summarize_counts`` against ``summarize_columns`` of the float copy (the code that summarised
+  these columns before), compared through their JSON text (repr of every float);
+- ``simulate`` / ``simulate_scenarios`` against the engine's one-call float64 metrics
+  (``replicate_detailed``, the array the kernels write) and against ``summarize_samples`` of
+  that array, on the sample nights and on a night with dependencies, deadlines, locks,
+  policies, capacity schedules and per-job statistics, with the run cut into many chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.night import Night
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.engine.samples import MetricSamples
+from mcqueue.engine.synthetic import synthetic_dag_night
+from mcqueue.stats.intervals import summarize_columns, summarize_counts
+from mcqueue.stats.kernels import pairwise_ratio_sum
+
+LENGTHS = list(range(1, 301)) + [1000, 4097, 8191, 8192, 8193, 65_537, 262_145, 1_000_003]
+
+
+@pytest.mark.parametrize("div", [1, 3, 7, 10, 120, 2001])
+def test_pairwise_sum_is_numpys_sum_to_the_bit(div):
+    rng = np.random.default_rng(div)
+    for n in LENGTHS:
+        x = rng.integers(0, div + 1, n).astype(np.int16 if n % 2 else np.int32)
+        expected = float(np.add.reduce(x / div))  # numpy's sum of the float column
+        assert float(pairwise_ratio_sum(x, div, 0, n)) == expected, (div, n)
+        assert float(np.mean(x / div)) == float(pairwise_ratio_sum(x, div, 0, n)) / n
+
+
+def _as_json(rows):
+    return json.dumps(rows)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=400), st.integers(0, 60),
+       st.sampled_from([0.5, 0.9, 0.95, 0.99]))
+def test_count_summary_equals_the_float_column_summary(values, extra_top, confidence):
+    x = np.array(values, np.int16)
+    top = max(values) + extra_top
+    jobs = top if top > 0 else 0
+    got = summarize_counts(x, top, confidence, ((jobs, (0.0, 1.0)),))
+    share = x / jobs if jobs else np.zeros(x.shape[0])
+    expected = summarize_columns(np.vstack([x.astype(np.float64), share]), confidence,
+                                 [(0.0, math.inf), (0.0, 1.0)])
+    assert _as_json(got) == _as_json(expected)
+
+
+def test_count_summary_on_long_columns_with_ties():
+    """Long columns go through the bracketing path of ``summarize_columns``; counts tie
+    massively, the case where a histogram and a selection must agree exactly."""
+    rng = np.random.default_rng(17)
+    for n, top in ((65_537, 3), (300_000, 10), (1_000_000, 2000)):
+        x = np.minimum(rng.geometric(0.3, n) - 1, top).astype(np.int16 if top < 2**15
+                                                              else np.int32)
+        got = summarize_counts(x, top, 0.95, ((top, (0.0, 1.0)),))
+        expected = summarize_columns(np.vstack([x.astype(np.float64), x / top]), 0.95,
+                                     [(0.0, math.inf), (0.0, 1.0)])
+        assert _as_json(got) == _as_json(expected), n
+
+
+def test_a_count_outside_its_range_is_an_error_not_a_wrong_quantile():
+    with pytest.raises(ValueError, match="value 11 at 2 outside 0..10"):
+        summarize_counts(np.array([0, 3, 11], np.int32), 10, 0.95)
+
+
+def test_metric_samples_read_back_the_kernels_array():
+    rng = np.random.default_rng(3)
+    R, jobs = 1000, 12
+    block = np.empty((8, R))
+    block[[0, 1, 2, 4, 7]] = rng.random((5, R)) * 100
+    block[3] = rng.integers(0, jobs + 1, R)
+    block[5] = rng.integers(0, jobs + 1, R)
+    block[6] = block[5] / jobs
+    s = MetricSamples.from_array(block, jobs)
+    assert s.shape == (8, R) and len(s) == 8
+    assert s.nbytes == 44 * R and s.counts.dtype == np.int16
+    assert np.array_equal(np.asarray(s), block)
+    for i in range(8):
+        assert np.array_equal(s[i], block[i]) and s[i].dtype == np.float64
+        assert np.array_equal(s.column(engine.METRICS[i]), block[i])
+    assert s[5, 17] == block[5, 17] and np.array_equal(s[-1], block[7])
+    assert np.array_equal(s[:, 3:9], block[:, 3:9])
+    with pytest.raises(ValueError):  # a float column is a read-only view
+        s[0][0] = 1.0
+    empty = MetricSamples.from_array(np.zeros((8, 4)), 0)  # a night without jobs: all zeros
+    assert np.array_equal(np.asarray(empty), np.zeros((8, 4)))
+
+
+def _single_call(nights, scen_night, workers, R, seed=0, per_job=False, **kw):
+    """The metrics as the kernels write them in one call, and their summaries (the path
+    simulate took before the compact store)."""
+    pert = Perturbation(runtime_cv=0.3, arrival_jitter=12.0)
+    batch = engine.prepare(nights, pert, seed)
+    return engine.replicate_detailed(batch, scen_night, workers, R, per_job=per_job, **kw)
+
+
+def _check(results, run, nights, scen_night, confidence=0.95):
+    for s, r in enumerate(results):
+        nt = nights[scen_night[s]]
+        assert np.array_equal(np.asarray(r.samples), run.samples[s]), s
+        assert _as_json(r.monte_carlo) == _as_json(
+            _expected_mc(run, s, nt, r.capacity is not None, confidence)), s
+
+
+def _expected_mc(run, s, nt, capacity, confidence):
+    mc = engine.summarize_samples(run.samples[s], nt.horizon_minutes, confidence)
+    engine.feature_summaries(mc, nt, None if run.extra is None else run.extra[s], capacity,
+                             confidence)
+    return mc
+
+
+@pytest.mark.parametrize("chunks", [None, (1000, 300)])
+def test_simulate_equals_the_kernels_array_on_the_sample_nights(night_13, night_14, chunks,
+                                                                 monkeypatch):
+    if chunks:
+        monkeypatch.setattr(engine, "CHUNK_CELLS", chunks[0])
+        monkeypatch.setattr(engine, "CHUNK_MIN", chunks[1])
+    nights = [night_13, night_14]
+    scen = [engine.Scenario(night_13, 2), engine.Scenario(night_13, 3),
+            engine.Scenario(night_14, 1), engine.Scenario(night_14, 4)]
+    res = engine.simulate_scenarios(scen, replications=5003, seed=9, runtime_cv=0.3,
+                                    arrival_jitter=12.0)
+    run = _single_call(nights, [0, 0, 1, 1], [2, 3, 1, 4], 5003, seed=9)
+    _check(res, run, nights, [0, 0, 1, 1])
+    assert any(r.monte_carlo["overflow_jobs"]["mean"] > 0 for r in res)  # counts not all 0
+
+
+def test_simulate_in_chunks_equals_one_call_with_every_feature(monkeypatch):
+    """Dependencies, deadlines, locks, four policies, capacity schedules and per-job
+    statistics; the run cut into chunks of 331 replications (4 scenarios x 331 > 1000)."""
+    night = synthetic_dag_night(80, seed=5, exclusive_share=0.05, deadline_share=0.3,
+                                spread_minutes=100)
+    policies = ["tutorial", "priority", "fifo", "backfill"]
+    caps = [None, [(60.0, 4)], None, [(30.0, 8), (90.0, 5)]]
+    scen = [engine.Scenario(night, 6, policy=p, capacity=c) for p, c in zip(policies, caps)]
+    whole = engine.simulate_scenarios(scen, replications=2000, seed=3, runtime_cv=0.3,
+                                      arrival_jitter=12.0, per_job=True)
+    monkeypatch.setattr(engine, "CHUNK_CELLS", 1000)
+    monkeypatch.setattr(engine, "CHUNK_MIN", 331)
+    cut = engine.simulate_scenarios(scen, replications=2000, seed=3, runtime_cv=0.3,
+                                    arrival_jitter=12.0, per_job=True)
+    run = _single_call([night], [0] * 4, [6] * 4, 2000, seed=3, per_job=True,
+                       policy=policies, capacity=caps)
+    _check(cut, run, [night], [0] * 4)
+    _check(whole, run, [night], [0] * 4)
+    for s in range(4):
+        assert np.array_equal(cut[s].late_jobs, run.extra[s, 0])
+        assert _as_json(cut[s].per_job) == _as_json(whole[s].per_job)
+        assert _as_json(cut[s].per_job) == _as_json(run.per_job.summary(s, night, 0.95))
+        if caps[s] is not None:
+            assert np.array_equal(cut[s].above_capacity, run.extra[s, 1])
+    assert cut[0].monte_carlo["any_late_probability"]["estimate"] > 0
+
+
+def test_an_empty_window_of_zero_jobs_summarises_as_before():
+    night = Night.from_arrays(np.zeros(0), np.zeros(0), np.zeros(0, np.int64),
+                              np.zeros(0, bool))
+    r = engine.simulate(night, 2, replications=50)
+    run = _single_call([night], [0], [2], 50)
+    assert np.array_equal(np.asarray(r.samples), run.samples[0])
+
+
+def test_counts_of_a_night_of_32768_jobs_or_more_are_int32():
+    jobs = 40_000
+    block = np.zeros((8, 3))
+    block[3] = [0, 32_767, 40_000]
+    block[5] = [40_000, 32_768, 1]
+    block[6] = block[5] / jobs
+    s = MetricSamples.from_array(block, jobs)
+    assert s.counts.dtype == np.int32 and np.array_equal(np.asarray(s), block)
+    assert MetricSamples.empty(3, 32_767).counts.dtype == np.int16
