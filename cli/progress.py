@@ -35,9 +35,9 @@ def compiling_notice(policies=(), per_job: bool = False) -> None:
              else kernel_cache_ready())
     if not ready:
         # measured on the project's 2-core machine (docs/benchmarks.md, issue 17): the default
-        # run's whole first process 11-14 s; the general loop of a policy or the per-job fold
-        # adds up to a minute
-        expect = "up to a minute" if policies or per_job else "10-20 seconds"
+        # run's whole first process 6-7 s; the general loop of a policy or the per-job fold
+        # 40-70 s
+        expect = "about a minute" if policies or per_job else "5-10 seconds"
         click.echo(f"mcqueue: compiling the simulation engine (first run only, {expect} on 2 "
                    "cores; Ctrl-C takes effect only when the compile is done)...", err=True)
 

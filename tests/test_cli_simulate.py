@@ -319,7 +319,7 @@ def test_compiling_notice_goes_to_stderr(monkeypatch):
     monkeypatch.setattr(engine, "kernel_cache_ready", lambda: False)
     res = CliRunner().invoke(cli, ["simulate", "--format", "json", *R])
     assert res.exit_code == 0
-    assert res.stderr == ("mcqueue: compiling the simulation engine (first run only, 10-20 "
+    assert res.stderr == ("mcqueue: compiling the simulation engine (first run only, 5-10 "
                           "seconds on 2 cores; Ctrl-C takes effect only when the compile is "
                           "done)...\n")
     assert len(json.loads(res.stdout)) == 2

@@ -1,11 +1,12 @@
 """Compact per-replication metrics (issue 17): counts kept as integers, the overflow share derived.
 
 Every check is exact (bit for bit), because the point of the change is that no number moves:
-- ``pairwise_ratio_sum`` against numpy's own ``np.add.reduce`` of the float column, for every
-  length up to 300 and a few long ones (numpy's pairwise blocks are 128 values, halves cut to
-  multiples of 8, so these lengths cover every branch and several levels of recursion);
-- ``summarize_counts`` against ``summarize_columns`` of the float copy (the code that summarised
-  these columns before), compared through their JSON text (repr of every float);
+- ``pairwise_ratio_sumsq`` against numpy's own ``np.add.reduce`` of the float column, and its
+  sums of squares against ``sum_sq_dev`` of the float copies, for
+  every length up to 300 and a few long ones (numpy's pairwise blocks are 128 values, halves
+  cut to multiples of 8, so these lengths cover every branch and several levels of recursion);
+- ``summarize_count_pair`` against ``summarize_columns`` of the float copies (the code that
+  summarised these columns before), compared through their JSON text (repr of every float);
 - ``simulate`` / ``simulate_scenarios`` against the engine's one-call float64 metrics
   (``replicate_detailed``, the array the kernels write) and against ``summarize_samples`` of
   that array, on the sample nights and on a night with dependencies, deadlines, locks,
@@ -19,7 +20,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcqueue.engine import simulate as engine
@@ -27,8 +28,9 @@ from mcqueue.engine.night import Night
 from mcqueue.engine.perturbation import Perturbation
 from mcqueue.engine.samples import MetricSamples
 from mcqueue.engine.synthetic import synthetic_dag_night
-from mcqueue.stats.intervals import summarize_columns, summarize_counts
-from mcqueue.stats.kernels import pairwise_ratio_sum
+from mcqueue.stats import intervals
+from mcqueue.stats.intervals import summarize_columns, summarize_count_pair
+from mcqueue.stats.kernels import pairwise_ratio_sumsq, sum_sq_dev
 
 LENGTHS = list(range(1, 301)) + [1000, 4097, 8191, 8192, 8193, 65_537, 262_145, 1_000_003]
 
@@ -37,46 +39,110 @@ LENGTHS = list(range(1, 301)) + [1000, 4097, 8191, 8192, 8193, 65_537, 262_145, 
 def test_pairwise_sum_is_numpys_sum_to_the_bit(div):
     rng = np.random.default_rng(div)
     for n in LENGTHS:
-        x = rng.integers(0, div + 1, n).astype(np.int16 if n % 2 else np.int32)
+        dtype = np.int16 if n % 2 else np.int32
+        x = rng.integers(0, div + 1, n).astype(dtype)
+        y = rng.integers(0, div + 1, n).astype(dtype)
         expected = float(np.add.reduce(x / div))  # numpy's sum of the float column
-        assert float(pairwise_ratio_sum(x, div, 0, n)) == expected, (div, n)
-        assert float(np.mean(x / div)) == float(pairwise_ratio_sum(x, div, 0, n)) / n
+        mx, my = float(np.mean(x)), float(np.mean(y))
+        acc = np.zeros(2)
+        got = float(pairwise_ratio_sumsq(x, div, 1, mx, y, my, acc))
+        assert got == expected, (div, n)
+        assert float(np.mean(x / div)) == got / n
+        assert acc[0] == sum_sq_dev(x.astype(np.float64), mx), (div, n)
+        assert acc[1] == sum_sq_dev(y.astype(np.float64), my), (div, n)
+        share_mean = float(np.mean(x / div))
+        acc[:] = 0.0
+        pairwise_ratio_sumsq(x, div, div, share_mean, y, my, acc)
+        assert acc[0] == sum_sq_dev(x / div, share_mean), (div, n)
 
 
 def _as_json(rows):
     return json.dumps(rows)
 
 
-@settings(max_examples=200)
-@given(st.lists(st.integers(0, 40), min_size=1, max_size=400), st.integers(0, 60),
-       st.sampled_from([0.5, 0.9, 0.95, 0.99]))
-def test_count_summary_equals_the_float_column_summary(values, extra_top, confidence):
-    x = np.array(values, np.int16)
-    top = max(values) + extra_top
-    jobs = top if top > 0 else 0
-    got = summarize_counts(x, top, confidence, ((jobs, (0.0, 1.0)),))
+def _kernel_summary(rows, confidence, bounds):
+    """``summarize_columns`` through the compiled kernels whatever the length (the code that
+    summarised every row before numpy took the short ones)."""
+    saved = intervals.NUMPY_ROWS
+    intervals.NUMPY_ROWS = -1  # every length above: the kernels
+    try:
+        return summarize_columns(rows, confidence, bounds)
+    finally:
+        intervals.NUMPY_ROWS = saved
+
+
+def _float_path(y, x, jobs, confidence):
+    """What summarised these columns before: the kernels over the kernel's float rows."""
     share = x / jobs if jobs else np.zeros(x.shape[0])
-    expected = summarize_columns(np.vstack([x.astype(np.float64), share]), confidence,
-                                 [(0.0, math.inf), (0.0, 1.0)])
-    assert _as_json(got) == _as_json(expected)
+    return _kernel_summary(np.vstack([y.astype(np.float64), x.astype(np.float64), share]),
+                           confidence, [(0.0, math.inf), (0.0, math.inf), (0.0, 1.0)])
 
 
-def test_count_summary_on_long_columns_with_ties():
-    """Long columns go through the bracketing path of ``summarize_columns``; counts tie
-    massively, the case where a histogram and a selection must agree exactly."""
+@pytest.fixture(params=["numpy", "kernels"])
+def path(request, monkeypatch):
+    """Both ways of summarising: numpy up to NUMPY_ROWS values (the default run), the
+    compiled kernels above."""
+    if request.param == "kernels":
+        monkeypatch.setattr(intervals, "NUMPY_ROWS", -1)
+    return request.param
+
+
+@settings(max_examples=150,  # ``path`` only sets NUMPY_ROWS: the same for every input
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=1,
+                      max_size=400),
+       extra_top=st.integers(0, 60), confidence=st.sampled_from([0.5, 0.9, 0.95, 0.99]))
+def test_count_summary_equals_the_float_column_summary(path, pairs, extra_top, confidence):
+    y = np.array([p[0] for p in pairs], np.int16)
+    x = np.array([p[1] for p in pairs], np.int16)
+    top = max(int(y.max()), int(x.max())) + extra_top
+    got = summarize_count_pair(np.vstack([y, x]), top, confidence)
+    assert _as_json(got) == _as_json(_float_path(y, x, top, confidence))
+
+
+def test_count_summary_on_long_columns_with_ties(path):
+    """Long columns go through the bracketing path of the kernels; counts tie massively, the
+    case where a histogram and a selection must agree exactly."""
     rng = np.random.default_rng(17)
-    for n, top in ((65_537, 3), (300_000, 10), (1_000_000, 2000)):
-        x = np.minimum(rng.geometric(0.3, n) - 1, top).astype(np.int16 if top < 2**15
-                                                              else np.int32)
-        got = summarize_counts(x, top, 0.95, ((top, (0.0, 1.0)),))
-        expected = summarize_columns(np.vstack([x.astype(np.float64), x / top]), 0.95,
-                                     [(0.0, math.inf), (0.0, 1.0)])
-        assert _as_json(got) == _as_json(expected), n
+    for n, top in ((65_536, 3), (65_537, 3), (300_000, 10), (1_000_000, 2000),
+                   (200_000, 40_000)):
+        dtype = np.int16 if top < 2**15 else np.int32
+        x = np.minimum(rng.geometric(0.3, n) - 1, top).astype(dtype)
+        y = np.minimum(rng.geometric(0.05, n) - 1, top).astype(dtype)
+        got = summarize_count_pair(np.vstack([y, x]), top, 0.95)
+        assert _as_json(got) == _as_json(_float_path(y, x, top, 0.95)), n
 
 
-def test_a_count_outside_its_range_is_an_error_not_a_wrong_quantile():
+@settings(max_examples=150)
+@given(values=st.lists(st.one_of(st.floats(0, 1e6), st.sampled_from([0.0, 1.0, 2.5])),
+                       min_size=1, max_size=300),
+       special=st.sampled_from([None, math.inf, math.nan]),
+       confidence=st.sampled_from([0.9, 0.95]))
+def test_numpy_summary_of_short_rows_equals_the_kernels(values, special, confidence):
+    """Short rows (the default 10,000 replications) are summarised by numpy: the same JSON
+    as the kernels, ties, infinities and NaN included."""
+    x = np.array(values + ([special] if special is not None else []), np.float64)
+    rows = np.vstack([x, x[::-1].copy()])
+    bounds = [(0.0, math.inf), (0.0, math.inf)]
+    assert _as_json(summarize_columns(rows, confidence, bounds)) == \
+        _as_json(_kernel_summary(rows, confidence, bounds))
+
+
+def test_numpy_summary_at_the_switch_length():
+    rng = np.random.default_rng(5)
+    for n in (intervals.NUMPY_ROWS - 1, intervals.NUMPY_ROWS):
+        rows = rng.gamma(2.0, 10.0, (2, n))
+        rows[1] = np.round(rows[1])  # ties
+        bounds = [(0.0, math.inf)] * 2
+        assert _as_json(summarize_columns(rows, 0.95, bounds)) == \
+            _as_json(_kernel_summary(rows, 0.95, bounds)), n
+
+
+def test_a_count_outside_its_range_is_an_error_not_a_wrong_quantile(path):
     with pytest.raises(ValueError, match="value 11 at 2 outside 0..10"):
-        summarize_counts(np.array([0, 3, 11], np.int32), 10, 0.95)
+        summarize_count_pair(np.array([[0, 3, 11], [0, 0, 0]], np.int32), 10, 0.95)
+    with pytest.raises(ValueError, match="value -1 at 1 outside 0..10"):
+        summarize_count_pair(np.array([[0, 3, 1], [0, -1, 0]], np.int32), 10, 0.95)
 
 
 def test_metric_samples_read_back_the_kernels_array():

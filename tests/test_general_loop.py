@@ -215,7 +215,7 @@ from mcqueue.engine.synthetic import synthetic_dag_night
 batch = engine.prepare([synthetic_dag_night(50, seed=1)])
 engine.replicate(batch, [0], [4], 10, policy="fifo")
 print(json.dumps({name: len(getattr(K, name).signatures) for name in
-                  ("simulate_batch", "general_tutorial", "general_strict", "general_backfill",
+                  ("batch_range", "general_tutorial", "general_strict", "general_backfill",
                    "fold_per_job")}))
 """
 
@@ -226,5 +226,5 @@ def test_a_run_loads_only_the_kernel_of_its_policy():
     proc = subprocess.run([sys.executable, "-c", COMPILES_SCRIPT], capture_output=True,
                           text=True, timeout=900, check=True)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
-        "simulate_batch": 0, "general_tutorial": 0, "general_strict": 1, "general_backfill": 0,
+        "batch_range": 0, "general_tutorial": 0, "general_strict": 1, "general_backfill": 0,
         "fold_per_job": 0}

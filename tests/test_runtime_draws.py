@@ -331,10 +331,10 @@ from mcqueue.io.sample import load_sample
 night = load_sample("2026-05-13")
 engine.simulate(night, 3, replications=100)
 before = {name: len(getattr(K, name).signatures) for name in
-          ("simulate_batch", "general_tutorial", "draw_block")}
+          ("batch_range", "general_tutorial", "draw_block")}
 engine.simulate(night.with_runtime_draws(night_cv=0.2), 3, replications=100)
 after = {name: len(getattr(K, name).signatures) for name in
-         ("simulate_batch", "general_tutorial", "draw_block")}
+         ("batch_range", "general_tutorial", "draw_block")}
 print(json.dumps([before, after]))
 """
 
@@ -343,8 +343,8 @@ def test_a_default_run_loads_todays_kernel_only_and_a_night_factor_the_general_l
     proc = subprocess.run([sys.executable, "-c", COMPILES_SCRIPT], capture_output=True,
                           text=True, timeout=900, check=True)
     before, after = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert before == {"simulate_batch": 1, "general_tutorial": 0, "draw_block": 0}
-    assert after == {"simulate_batch": 1, "general_tutorial": 1, "draw_block": 0}
+    assert before == {"batch_range": 1, "general_tutorial": 0, "draw_block": 0}
+    assert after == {"batch_range": 1, "general_tutorial": 1, "draw_block": 0}
 
 
 def test_finish_samples_are_the_traces_finishes(night_13, drawn_dag_night):

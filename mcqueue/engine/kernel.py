@@ -502,8 +502,7 @@ def _batch_task(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt
                 night_levels, night_jitter, night_horizon, scen_night, scen_workers, rep_start,
                 col0, out, s, b0, b1):
     """One task of ``simulate_batch``: replications b0 .. b1 - 1 (of this call) of scenario s.
-    A function of its own, not inlined into the prange loop: numba's parallel passes then see
-    a small loop body (the first compile took 18 s with the whole replication inlined there)."""
+    A function of its own, called by ``batch_range``."""
     g = scen_night[s]
     lo = night_start[g]
     hi = night_start[g + 1]
@@ -579,7 +578,25 @@ def _batch_task(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt
             + sg.shape[0] + ka.shape[0] + kr.shape[0])
 
 
-@kernel(parallel=True)
+@kernel
+def batch_range(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
+                base_order, night_levels, night_jitter, night_horizon,
+                scen_night, scen_workers, rep_start, block, col0, n_rep, out, t0, t1):
+    """Tasks t0 .. t1 - 1 of ``simulate_batch`` one after another (a thread's share): task t
+    is scenario t // n_blocks, replications (t % n_blocks) * block .. + block - 1 of the call."""
+    n_blocks = (n_rep + block - 1) // block
+    for task in range(t0, t1):
+        s = task // n_blocks
+        b0 = (task % n_blocks) * block
+        b1 = min(b0 + block, n_rep)
+        _batch_task(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
+                    base_order, night_levels, night_jitter, night_horizon, scen_night,
+                    scen_workers, rep_start, col0, out, s, b0, b1)
+
+
+_POOL: list = [None, 0]  # a ThreadPoolExecutor and its size, made on first use
+
+
 def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
                    base_order, night_levels, night_jitter, night_horizon,
                    scen_night, scen_workers, rep_start, block, col0, n_rep, out):
@@ -587,18 +604,51 @@ def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key
     out[S, 8, col0:col0 + n_rep] (the caller's whole array: no copy after the call).
 
     Scenario s replays night scen_night[s] on scen_workers[s] workers. Work is split into
-    (scenario, block of replications) tasks run with prange; each task allocates its scratch
-    once, so memory is O(threads x jobs) whatever R is.
+    (scenario, block of replications) tasks; each task allocates its scratch once, so memory
+    is O(threads x jobs) whatever R is. The tasks run on numba's thread count of Python
+    threads, a few contiguous ranges per thread (``batch_range``, compiled without numba's
+    parallel passes, which took 2 s of a first run; every kernel releases the GIL). Results
+    do not depend on the split: replications are keyed.
     """
-    n_scen = scen_night.shape[0]
     n_blocks = (n_rep + block - 1) // block
-    for task in prange(n_scen * n_blocks):
-        s = task // n_blocks
-        b0 = (task % n_blocks) * block
-        b1 = min(b0 + block, n_rep)
-        _batch_task(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
-                    base_order, night_levels, night_jitter, night_horizon, scen_night,
-                    scen_workers, rep_start, col0, out, s, b0, b1)
+    tasks = scen_night.shape[0] * n_blocks
+    work = (n_rep * int(np.sum(night_start[scen_night + 1] - night_start[scen_night]))
+            if tasks > 1 else 0)
+    run_tasks(batch_range, (night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
+                            base_order, night_levels, night_jitter, night_horizon, scen_night,
+                            scen_workers, rep_start, block, col0, n_rep, out), tasks, work)
+
+
+SMALL_WORK = 1 << 16  # job-replications below which a call runs on the calling thread
+
+
+def run_tasks(fn, args, tasks, work):
+    """fn(*args, t0, t1) for the tasks 0 .. tasks - 1 of a call: on the calling thread when
+    there is one thread, one task or little work (``work`` job-replications below
+    ``SMALL_WORK``: handing it to threads would cost more than it saves), else a few
+    contiguous ranges per thread on a pool of numba's thread count of Python threads (every
+    kernel releases the GIL). Returns when every range has stopped writing."""
+    from concurrent.futures import wait
+
+    from numba import get_num_threads
+
+    threads = min(get_num_threads(), tasks)
+    if threads <= 1 or work < SMALL_WORK:
+        fn(*args, 0, tasks)
+        return
+    if _POOL[1] != threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=True)
+        _POOL[0] = ThreadPoolExecutor(threads, thread_name_prefix="mcqueue-kernel")
+        _POOL[1] = threads
+    parts = min(tasks, 4 * threads)  # a few ranges per thread: a busy core slows one range
+    cuts = [tasks * k // parts for k in range(parts + 1)]
+    futures = [_POOL[0].submit(fn, *args, cuts[k], cuts[k + 1]) for k in range(parts)]
+    wait(futures)  # every range has stopped writing into the outputs before anything raises
+    for f in futures:
+        f.result()
 
 
 @kernel
@@ -1771,44 +1821,59 @@ def _task_backfill(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1):
     _general_task(2, NL, SC, EX, rep_start, col0, n_rep, OUT, TR, s, b0, b1)
 
 
-# The parallel drivers: tasks are (scenario, block of replications) run with prange, as in
-# simulate_batch; the task body is its own (non-inlined) function so that numba's parallel
-# passes see a small loop (they are slow on a large body).
-@kernel(parallel=True)
-def general_tutorial(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
-    """Replications rep_start .. rep_start + n_rep - 1 of the scenarios SC[0] under the
-    tutorial policy (see ``_general_task``)."""
+# The drivers: tasks are (scenario, block of replications), as in simulate_batch; each compiled
+# range runs tasks t0 .. t1 - 1 one after another and ``run_tasks`` spreads the ranges over
+# threads (numba's parallel passes are not used: they took seconds of each first compile).
+@kernel
+def general_tutorial(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR, t0, t1):
+    """Tasks t0 .. t1 - 1 of replications rep_start .. rep_start + n_rep - 1 of the
+    scenarios SC[0] under the tutorial policy (see ``_general_task``)."""
     scen_ids = SC[0]
     n_blocks = (n_rep + block - 1) // block
-    for task in prange(scen_ids.shape[0] * n_blocks):
+    for task in range(t0, t1):
         b0 = (task % n_blocks) * block
         _task_tutorial(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks],
                        b0, min(b0 + block, n_rep))
 
 
-@kernel(parallel=True)
-def general_strict(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
+@kernel
+def general_strict(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR, t0, t1):
     """As ``general_tutorial`` under the priority policy (fifo: one priority level)."""
     scen_ids = SC[0]
     n_blocks = (n_rep + block - 1) // block
-    for task in prange(scen_ids.shape[0] * n_blocks):
+    for task in range(t0, t1):
         b0 = (task % n_blocks) * block
         _task_strict(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks],
                      b0, min(b0 + block, n_rep))
 
 
-@kernel(parallel=True)
-def general_backfill(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
+@kernel
+def general_backfill(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR, t0, t1):
     """As ``general_tutorial`` under EASY backfilling."""
     scen_ids = SC[0]
     n_blocks = (n_rep + block - 1) // block
-    for task in prange(scen_ids.shape[0] * n_blocks):
+    for task in range(t0, t1):
         b0 = (task % n_blocks) * block
         _task_backfill(NL, SC, EX, rep_start, col0, n_rep, OUT, TR, scen_ids[task // n_blocks],
                        b0, min(b0 + block, n_rep))
 
 
-GENERAL = {TUTORIAL: general_tutorial, STRICT: general_strict, BACKFILL: general_backfill}
+GENERAL_RANGE = {TUTORIAL: general_tutorial, STRICT: general_strict, BACKFILL: general_backfill}
+
+
+def _general_driver(fn):
+    def run(NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR):
+        """Replications rep_start .. rep_start + n_rep - 1 of the scenarios SC[0] (every task
+        of the call, spread over threads by ``run_tasks``)."""
+        tasks = SC[0].shape[0] * ((n_rep + block - 1) // block)
+        run_tasks(fn, (NL, SC, EX, rep_start, block, col0, n_rep, OUT, TR), tasks,
+                  n_rep * int(np.sum(np.diff(NL[0])[SC[1][SC[0]]])) if tasks > 1 else 0)
+
+    run.__name__ = fn.__name__
+    return run
+
+
+GENERAL = {code: _general_driver(fn) for code, fn in GENERAL_RANGE.items()}
 
 
 @kernel

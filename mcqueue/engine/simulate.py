@@ -19,7 +19,8 @@ from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import MAX_MINUTES, Night
 from .samples import FLOAT_METRICS, BYTES_PER_REPLICATION, MetricSamples
-from ..stats.intervals import summarize, summarize_columns, summarize_counts, wilson
+from ..stats.intervals import (summarize, summarize_columns, summarize_count_pair, threads,
+                              wilson)
 
 METRICS = K.METRICS
 # every metric is >= 0; the two shares are <= 1 (intervals of their means are cut to this)
@@ -1054,15 +1055,28 @@ def summarize_samples(samples: np.ndarray | MetricSamples, horizon: float,
 
 
 def _summarize_compact(samples: MetricSamples, horizon: float, confidence: float) -> dict:
-    floats = dict(zip(FLOAT_METRICS, summarize_columns(
-        samples.floats, confidence, [METRIC_RANGE.get(m, (0.0, math.inf))
-                                     for m in FLOAT_METRICS])))
-    top = samples.jobs
-    max_q, = summarize_counts(samples.counts[0], top, confidence)
-    overflow, risk = summarize_counts(samples.counts[1], top, confidence,
-                                      ((samples.jobs, METRIC_RANGE["overflow_risk"]),))
-    counts = {"max_queue_length": max_q, "overflow_jobs": overflow, "overflow_risk": risk}
-    mc = {m: floats[m] if m in floats else counts[m] for m in METRICS}
+    """``summarize_samples`` of the compact store: the float rows on numba's threads (as
+    ``summarize_columns`` does) while the counts and the share are summarised from the
+    integers on one more thread (every kernel releases the GIL)."""
+    bounds = [METRIC_RANGE.get(m, (0.0, math.inf)) for m in FLOAT_METRICS]
+
+    def counts() -> list[dict[str, float]]:
+        return summarize_count_pair(samples.counts, samples.jobs, confidence,
+                                    METRIC_RANGE["overflow_risk"])
+
+    if samples.replications >= 100_000 and threads() > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(counts)
+            float_rows = summarize_columns(samples.floats, confidence, bounds)
+            count_rows = pending.result()
+    else:
+        float_rows = summarize_columns(samples.floats, confidence, bounds)
+        count_rows = counts()
+    by_name = dict(zip(FLOAT_METRICS, float_rows))
+    by_name.update(zip(("max_queue_length", "overflow_jobs", "overflow_risk"), count_rows))
+    mc = {m: by_name[m] for m in METRICS}
     drained = samples.column("queue_drained_minute")
     mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
                                         samples.replications, confidence)
@@ -1234,8 +1248,8 @@ def kernel_cache_ready(policies: Iterable[str] = (), per_job: bool = False) -> b
     """True when the compiled engine is already in numba's on-disk cache (no compile pause):
     today's kernel, and the general loop of each of ``policies`` (issue 13) and the per-job
     fold when asked (a run that uses them compiles them on first use)."""
-    kernels = [K.simulate_batch]
-    kernels += [K.GENERAL[_POLICY_CODE[check_policy(p)]] for p in policies]
+    kernels = [K.batch_range]
+    kernels += [K.GENERAL_RANGE[_POLICY_CODE[check_policy(p)]] for p in policies]
     if per_job:
         kernels.append(K.fold_per_job)
     try:

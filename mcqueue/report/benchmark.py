@@ -16,7 +16,8 @@ def bench_table(result: BenchResult) -> str:
         f"mcqueue {v['mcqueue']} engine throughput: {report['usable_cpus']} usable of "
         f"{report['cpu_count']} cores ({report['cpu_model'] or 'unknown CPU'}), numba "
         f"{v['numba']} with {report['numba_threads']} threads "
-        f"({report['numba_threading_layer']}); python {v['python']}, numpy {v['numpy']}, "
+        f"({report['numba_threading_layer'] or 'a Python thread pool'}); python {v['python']}, "
+        f"numpy {v['numpy']}, "
         f"polars {v['polars']}",
         f"noise: runtime cv {report['runtime_cv']:g}, arrival jitter "
         f"{report['arrival_jitter_minutes']:g} min; median of {report['results'][0]['runs']} "

@@ -144,10 +144,25 @@ def summarize(x: np.ndarray, confidence: float, lower: float = -math.inf,
     return summarize_columns(x.reshape(1, -1), confidence, [(lower, upper)])[0]
 
 
-def _threads() -> int:
+def threads() -> int:
+    """numba's thread count (the statistics use as many threads)."""
     from numba import get_num_threads
 
     return get_num_threads()
+
+
+NUMPY_ROWS = 65_536  # up to this many values a row's statistics are taken by numpy
+
+
+def _sequential_sum_sq(x: np.ndarray, mean: float) -> float:
+    """Sum of (x - mean)**2 added in index order from 0.0: the loop of
+    ``kernels.sum_sq_dev``, by numpy (``np.add.accumulate`` adds strictly left to right)."""
+    if x.shape[0] == 0:
+        return 0.0
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, as in the kernel
+        d = x.astype(np.float64) - mean
+        d *= d
+        return float(np.add.accumulate(d)[-1])
 
 
 def summarize_columns(cols: np.ndarray, confidence: float,
@@ -156,7 +171,12 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     a few passes per row for the sum of squared deviations and the three nearest-rank
     quantiles together (``stats.kernels._column_stats``), the rows on numba's thread count of
     threads (the kernel releases the GIL; a thread pool rather than prange, whose compile
-    took 3 s of a first run)."""
+    took 3 s of a first run).
+
+    Up to ``NUMPY_ROWS`` values a row is summarised by numpy alone (the same sequential sum of
+    squares as ``np.add.accumulate``, the exact order statistics of ``np.partition``): the
+    same numbers, and a run of the default 10,000 replications compiles no statistics kernel
+    (1.5 s of a first run)."""
     from .kernels import _column_stats
 
     m, n = cols.shape
@@ -168,6 +188,10 @@ def summarize_columns(cols: np.ndarray, confidence: float,
 
     def one(i: int) -> None:
         x = np.ascontiguousarray(cols[i])
+        if n <= NUMPY_ROWS:
+            sumsq[i] = _sequential_sum_sq(x, means[i])
+            qs[i] = np.partition(x, ks)[ks]  # NaN sorts last, as np.sort
+            return
         missed = np.zeros(len(QUANTILES), dtype=np.bool_)
         sumsq[i] = _column_stats(x, means[i], ks, qs[i], missed)
         for q in np.flatnonzero(missed):  # rare: non-finite values, a missed bracket
@@ -176,7 +200,7 @@ def summarize_columns(cols: np.ndarray, confidence: float,
             qs[i, q] = select_rank(x, ks[q])
 
     if n > 0:
-        workers = min(m, _threads())
+        workers = min(m, threads())
         if workers > 1 and n >= 100_000:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -196,42 +220,81 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     return out
 
 
-def summarize_counts(x: np.ndarray, top: int, confidence: float,
-                     shares: tuple[tuple[int, tuple[float, float]], ...] = ()
-                     ) -> list[dict[str, float]]:
-    """``summarize`` of an integer column x (values 0 .. top) as floats, and of the shares
-    x / d for each (d, (lower, upper)) of ``shares`` (d 0: every share 0), without a float copy
-    of the column: the same numbers ``summarize_columns`` gives of the float columns, to the
-    bit. The mean is numpy's pairwise sum taken on the fly (``kernels.pairwise_ratio_sum``),
-    the sum of squares the same sequential loop, and the nearest-rank quantiles are read off a
-    histogram of the counts (x / d is monotone in x, so its k-th value is the k-th count over
-    d). The first row has bounds (0, inf): counts are never negative."""
-    from .kernels import count_histogram, pairwise_ratio_sum, sum_sq_dev_ratio
+def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
+                         share_bounds: tuple[float, float] = (0.0, 1.0)
+                         ) -> list[dict[str, float]]:
+    """``summarize`` of the two integer rows of ``counts`` (values 0 .. top; the second the
+    numerator of a share) as floats, and of the share counts[1] / top (top 0: every share 0,
+    as the kernel writes for a night without jobs), cut to ``share_bounds``: the numbers
+    ``summarize_columns`` gives of the three float columns, to the bit, without a float copy.
 
+    One pass builds both histograms: the nearest-rank quantiles are read off them (the share
+    is monotone in the count, so its k-th value is the k-th count over top) and so are the
+    exact totals (below 2**53 every partial sum of whole numbers is exact, whatever the order,
+    so the mean is numpy's). A second pass takes the share's sum in numpy's pairwise order
+    (``kernels.pairwise_ratio_sumsq``) and both count rows' sums of squares in index order;
+    a third the share's sum of squares. Up to ``NUMPY_ROWS`` values numpy does the same
+    (``np.bincount``, ``np.add.reduce`` of the share, ``np.add.accumulate``): no kernel to
+    compile. Counts are never negative: their rows have bounds (0, inf)."""
+    from .kernels import histogram2, pairwise_ratio_sumsq
+
+    x, y = counts[1], counts[0]
     n = x.shape[0]
-    counts = np.zeros(max(0, top) + 1, np.int64)
-    if n:
-        at, value = count_histogram(x, counts)
-        if at >= 0:
-            raise ValueError(f"count column: value {value} at {at} outside 0..{top}")
+    if n == 0:
+        return [{k: math.nan for k in ("mean", "ci_low", "ci_high", "p50", "p90", "p99")}
+                for _ in range(3)]
+    nb = max(0, top) + 1
+    if n <= NUMPY_ROWS:
+        outside = np.flatnonzero((x < 0) | (x >= nb) | (y < 0) | (y >= nb))
+        at = int(outside[0]) if outside.shape[0] else -1
+    else:
+        hx = np.zeros((4, nb), np.int64)
+        hy = np.zeros((4, nb), np.int64)
+        at = int(histogram2(x, y, hx, hy))
+    if at >= 0:
+        bad = x[at] if not 0 <= x[at] < nb else y[at]
+        raise ValueError(f"count column: value {bad} at {at} outside 0..{top}")
+    if n <= NUMPY_ROWS:
+        hists = (np.bincount(y, minlength=nb), np.bincount(x, minlength=nb))
+    else:
+        hists = (hy.sum(axis=0), hx.sum(axis=0))
     ks = [max(0, math.ceil(q * n) - 1) for q in QUANTILES]
-    cum = np.cumsum(counts)
-    ranks = [int(np.searchsorted(cum, k, side="right")) for k in ks] if n else []
+    values = np.arange(nb, dtype=np.int64)
+    stats = []
+    for h in hists:
+        total = int(np.dot(h, values))
+        if total >= 2**53:  # not reachable: R x jobs that large cannot be held in memory
+            raise ValueError(f"count column: total {total} is not exact in float64")
+        cum = np.cumsum(h)
+        stats.append((total / n, [int(np.searchsorted(cum, k, side="right")) for k in ks]))
+    (my, ry), (mx, rx) = stats
+    div = top if top > 0 else 1
+    if n <= NUMPY_ROWS:  # numpy alone, the same numbers (no kernel to compile)
+        share = x / div
+        share_sum = float(np.add.reduce(share))
+        sq_x, sq_y = _sequential_sum_sq(x, mx), _sequential_sum_sq(y, my)
+    else:
+        acc = np.zeros(2, np.float64)
+        share_sum = float(pairwise_ratio_sumsq(x, float(div), 1.0, mx, y, my, acc))
+        sq_x, sq_y = float(acc[0]), float(acc[1])
+    rows = [(my, sq_y, [float(v) for v in ry], (0.0, math.inf)),
+            (mx, sq_x, [float(v) for v in rx], (0.0, math.inf))]
+    if top > 0:
+        ms = share_sum / n
+        if n <= NUMPY_ROWS:
+            sq_share = _sequential_sum_sq(share, ms)
+        else:  # a third pass for the share's squares (acc[0]; acc[1] unused)
+            acc[:] = 0.0
+            pairwise_ratio_sumsq(x, float(div), float(top), ms, y, my, acc)
+            sq_share = float(acc[0])
+        rows.append((ms, sq_share, [v / top for v in rx], share_bounds))
+    else:
+        rows.append((0.0, 0.0, [0.0] * len(ks), share_bounds))
     out = []
-    for div, (lower, upper) in ((1, (0.0, math.inf)),) + tuple(shares):
-        if n == 0:
-            out.append({k: math.nan for k in ("mean", "ci_low", "ci_high", "p50", "p90",
-                                             "p99")})
-            continue
-        if div == 0:
-            mean, sumsq, qs = 0.0, 0.0, [0.0] * len(ks)
-        else:
-            mean = float(pairwise_ratio_sum(x, div, 0, n)) / n
-            sumsq = float(sum_sq_dev_ratio(x, div, mean))
-            qs = [v / div for v in ranks]
+    for mean, sumsq, qs, (lower, upper) in rows:
         sd = math.sqrt(sumsq / (n - 1)) if n > 1 else math.nan
         lo, hi = t_interval(mean, sd, n, confidence, lower, upper)
-        p50, p90, p99 = (float(v) for v in qs)
+        p50, p90, p99 = qs
         out.append({"mean": mean, "ci_low": lo, "ci_high": hi, "p50": p50, "p90": p90,
                     "p99": p99})
     return out

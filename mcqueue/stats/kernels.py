@@ -120,29 +120,50 @@ def _counts3(x, low, high, below, upto):
 
 
 @kernel
-def _inside(x, lo, hi, buf, mean, acc_out):
-    """Copy the values of x in [lo, hi] (finite bounds) into buf; returns how many there were
-    (the caller compares it with the count it expects). One rarely taken branch per value:
-    the sign of (v - lo) (hi - v) is a superset test, the exact test follows. When acc_out
-    has an element, acc_out[0] is the sum of squared deviations from ``mean`` (the loop of
-    ``sum_sq_dev``, same order), taken in the same pass."""
-    m = 0
-    cap = buf.shape[0]
+def _inside3(x, low, high, use, buf0, buf1, buf2, mean, got):
+    """One pass over x: the sum of squared deviations from ``mean`` (the loop of
+    ``sum_sq_dev``, same order), returned, and for each q = 0, 1, 2 with use[q] set the values
+    of x in [low[q], high[q]] (finite bounds) copied in order into buf_q (up to its size);
+    got[q] is how many there were (the caller compares it with the count it expects). One
+    rarely taken branch per value and bracket: the sign of (v - lo) (hi - v) is a superset
+    test, the exact test follows."""
+    l0 = low[0]
+    l1 = low[1]
+    l2 = low[2]
+    h0 = high[0]
+    h1 = high[1]
+    h2 = high[2]
+    u0 = use[0]
+    u1 = use[1]
+    u2 = use[2]
+    c0 = buf0.shape[0]
+    c1 = buf1.shape[0]
+    c2 = buf2.shape[0]
+    m0 = m1 = m2 = 0
     acc = 0.0
-    with_acc = acc_out.shape[0] > 0
     for i in range(x.shape[0]):
         v = x[i]
-        if with_acc:
-            d = v - mean
-            acc += d * d
-        if (v - lo) * (hi - v) >= 0.0:
-            if v >= lo and v <= hi:
-                if m < cap:
-                    buf[m] = v
-                m += 1
-    if with_acc:
-        acc_out[0] = acc
-    return m
+        d = v - mean
+        acc += d * d
+        if u0 and (v - l0) * (h0 - v) >= 0.0:
+            if v >= l0 and v <= h0:
+                if m0 < c0:
+                    buf0[m0] = v
+                m0 += 1
+        if u1 and (v - l1) * (h1 - v) >= 0.0:
+            if v >= l1 and v <= h1:
+                if m1 < c1:
+                    buf1[m1] = v
+                m1 += 1
+        if u2 and (v - l2) * (h2 - v) >= 0.0:
+            if v >= l2 and v <= h2:
+                if m2 < c2:
+                    buf2[m2] = v
+                m2 += 1
+    got[0] = m0
+    got[1] = m1
+    got[2] = m2
+    return acc
 
 
 @kernel
@@ -191,7 +212,7 @@ def _column_stats(x, mean, ks, q_out, missed):
     Each rank is bracketed by two values of an evenly strided sample of the column (4 standard
     deviations of the sample rank either side, picked by quickselect); one pass counts the
     values below and inside every bracket, and a bracket that holds its rank is then copied
-    out (one pass each, the first one also summing the squares; none when the bracket is a
+    out (all in one pass, which also sums the squares; nothing is copied for a bracket of a
     single value, as for counts) and the rank selected among the copies (quickselect). A
     bracket that misses its rank, non-finite bounds, NaN in a short column or another number
     of ranks than three set ``missed``: the answers are always exact order statistics (NaN
@@ -237,95 +258,149 @@ def _column_stats(x, mean, ks, q_out, missed):
     below = np.empty(3, np.int64)
     upto = np.empty(3, np.int64)
     _counts3(x, low, high, below, upto)
-    acc_out = np.empty(1, np.float64)  # the first copying pass also sums the squares
-    no_acc = np.empty(0, np.float64)
-    have_acc = False
+    # the brackets that hold their rank are copied out in one pass, which also sums the
+    # squares (the same sequential loop as ``sum_sq_dev``)
+    use = np.zeros(3, np.bool_)
+    size = np.zeros(3, np.int64)
     for q in range(3):
         k = ks[q]
-        m = upto[q] - below[q]
         if not (below[q] <= k < upto[q]) or not (np.isfinite(low[q]) and np.isfinite(high[q])):
             missed[q] = True
         elif low[q] == high[q]:
             q_out[q] = low[q]
         else:
-            buf = np.empty(m, np.float64)
-            got = _inside(x, low[q], high[q], buf, mean, no_acc if have_acc else acc_out)
-            have_acc = True
-            if got == m:
-                q_out[q] = _select_in_place(buf, k - below[q])
-            else:
+            use[q] = True
+            size[q] = upto[q] - below[q]
+    buf0 = np.empty(size[0], np.float64)
+    buf1 = np.empty(size[1], np.float64)
+    buf2 = np.empty(size[2], np.float64)
+    got = np.zeros(3, np.int64)
+    acc = _inside3(x, low, high, use, buf0, buf1, buf2, mean, got)
+    for q in range(3):
+        if use[q]:
+            if got[q] != size[q]:
                 missed[q] = True
-    if have_acc:
-        return acc_out[0]
-    return sum_sq_dev(x, mean)
+            elif q == 0:
+                q_out[q] = _select_in_place(buf0, ks[q] - below[q])
+            elif q == 1:
+                q_out[q] = _select_in_place(buf1, ks[q] - below[q])
+            else:
+                q_out[q] = _select_in_place(buf2, ks[q] - below[q])
+    return acc
 
 
 # ---- integer count columns (max_queue_length, overflow_jobs) and shares derived from them
 
 
 @kernel
-def count_histogram(x, counts):
-    """counts[v] += 1 for every value v of the integer column x; returns the first value
-    outside [0, len(counts)) (its index and value), or (-1, 0) when there is none."""
-    nb = counts.shape[0]
+def histogram2(x, y, hx, hy):
+    """hx[., v] += 1 for every value v of the integer column x, hy likewise for y (x and y of
+    one length; four interleaved sub-histograms each, rows i % 4, so that a run of equal
+    values does not wait on one counter); returns the first index where x or y is outside
+    [0, nb), or -1."""
+    nb = hx.shape[1]
     for i in range(x.shape[0]):
-        v = x[i]
-        if v < 0 or v >= nb:
-            return i, np.int64(v)
-        counts[v] += 1
-    return -1, np.int64(0)
+        a = x[i]
+        b = y[i]
+        if a < 0 or a >= nb or b < 0 or b >= nb:
+            return i
+        hx[i & 3, a] += 1
+        hy[i & 3, b] += 1
+    return -1
 
 
-@kernel
-def pairwise_ratio_sum(x, div, start, n):
-    """Sum of x[start:start + n] / div (div 1: the values as floats) in exactly numpy's order
-    for a contiguous float64 array (``np.add.reduce``: the pairwise summation of numpy's
-    loops_utils.h, blocks of up to 128 values on eight accumulators, halves rounded down to a
-    multiple of eight), so that the mean of a column derived on the fly is the mean numpy
-    would give of the stored column, to the bit (tests/test_count_columns.py checks it
-    against numpy for every length up to 300 and some long ones)."""
+@kernel(inline="always")
+def _pairwise_leaf(x, div, start, n):
+    """numpy's pairwise sum of a block of at most 128 values (x[start:start + n] / div):
+    eight accumulators over whole groups of eight, combined as ((0+1)+(2+3))+((4+5)+(6+7)),
+    then the rest in order; fewer than eight values in order from 0."""
     if n < 8:
         res = 0.0
         for i in range(start, start + n):
             res += x[i] / div
         return res
-    if n <= 128:
-        r0 = x[start] / div
-        r1 = x[start + 1] / div
-        r2 = x[start + 2] / div
-        r3 = x[start + 3] / div
-        r4 = x[start + 4] / div
-        r5 = x[start + 5] / div
-        r6 = x[start + 6] / div
-        r7 = x[start + 7] / div
-        i = 8
-        whole = n - n % 8
-        while i < whole:
-            b = start + i
-            r0 += x[b] / div
-            r1 += x[b + 1] / div
-            r2 += x[b + 2] / div
-            r3 += x[b + 3] / div
-            r4 += x[b + 4] / div
-            r5 += x[b + 5] / div
-            r6 += x[b + 6] / div
-            r7 += x[b + 7] / div
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += x[start + i] / div
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return pairwise_ratio_sum(x, div, start, n2) + pairwise_ratio_sum(x, div, start + n2, n - n2)
+    r0 = x[start] / div
+    r1 = x[start + 1] / div
+    r2 = x[start + 2] / div
+    r3 = x[start + 3] / div
+    r4 = x[start + 4] / div
+    r5 = x[start + 5] / div
+    r6 = x[start + 6] / div
+    r7 = x[start + 7] / div
+    i = 8
+    whole = n - n % 8
+    while i < whole:
+        b = start + i
+        r0 += x[b] / div
+        r1 += x[b + 1] / div
+        r2 += x[b + 2] / div
+        r3 += x[b + 3] / div
+        r4 += x[b + 4] / div
+        r5 += x[b + 5] / div
+        r6 += x[b + 6] / div
+        r7 += x[b + 7] / div
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += x[start + i] / div
+        i += 1
+    return res
 
 
 @kernel
-def sum_sq_dev_ratio(x, div, mean):
-    """``sum_sq_dev`` of the values x[i] / div (div 1: the values as floats), same order."""
-    acc = 0.0
-    for i in range(x.shape[0]):
-        d = x[i] / div - mean
-        acc += d * d
-    return acc
+def pairwise_ratio_sumsq(x, div, dx, mx, y, my, acc):
+    """Sum of x / div (div 1: the values as floats) in exactly numpy's order for a contiguous
+    float64 array (``np.add.reduce``: the pairwise summation of numpy's loops_utils.h, blocks
+    of up to 128 values, halves cut down to a multiple of eight; walked here with an explicit
+    stack, left before right), so that the mean of a column derived on the fly is the mean
+    numpy gives of the stored column, to the bit. On the way, in index order (the blocks are
+    visited left to right), the sums of squared deviations of x / dx from mx into acc[0] and
+    of y from my into acc[1] (the loop of ``sum_sq_dev``, same order). x and y have one
+    length; tests/test_count_columns.py checks all of it against numpy."""
+    n = x.shape[0]
+    ax = acc[0]
+    ay = acc[1]
+    f_start = np.empty(64, np.int64)
+    f_len = np.empty(64, np.int64)
+    f_phase = np.empty(64, np.int64)
+    vals = np.empty(64, np.float64)
+    top = 1
+    f_start[0] = 0
+    f_len[0] = n
+    f_phase[0] = 0
+    nv = 0
+    while top > 0:
+        k = top - 1
+        st = f_start[k]
+        m = f_len[k]
+        if m <= 128:  # a block: its squares in order, then numpy's block sum
+            for i in range(st, st + m):
+                d = x[i] / dx - mx
+                ax += d * d
+                e = y[i] - my
+                ay += e * e
+            vals[nv] = _pairwise_leaf(x, div, st, m)
+            nv += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if f_phase[k] == 0:  # left half first
+            f_phase[k] = 1
+            f_start[top] = st
+            f_len[top] = half
+            f_phase[top] = 0
+            top += 1
+        elif f_phase[k] == 1:  # then the right half
+            f_phase[k] = 2
+            f_start[top] = st + half
+            f_len[top] = m - half
+            f_phase[top] = 0
+            top += 1
+        else:  # both halves done: left + right
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+    acc[0] = ax
+    acc[1] = ay
+    return vals[0]
