@@ -1,0 +1,70 @@
+"""The engine's own thread pool (``kernel.run_tasks``, issue 17): results do not depend on it.
+
+Calls below ``SMALL_WORK`` job-replications run on the calling thread, so the thread-count tests
+elsewhere may never reach the pool with their small nights; here ``SMALL_WORK`` is 0, every call
+with more than one task is cut into ranges on 2 threads, and the metrics (today's kernel, every
+policy of the general loop, per-job statistics) must equal a 1-thread run bit for bit.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from mcqueue.engine import kernel as K
+from mcqueue.engine import simulate as engine
+from mcqueue.engine.perturbation import Perturbation
+from mcqueue.engine.synthetic import synthetic_dag_night, synthetic_night
+
+NOISE = Perturbation(runtime_cv=0.3, arrival_jitter=10.0)
+
+
+@pytest.fixture
+def pooled(monkeypatch, restore_threads):
+    if numba.config.NUMBA_NUM_THREADS < 2:  # pragma: no cover - the CI machine has 2 cores
+        pytest.fail("needs numba with at least 2 threads")
+    monkeypatch.setattr(K, "SMALL_WORK", 0)
+    return restore_threads
+
+
+def test_todays_kernel_on_the_pool_equals_one_thread(pooled):
+    nights = [synthetic_night(30, seed=1), synthetic_night(7, seed=2)]
+    batch = engine.prepare(nights, NOISE, seed=4)
+    runs = {}
+    for threads in (1, 2):
+        pooled(threads)
+        runs[threads] = engine.replicate(batch, [0, 1, 0], [3, 2, 5], 3001, block=37)
+    assert np.array_equal(runs[1], runs[2])
+    assert np.unique(runs[1][:, 0, :]).size > 1000  # real, varied metrics
+
+
+def test_general_loop_and_per_job_on_the_pool_equal_one_thread(pooled):
+    night = synthetic_dag_night(60, seed=3, exclusive_share=0.05, deadline_share=0.3)
+    batch = engine.prepare([night], NOISE, seed=5)
+    runs = {}
+    for threads in (1, 2):
+        pooled(threads)
+        runs[threads] = engine.replicate_detailed(
+            batch, [0] * 4, [5] * 4, 1501, block=29,
+            policy=["tutorial", "priority", "fifo", "backfill"],
+            capacity=[None, [(40.0, 3)], None, None], per_job=True)
+    a, b = runs[1], runs[2]
+    assert np.array_equal(a.samples, b.samples) and np.array_equal(a.extra, b.extra)
+    for name in ("late", "on_chain", "sum_wait", "sum_dep", "fmin", "fmax", "hist"):
+        assert np.array_equal(getattr(a.per_job, name), getattr(b.per_job, name)), name
+
+
+def test_an_error_in_a_range_is_raised_after_every_range_stopped(pooled):
+    """A failing range surfaces as the call's exception (the other ranges have finished)."""
+    pooled(2)
+    calls = []
+
+    def fn(x, t0, t1):
+        calls.append((t0, t1))
+        if t0 == 0:
+            raise ValueError("range 0 failed")
+
+    with pytest.raises(ValueError, match="range 0 failed"):
+        K.run_tasks(fn, (None,), 16, 1)
+    assert sorted(calls)[0][0] == 0 and sorted(calls)[-1][1] == 16 and len(calls) == 8
