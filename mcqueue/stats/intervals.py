@@ -180,14 +180,14 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     from .kernels import _column_stats
 
     m, n = cols.shape
-    means = np.array([float(np.ascontiguousarray(cols[i]).mean()) for i in range(m)],
-                     dtype=np.float64)
+    means = np.full(m, math.nan)
     ks = np.array([max(0, math.ceil(q * n) - 1) for q in QUANTILES], dtype=np.int64)
     sumsq = np.empty(m, np.float64)
     qs = np.empty((m, len(QUANTILES)), np.float64)
 
     def one(i: int) -> None:
         x = np.ascontiguousarray(cols[i])
+        means[i] = float(x.mean())  # numpy's pairwise sum (releases the GIL)
         if n <= NUMPY_ROWS:
             sumsq[i] = _sequential_sum_sq(x, means[i])
             qs[i] = np.partition(x, ks)[ks]  # NaN sorts last, as np.sort
