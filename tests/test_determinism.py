@@ -113,3 +113,22 @@ def test_job_ids_not_rows_key_the_draws():
     assert np.array_equal(ta["arrival_minute"][:2], tb["arrival_minute"][:2])
     assert ta["runtime_minutes"][2] != tb["runtime_minutes"][2]
     assert pl.Series(ta["arrival_minute"]).n_unique() == 3
+
+
+def test_stream_keys_by_numpy_equal_the_compiled_keys():
+    """``engine.stream_keys`` (numpy, so that a first run compiles nothing for it) gives the
+    compiled ``kernel.stream_keys``'s keys; its mix is splitmix64's finaliser, checked on the
+    published first output of splitmix64 from state 0 (0xE220A8397B1DCDAF)."""
+    from mcqueue.engine import kernel as K
+
+    golden = np.array([0x9E3779B97F4A7C15], dtype=np.uint64)
+    assert int(engine._mix64(golden)[0]) == 0xE220A8397B1DCDAF
+    rng = np.random.default_rng(12)
+    hashes = rng.integers(0, 2**64 - 1, 500, dtype=np.uint64, endpoint=True)
+    for seed in (0, 1, 2**63, 2**64 - 1, 123456789):
+        for purpose in range(1, 7):
+            a = np.empty(500, np.uint64)
+            b = np.empty(500, np.uint64)
+            engine.stream_keys(hashes, np.uint64(seed), np.uint64(purpose), a)
+            K.stream_keys(hashes, np.uint64(seed), np.uint64(purpose), b)
+            assert np.array_equal(a, b), (seed, purpose)

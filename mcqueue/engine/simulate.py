@@ -41,6 +41,22 @@ CALL_WORK = 1 << 22
 CHUNK_CELLS = CALL_REPLICATIONS
 CHUNK_MIN = 4096
 
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """``kernel.mix64`` (splitmix64's finaliser) on a uint64 array, by numpy (wrapping)."""
+    z = (z ^ (z >> np.uint64(30))) * K._M1
+    z = (z ^ (z >> np.uint64(27))) * K._M2
+    return z ^ (z >> np.uint64(31))
+
+
+def stream_keys(job_hash: np.ndarray, seed: np.uint64, purpose: np.uint64,
+                out: np.ndarray) -> None:
+    """``kernel.stream_keys`` by numpy (the same keys, tests/test_determinism.py; no kernel to
+    compile on a first run): job j's stream starts at mix(mix(seed ^ mix(purpose)) ^ hash)."""
+    one = np.array([purpose], dtype=np.uint64)
+    base = _mix64(np.array([seed], dtype=np.uint64) ^ _mix64(one))
+    out[:] = _mix64(base ^ np.asarray(job_hash, dtype=np.uint64))
+
+
 PURPOSE_RUNTIME = np.uint64(1)
 PURPOSE_ARRIVAL = np.uint64(2)
 # issue 14 and 15: each its own purpose, so no stream above moves
@@ -277,8 +293,8 @@ def prepare(nights: Sequence[Night], perturbation: Perturbation | None = None,
         excl[lo:hi] = nt.exclusive
         hashes = job_hashes(nt.job_id)
         hashes_of.append(hashes)
-        K.stream_keys(hashes, seed64, PURPOSE_ARRIVAL, key_arr[lo:hi])
-        K.stream_keys(hashes, seed64, PURPOSE_RUNTIME, key_rt[lo:hi])
+        stream_keys(hashes, seed64, PURPOSE_ARRIVAL, key_arr[lo:hi])
+        stream_keys(hashes, seed64, PURPOSE_RUNTIME, key_rt[lo:hi])
         order[lo:hi] = np.argsort(nt.arrival_minute, kind="stable")
     return Batch(nights, perturbation, seed, start, base_a, base_r, sigma, level, excl,
                  key_arr, key_rt, order, n_levels, jitter, horizon, **_feature_layout(nights),
@@ -314,22 +330,22 @@ def _extension_layout(nights: Sequence[Night], seed64: np.uint64, start: np.ndar
             assert nt.recent_ptr is not None and nt.recent_minutes is not None
             emp_len[lo:hi] = np.diff(nt.recent_ptr)
             emp_vals.append(nt.recent_minutes)
-            K.stream_keys(hashes_of[g], seed64, PURPOSE_EMPIRICAL, out["key_emp"][lo:hi])
+            stream_keys(hashes_of[g], seed64, PURPOSE_EMPIRICAL, out["key_emp"][lo:hi])
         if nt.has_reruns:
             flags[g] |= K.EXT_RERUN
             assert nt.rerun_share is not None
             out["rerun_p"][lo:hi] = nt.rerun_share
             out["night_retries"][g] = nt.retries
-            K.stream_keys(hashes_of[g], seed64, PURPOSE_RERUN, out["key_rerun"][lo:hi])
+            stream_keys(hashes_of[g], seed64, PURPOSE_RERUN, out["key_rerun"][lo:hi])
         if nt.has_night_factor:
             flags[g] |= K.EXT_NIGHT
             out["night_sigma"][g] = math.sqrt(math.log1p(nt.night_cv * nt.night_cv))
-            K.stream_keys(job_hashes([nt.batch_date]), seed64, PURPOSE_NIGHT,
+            stream_keys(job_hashes([nt.batch_date]), seed64, PURPOSE_NIGHT,
                           out["night_key"][g:g + 1])
         if nt.has_now:
             flags[g] |= K.EXT_NOW
             out["night_now"][g] = nt.now_minute
-            K.stream_keys(hashes_of[g], seed64, PURPOSE_REMAINING, out["key_rem"][lo:hi])
+            stream_keys(hashes_of[g], seed64, PURPOSE_REMAINING, out["key_rem"][lo:hi])
             st, ts, tf, trd = _now_facts(nt)
             out["status"][lo:hi] = st
             out["t_start"][lo:hi] = ts
