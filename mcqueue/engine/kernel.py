@@ -18,6 +18,7 @@ size, row order or worker count.
 """
 
 import math
+import threading
 
 import numpy as np
 from numba import prange
@@ -594,7 +595,8 @@ def batch_range(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt
                     scen_workers, rep_start, col0, out, s, b0, b1)
 
 
-_POOL: list = [None, 0]  # a ThreadPoolExecutor and its size, made on first use
+_POOLS: dict = {}  # thread count -> ThreadPoolExecutor, made on first use and kept (idle
+_POOLS_LOCK = threading.Lock()  # threads cost nothing; several callers may share a pool)
 
 
 def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
@@ -636,16 +638,16 @@ def run_tasks(fn, args, tasks, work):
     if threads <= 1 or work < SMALL_WORK:
         fn(*args, 0, tasks)
         return
-    if _POOL[1] != threads:
-        from concurrent.futures import ThreadPoolExecutor
+    with _POOLS_LOCK:  # callers on several threads (a notebook, Dask) share the pools
+        pool = _POOLS.get(threads)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        if _POOL[0] is not None:
-            _POOL[0].shutdown(wait=True)
-        _POOL[0] = ThreadPoolExecutor(threads, thread_name_prefix="mcqueue-kernel")
-        _POOL[1] = threads
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads,
+                                                        thread_name_prefix="mcqueue-kernel")
     parts = min(tasks, 4 * threads)  # a few ranges per thread: a busy core slows one range
     cuts = [tasks * k // parts for k in range(parts + 1)]
-    futures = [_POOL[0].submit(fn, *args, cuts[k], cuts[k + 1]) for k in range(parts)]
+    futures = [pool.submit(fn, *args, cuts[k], cuts[k + 1]) for k in range(parts)]
     wait(futures)  # every range has stopped writing into the outputs before anything raises
     for f in futures:
         f.result()
