@@ -191,12 +191,11 @@ def _expected_mc(run, s, nt, capacity, confidence):
     return mc
 
 
-@pytest.mark.parametrize("chunks", [None, (1000, 300)])
+@pytest.mark.parametrize("chunks", [None, 1200])
 def test_simulate_equals_the_kernels_array_on_the_sample_nights(night_13, night_14, chunks,
                                                                  monkeypatch):
-    if chunks:
-        monkeypatch.setattr(engine, "CHUNK_CELLS", chunks[0])
-        monkeypatch.setattr(engine, "CHUNK_MIN", chunks[1])
+    if chunks:  # chunks of 300 replications of the four scenarios
+        monkeypatch.setattr(engine, "CHUNK_CELLS", chunks)
     nights = [night_13, night_14]
     scen = [engine.Scenario(night_13, 2), engine.Scenario(night_13, 3),
             engine.Scenario(night_14, 1), engine.Scenario(night_14, 4)]
@@ -209,7 +208,7 @@ def test_simulate_equals_the_kernels_array_on_the_sample_nights(night_13, night_
 
 def test_simulate_in_chunks_equals_one_call_with_every_feature(monkeypatch):
     """Dependencies, deadlines, locks, four policies, capacity schedules and per-job
-    statistics; the run cut into chunks of 331 replications (4 scenarios x 331 > 1000)."""
+    statistics; the run cut into chunks of 331 replications (4 scenarios x 331 = 1324)."""
     night = synthetic_dag_night(80, seed=5, exclusive_share=0.05, deadline_share=0.3,
                                 spread_minutes=100)
     policies = ["tutorial", "priority", "fifo", "backfill"]
@@ -217,8 +216,7 @@ def test_simulate_in_chunks_equals_one_call_with_every_feature(monkeypatch):
     scen = [engine.Scenario(night, 6, policy=p, capacity=c) for p, c in zip(policies, caps)]
     whole = engine.simulate_scenarios(scen, replications=2000, seed=3, runtime_cv=0.3,
                                       arrival_jitter=12.0, per_job=True)
-    monkeypatch.setattr(engine, "CHUNK_CELLS", 1000)
-    monkeypatch.setattr(engine, "CHUNK_MIN", 331)
+    monkeypatch.setattr(engine, "CHUNK_CELLS", 1324)
     cut = engine.simulate_scenarios(scen, replications=2000, seed=3, runtime_cv=0.3,
                                     arrival_jitter=12.0, per_job=True)
     run = _single_call([night], [0] * 4, [6] * 4, 2000, seed=3, per_job=True,
@@ -251,3 +249,30 @@ def test_counts_of_a_night_of_32768_jobs_or_more_are_int32():
     s = MetricSamples.from_array(block, jobs)
     assert s.counts.dtype == np.int32 and np.array_equal(np.asarray(s), block)
     assert MetricSamples.empty(3, 32_767).counts.dtype == np.int16
+
+
+def test_metric_samples_refuse_an_array_that_is_not_the_kernels():
+    block = np.zeros((8, 3))
+    block[5] = [0, 1, 40_000]  # more overflowing jobs than the night has: would wrap in int16
+    block[6] = block[5] / 100
+    with pytest.raises(ValueError, match="overflow_jobs outside the whole numbers 0..100"):
+        MetricSamples.from_array(block, 100)
+    block[5] = [0, 1, 2]
+    block[6] = [0, 0.5, 0.02]
+    with pytest.raises(ValueError, match="overflow_risk is not overflow_jobs / 100"):
+        MetricSamples.from_array(block, 100)
+    block[6] = block[5] / 100
+    s = MetricSamples.from_array(block, 100)
+    with pytest.raises(ValueError, match="a copy is needed"):
+        np.asarray(s, copy=False)
+
+
+def test_the_threaded_compact_summary_equals_the_float_path(night_14, restore_threads):
+    """From 100,000 replications on more than one thread the float rows and the counts are
+    summarised on separate threads (and from 65,537 by the kernels): the same JSON."""
+    restore_threads(2)
+    r = engine.simulate(night_14, 1, replications=150_001, seed=2, runtime_cv=0.3,
+                        arrival_jitter=12.0)
+    run = _single_call([night_14], [0], [1], 150_001, seed=2)
+    assert r.monte_carlo["overflow_jobs"]["mean"] > 0
+    _check([r], run, [night_14], [0])

@@ -56,15 +56,73 @@ def test_general_loop_and_per_job_on_the_pool_equal_one_thread(pooled):
 
 
 def test_an_error_in_a_range_is_raised_after_every_range_stopped(pooled):
-    """A failing range surfaces as the call's exception (the other ranges have finished)."""
+    """A failing range surfaces as the call's exception, and only once every other range has
+    finished (they write into the caller's arrays)."""
+    import time
+
     pooled(2)
-    calls = []
+    ended = []
 
     def fn(x, t0, t1):
-        calls.append((t0, t1))
         if t0 == 0:
             raise ValueError("range 0 failed")
+        time.sleep(0.02)
+        ended.append((t0, t1, time.perf_counter()))
 
     with pytest.raises(ValueError, match="range 0 failed"):
         K.run_tasks(fn, (None,), 16, 1)
-    assert sorted(calls)[0][0] == 0 and sorted(calls)[-1][1] == 16 and len(calls) == 8
+    raised = time.perf_counter()
+    assert len(ended) == 7  # 8 ranges of 2 tasks on 2 threads, range 0 failed
+    assert max(t for _, _, t in ended) <= raised
+    assert sorted(t1 for _, t1, _ in ended)[-1] == 16
+
+
+def test_calls_from_several_threads_at_once_share_the_pool(pooled):
+    """Four caller threads (a notebook, Dask's local threads) at once: each gets its own
+    results, equal to a run alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pooled(2)
+    batch = engine.prepare([synthetic_night(25, seed=7)], NOISE, seed=8)
+    alone = [engine.replicate(batch, [0], [w], 2001, rep_start=100 * w, block=50)
+             for w in (1, 2, 3, 4)]
+    with ThreadPoolExecutor(4) as callers:
+        together = list(callers.map(
+            lambda w: engine.replicate(batch, [0], [w], 2001, rep_start=100 * w, block=50),
+            (1, 2, 3, 4)))
+    for a, b in zip(alone, together):
+        assert np.array_equal(a, b)
+
+
+FORK_SCRIPT = """
+import multiprocessing as mp, sys
+import numpy as np
+from mcqueue.engine import kernel as K, simulate as engine
+from mcqueue.engine.synthetic import synthetic_night
+K.SMALL_WORK = 0
+batch = engine.prepare([synthetic_night(25, seed=7)], seed=8)
+parent = engine.replicate(batch, [0], [3], 3001, block=50)  # the parent's pool has run
+def child(q):
+    q.put(engine.replicate(batch, [0], [3], 3001, block=50).tolist())
+ctx = mp.get_context("fork")
+q = ctx.Queue()
+p = ctx.Process(target=child, args=(q,))
+p.start()
+got = np.array(q.get(timeout=120))
+p.join(timeout=60)
+print("same" if np.array_equal(got, parent) and p.exitcode == 0 else "different")
+"""
+
+
+def test_a_forked_child_runs_the_pool_afresh():
+    """After fork the child has the parent's pool objects but not their threads; the engine
+    forgets them in the child (os.register_at_fork), so the child's run completes (it used to
+    wait forever) with the parent's numbers."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True,
+                          timeout=600, env={**__import__("os").environ,
+                                            "NUMBA_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "same"

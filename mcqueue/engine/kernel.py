@@ -18,6 +18,7 @@ size, row order or worker count.
 """
 
 import math
+import os
 import threading
 
 import numpy as np
@@ -596,7 +597,17 @@ def batch_range(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt
 
 
 _POOLS: dict = {}  # thread count -> ThreadPoolExecutor, made on first use and kept (idle
-_POOLS_LOCK = threading.Lock()  # threads cost nothing; several callers may share a pool)
+_POOLS_LOCK = [threading.Lock()]  # threads cost nothing; several callers may share a pool)
+
+
+def _forget_pools_in_child() -> None:
+    """After fork the child has the parent's pools but none of their threads (a submit would
+    wait forever): start afresh."""
+    _POOLS.clear()
+    _POOLS_LOCK[0] = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def simulate_batch(night_start, base_a, base_r, sigma, level, excl, key_arr, key_rt,
@@ -634,11 +645,11 @@ def run_tasks(fn, args, tasks, work):
 
     from numba import get_num_threads
 
-    threads = min(get_num_threads(), tasks)
-    if threads <= 1 or work < SMALL_WORK:
+    threads = get_num_threads()
+    if threads <= 1 or tasks <= 1 or work < SMALL_WORK:
         fn(*args, 0, tasks)
         return
-    with _POOLS_LOCK:  # callers on several threads (a notebook, Dask) share the pools
+    with _POOLS_LOCK[0]:  # callers on several threads (a notebook, Dask) share the pools
         pool = _POOLS.get(threads)
         if pool is None:
             from concurrent.futures import ThreadPoolExecutor
@@ -648,7 +659,13 @@ def run_tasks(fn, args, tasks, work):
     parts = min(tasks, 4 * threads)  # a few ranges per thread: a busy core slows one range
     cuts = [tasks * k // parts for k in range(parts + 1)]
     futures = [pool.submit(fn, *args, cuts[k], cuts[k + 1]) for k in range(parts)]
-    wait(futures)  # every range has stopped writing into the outputs before anything raises
+    try:
+        wait(futures)
+    except BaseException:  # Ctrl-C while waiting: drop the ranges not started, let the
+        for f in futures:  # running ones finish (they write into the caller's arrays)
+            f.cancel()
+        wait(futures)
+        raise
     for f in futures:
         f.result()
 

@@ -57,9 +57,19 @@ class MetricSamples:
 
     @classmethod
     def from_array(cls, block: np.ndarray, jobs: int) -> "MetricSamples":
-        """From the kernel's (8, R) float64 metrics of one scenario."""
+        """From the kernel's (8, R) float64 metrics of one scenario of a night of ``jobs``
+        jobs (checked: every count a whole number in 0 .. jobs, every share count / jobs)."""
+        block = np.asarray(block, dtype=np.float64)
+        if block.ndim != 2 or block.shape[0] != K.N_METRICS:
+            raise ValueError(f"metrics: shape {block.shape}, expected ({K.N_METRICS}, R)")
+        for i in _COUNT_AT:
+            c = block[i]
+            if c.size and not (np.all(c == np.floor(c)) and c.min() >= 0 and c.max() <= jobs):
+                raise ValueError(f"metrics: {METRICS[i]} outside the whole numbers 0..{jobs}")
         out = cls.empty(block.shape[1], jobs)
         out.put(0, block)
+        if not np.array_equal(out.metric(_SHARE), block[_SHARE]):
+            raise ValueError(f"metrics: {SHARE_METRIC} is not overflow_jobs / {jobs}")
         return out
 
     def put(self, col0: int, block: np.ndarray) -> None:
@@ -108,6 +118,8 @@ class MetricSamples:
         return self.metric(METRICS.index(name))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if copy is False:  # numpy 2's protocol: the array is always built, never a view
+            raise ValueError("MetricSamples builds its float64 array: a copy is needed")
         full = np.empty(self.shape, np.float64)
         for i in range(K.N_METRICS):
             full[i] = self.metric(i)

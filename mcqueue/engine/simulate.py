@@ -37,9 +37,9 @@ CALL_REPLICATIONS = 1 << 18
 # that wait short however large the night (results do not depend on how calls are cut)
 CALL_WORK = 1 << 22
 # simulate_scenarios keeps the metrics compactly and takes them from the kernels in chunks of
-# this many scenario-replications (16 MB of float64 metrics; at least CHUNK_MIN replications)
+# at most this many scenario-replications (16 MB of float64 metrics; one replication of every
+# scenario when there are more scenarios)
 CHUNK_CELLS = CALL_REPLICATIONS
-CHUNK_MIN = 4096
 
 def _mix64(z: np.ndarray) -> np.ndarray:
     """``kernel.mix64`` (splitmix64's finaliser) on a uint64 array, by numpy (wrapping)."""
@@ -816,13 +816,14 @@ def _replicate_today(batch: Batch, nights_of: np.ndarray, workers_of: np.ndarray
 
 
 def _check_memory(scenarios: int, replications: int, extra: bool = False,
-                  per_replication: int = 8 * K.N_METRICS) -> None:
+                  per_replication: int = 8 * K.N_METRICS, transient: int = 0) -> None:
     """Refuse a run whose per-replication metrics (``per_replication`` bytes each: 64 as the
-    kernels write them, 48 as ``MetricSamples`` keeps them; 16 more with the general loop's
-    extra columns) cannot fit in this machine's memory, with a message instead of an
+    kernels write them, at most 48 as ``MetricSamples`` keeps them; 16 more with the general
+    loop's extra columns), plus ``transient`` bytes held meanwhile (the chunk the kernels
+    write into), cannot fit in this machine's memory, with a message instead of an
     allocation failure."""
     per_replication += 8 * K.N_EXTRA if extra else 0
-    need = scenarios * per_replication * replications
+    need = scenarios * per_replication * replications + transient
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not on this platform: let numpy try
@@ -988,7 +989,8 @@ class SimulationResult(Notebook):
     """One scenario: the night, its parameters, deterministic metrics, Monte Carlo summary.
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``; a
-    ``MetricSamples``, 48 bytes a replication, read as the float64 array) for paired
+    ``MetricSamples``, 44 bytes a replication (48 for nights of 32,768 jobs or more), read as
+    the float64 array) for paired
     comparisons; ``to_dict()`` gives the JSON contract of docs/model.md. The fields after
     ``extra`` hold the quantities of issues 12 and 13 and stay None when unused, so a run
     without them gives exactly today's dict: ``policy`` (when given), ``backfill_depth``
@@ -1186,15 +1188,17 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
     general = (per_job or any(c is not None for c in caps)
                or any(p not in (None, DEFAULT_POLICY) for p in policies)
                or bool(batch.night_general[scen_night].any()))
-    _check_memory(S, replications, extra=general, per_replication=BYTES_PER_REPLICATION)
     # the kernels' float64 metrics arrive chunk by chunk and are kept compactly (counts as
-    # int32, the share derived: ``MetricSamples``); chunks are cut where the kernel calls
-    # are cut anyway, and results do not depend on the cut (replications are keyed)
+    # int16 or int32, the share derived: ``MetricSamples``); results do not depend on the
+    # cut (replications are keyed)
+    step = (replications if S * replications <= CHUNK_CELLS
+            else max(1, CHUNK_CELLS // max(1, S)))
+    chunk = S * min(step, replications) * 8 * (K.N_METRICS + (K.N_EXTRA if general else 0))
+    _check_memory(S, replications, extra=general, per_replication=BYTES_PER_REPLICATION,
+                  transient=chunk)
     samples = [MetricSamples.empty(replications, int(jobs_of[s])) for s in range(S)]
     extra_cols: np.ndarray | None = None
     totals: bool | PerJobTotals = per_job
-    step = (replications if S * replications <= CHUNK_CELLS
-            else max(CHUNK_MIN, CHUNK_CELLS // max(1, S)))
     done = 0
     while done < replications:
         m = min(step, replications - done)

@@ -226,7 +226,8 @@ def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
     """``summarize`` of the two integer rows of ``counts`` (values 0 .. top; the second the
     numerator of a share) as floats, and of the share counts[1] / top (top 0: every share 0,
     as the kernel writes for a night without jobs), cut to ``share_bounds``: the numbers
-    ``summarize_columns`` gives of the three float columns, to the bit, without a float copy.
+    ``summarize_columns`` gives of the three float columns, to the bit, without a float copy
+    of a long column.
 
     One pass builds both histograms: the nearest-rank quantiles are read off them (the share
     is monotone in the count, so its k-th value is the k-th count over top) and so are the
