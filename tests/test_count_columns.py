@@ -276,3 +276,16 @@ def test_the_threaded_compact_summary_equals_the_float_path(night_14, restore_th
     run = _single_call([night_14], [0], [1], 150_001, seed=2)
     assert r.monte_carlo["overflow_jobs"]["mean"] > 0
     _check([r], run, [night_14], [0])
+
+
+def test_a_night_of_33000_jobs_keeps_int32_counts_to_the_bit():
+    """A night of 32,768 jobs or more keeps its counts as int32: on one worker its queue holds
+    far more than int16 could (max queue length above 32,767)."""
+    from mcqueue.engine.synthetic import synthetic_night
+
+    night = synthetic_night(33_000, seed=4, spread_minutes=60.0)
+    r = engine.simulate(night, 1, replications=20, seed=1, runtime_cv=0.3, arrival_jitter=12.0)
+    run = _single_call([night], [0], [1], 20, seed=1)
+    assert r.samples.counts.dtype == np.int32
+    assert r.monte_carlo["max_queue_length"]["p50"] > 32_767
+    _check([r], run, [night], [0])
