@@ -8,6 +8,12 @@ nights, the sample night under the priority policy, the 2,000-job night under ba
 200-job DAG night with deadlines and per-job statistics. Run it for two trees alternately (an
 old tree exported with ``git archive``) and compare within the session.
 """
+
+import json
+import statistics
+import sys
+import time
+
 import numba
 import numpy as np
 from mcqueue.engine import simulate as E
