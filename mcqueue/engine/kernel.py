@@ -689,14 +689,6 @@ def trace_night(rep, base_a, base_r, sigma, level, excl, key_arr, key_rt, base_o
               np.empty(max(1, min(workers, n)), np.int64), start_out, out)
 
 
-@kernel
-def stream_keys(job_hash, seed, purpose, out):
-    """Start of job j's random stream for one purpose: mix(mix(seed ^ purpose) ^ hash(job_id))."""
-    base = mix64(seed ^ mix64(purpose))
-    for j in range(job_hash.shape[0]):
-        out[j] = mix64(base ^ job_hash[j])
-
-
 # ====================================================================================
 # The general event loop (issues 12 and 13): dependencies, deadlines, slots, named locks,
 # capacity over the night and four scheduling policies. Nights and scenarios that use none of

@@ -50,8 +50,9 @@ def _mix64(z: np.ndarray) -> np.ndarray:
 
 def stream_keys(job_hash: np.ndarray, seed: np.uint64, purpose: np.uint64,
                 out: np.ndarray) -> None:
-    """``kernel.stream_keys`` by numpy (the same keys, tests/test_determinism.py; no kernel to
-    compile on a first run): job j's stream starts at mix(mix(seed ^ mix(purpose)) ^ hash)."""
+    """Start of each job's random stream for one purpose, mix(mix(seed ^ mix(purpose)) ^
+    hash(job_id)) with ``kernel.mix64``'s splitmix64 finaliser, by numpy (no kernel to compile
+    on a first run; tests/test_determinism.py checks it against plain Python integers)."""
     one = np.array([purpose], dtype=np.uint64)
     base = _mix64(np.array([seed], dtype=np.uint64) ^ _mix64(one))
     out[:] = _mix64(base ^ np.asarray(job_hash, dtype=np.uint64))
@@ -671,7 +672,8 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
                        capacity: Sequence[Capacity | None] | None = None,
                        backfill_depth: int | Sequence[int | None] | None = None,
                        per_job: bool | PerJobTotals = False,
-                       _finishes: list[np.ndarray] | None = None) -> Replicated:
+                       _finishes: list[np.ndarray] | None = None,
+                       _spec: "_Spec | None" = None) -> Replicated:
     """Replications rep_start .. rep_start + R - 1 of every scenario, with the features of
     issues 12 and 13.
 
@@ -687,7 +689,9 @@ def replicate_detailed(batch: Batch, scen_night: ArrayLike, scen_workers: ArrayL
     scenario of a night sees the same random nights (common random numbers).
     """
     replications = check_replications(replications)
-    spec = _Spec.build(batch, scen_night, scen_workers, policy, capacity, backfill_depth)
+    # _spec: these very parameters already checked (simulate_scenarios, chunk by chunk)
+    spec = _spec or _Spec.build(batch, scen_night, scen_workers, policy, capacity,
+                                backfill_depth)
     scen_night, scen_workers, S = spec.scen_night, spec.scen_workers, spec.count
     if block is not None and block < 1:
         raise ScenarioError(f"block must be >= 1, got {block!r}")
@@ -1185,9 +1189,9 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
     batch = prepare(nights, pert, seed)
     S = len(scenarios)
     jobs_of = np.diff(batch.night_start)[np.asarray(scen_night, dtype=np.int64)]
-    general = (per_job or any(c is not None for c in caps)
-               or any(p not in (None, DEFAULT_POLICY) for p in policies)
-               or bool(batch.night_general[scen_night].any()))
+    workers = [sc.workers for sc in scenarios]
+    spec = _Spec.build(batch, scen_night, workers, policies, caps, depths)  # checked once
+    general = bool(per_job) or bool(spec.general.any())
     # the kernels' float64 metrics arrive chunk by chunk and are kept compactly (counts as
     # int16 or int32, the share derived: ``MetricSamples``); results do not depend on the
     # cut (replications are keyed)
@@ -1202,10 +1206,9 @@ def simulate_scenarios(scenarios: Iterable[Scenario], replications: int = DEFAUL
     done = 0
     while done < replications:
         m = min(step, replications - done)
-        run = replicate_detailed(batch, scen_night, [sc.workers for sc in scenarios], m,
-                                 rep_start=done, block=block, progress=progress,
-                                 policy=policies, capacity=caps, backfill_depth=depths,
-                                 per_job=totals)
+        run = replicate_detailed(batch, scen_night, workers, m, rep_start=done, block=block,
+                                 progress=progress, policy=policies, capacity=caps,
+                                 backfill_depth=depths, per_job=totals, _spec=spec)
         for s in range(S):
             samples[s].put(done, run.samples[s])
         if run.extra is not None:
