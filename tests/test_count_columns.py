@@ -1,8 +1,8 @@
 """Compact per-replication metrics (issue 17): counts kept as integers, the overflow share derived.
 
 Every check is exact (bit for bit), because the point of the change is that no number moves:
-- ``pairwise_ratio_sumsq`` against numpy's own ``np.add.reduce`` of the float column, and its
-  sums of squares against ``sum_sq_dev`` of the float copies, for
+- ``count_pair_pass`` against numpy's own ``np.add.reduce`` of the float share column and
+  ``np.bincount``, and ``table_sums3`` against ``sum_sq_dev`` of the float copies, for
   every length up to 300 and a few long ones (numpy's pairwise blocks are 128 values, halves
   cut to multiples of 8, so these lengths cover every branch and several levels of recursion);
 - ``summarize_count_pair`` against ``summarize_columns`` of the float copies (the code that
@@ -30,7 +30,7 @@ from mcqueue.engine.samples import MetricSamples
 from mcqueue.engine.synthetic import synthetic_dag_night
 from mcqueue.stats import intervals
 from mcqueue.stats.intervals import summarize_columns, summarize_count_pair
-from mcqueue.stats.kernels import pairwise_ratio_sumsq, sum_sq_dev
+from mcqueue.stats.kernels import count_pair_pass, sum_sq_dev, table_sums3
 
 LENGTHS = list(range(1, 301)) + [1000, 4097, 8191, 8192, 8193, 65_537, 262_145, 1_000_003]
 
@@ -38,22 +38,46 @@ LENGTHS = list(range(1, 301)) + [1000, 4097, 8191, 8192, 8193, 65_537, 262_145, 
 @pytest.mark.parametrize("div", [1, 3, 7, 10, 120, 2001])
 def test_pairwise_sum_is_numpys_sum_to_the_bit(div):
     rng = np.random.default_rng(div)
+    values = np.arange(div + 1, dtype=np.float64)
     for n in LENGTHS:
         dtype = np.int16 if n % 2 else np.int32
         x = rng.integers(0, div + 1, n).astype(dtype)
         y = rng.integers(0, div + 1, n).astype(dtype)
         expected = float(np.add.reduce(x / div))  # numpy's sum of the float column
+        nb = div + 1
+        for rows in (1, 4, 8):
+            hx = np.zeros((rows, nb), np.int64)
+            hy = np.zeros((rows, nb), np.int64)
+            out = np.full(1, np.nan)
+            assert count_pair_pass(x, y, values / div, hx, hy, out) == -1
+            assert float(out[0]) == expected, (div, n)
+            assert float(np.mean(x / div)) == float(out[0]) / n
+            assert np.array_equal(hx.sum(axis=0), np.bincount(x, minlength=nb))
+            assert np.array_equal(hy.sum(axis=0), np.bincount(y, minlength=nb))
         mx, my = float(np.mean(x)), float(np.mean(y))
-        acc = np.zeros(2)
-        got = float(pairwise_ratio_sumsq(x, div, 1, mx, y, my, acc))
-        assert got == expected, (div, n)
-        assert float(np.mean(x / div)) == got / n
+        share_mean = float(np.mean(x / div))
+        acc = np.zeros(3)
+        table_sums3(x, y, (values - mx) ** 2, (values - my) ** 2,
+                    (values / div - share_mean) ** 2, acc)
         assert acc[0] == sum_sq_dev(x.astype(np.float64), mx), (div, n)
         assert acc[1] == sum_sq_dev(y.astype(np.float64), my), (div, n)
-        share_mean = float(np.mean(x / div))
-        acc[:] = 0.0
-        pairwise_ratio_sumsq(x, div, div, share_mean, y, my, acc)
-        assert acc[0] == sum_sq_dev(x / div, share_mean), (div, n)
+        assert acc[2] == sum_sq_dev(x / div, share_mean), (div, n)
+
+
+def test_the_count_pass_reports_the_first_value_outside_its_table():
+    """A value outside 0..nb-1 anywhere (first block, a later block, in x or in y) is
+    reported by its index, the first one, and nothing past it is counted into a histogram."""
+    n = 10_000
+    for at, column, bad in ((0, 0, 11), (5_000, 1, -1), (9_999, 0, -3), (129, 1, 11)):
+        x = np.full(n, 2, np.int16)
+        y = np.full(n, 3, np.int16)
+        (x if column == 0 else y)[at] = bad
+        (y if column == 0 else x)[min(n - 1, at + 7)] = 99  # a later bad value
+        hx = np.zeros((8, 11), np.int64)
+        hy = np.zeros((8, 11), np.int64)
+        out = np.zeros(1)
+        assert count_pair_pass(x, y, np.arange(11) / 10.0, hx, hy, out) == at
+        assert hx.sum() == at and hy.sum() == at  # all before it, nothing from it on
 
 
 def _as_json(rows):

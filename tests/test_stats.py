@@ -189,3 +189,86 @@ def test_summarize_of_a_large_column_against_sorting_and_numpy(which):
         half = s["ci_high"] - s["mean"]
         want_half = Z95 * float(np.std(x, ddof=1)) / math.sqrt(n)
         assert half == pytest.approx(want_half, rel=1e-4)  # t vs z at df = 200,002: 1e-5
+
+
+@pytest.mark.parametrize("which", range(10))
+def test_the_kernels_summary_of_a_large_column_is_numpys_to_the_bit(which, monkeypatch):
+    """Above NUMPY_ROWS the compiled passes (prefetching, brackets from a sample, quickselect
+    over shrinking ranges) give, to the bit, what numpy's path gives of the same column:
+    ``np.mean``, the sum of squares added left to right by ``np.add.accumulate``, the order
+    statistics of ``np.partition``."""
+    from mcqueue.stats import intervals
+
+    x = _columns_for_summaries()[which]
+    bounds = [(-math.inf, math.inf)]
+    compiled = intervals.summarize_columns(x.reshape(1, -1), 0.95, bounds)
+    monkeypatch.setattr(intervals, "NUMPY_ROWS", 10**9)
+    by_numpy = intervals.summarize_columns(x.reshape(1, -1), 0.95, bounds)
+    assert repr(compiled) == repr(by_numpy)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                 st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, 2.0])),
+                       min_size=1, max_size=400),
+       bounds=st.lists(st.tuples(st.floats(allow_nan=False, allow_infinity=False),
+                                 st.floats(allow_nan=False, allow_infinity=False)),
+                       min_size=3, max_size=3),
+       use=st.lists(st.booleans(), min_size=3, max_size=3))
+def test_the_bracket_copy_is_exact_whatever_the_bracket(values, bounds, use):
+    """``_inside3``'s quick test (|v - centre| <= widened half-width) only decides whether
+    the exact test runs: whatever the brackets (subnormal, huge, of one value, around zero)
+    and values (NaN, infinities, -0.0), each copy holds exactly the values v with
+    lo <= v <= hi, in order, and the sum of squares is ``np.add.accumulate``'s."""
+    from mcqueue.stats.kernels import _inside3
+
+    x = np.array(values, dtype=np.float64)
+    low = np.array([min(b) for b in bounds])
+    high = np.array([max(b) for b in bounds])
+    inside = [(x >= low[q]) & (x <= high[q]) for q in range(3)]
+    bufs = [np.full(int(inside[q].sum()) + 1, np.nan) for q in range(3)]
+    got = np.zeros(3, np.int64)
+    with np.errstate(all="ignore"):  # overflow to inf and inf - inf are part of the test
+        mean = float(np.mean(x[np.isfinite(x)])) if np.isfinite(x).any() else 0.0
+        d = x - mean
+        want_sq = np.add.accumulate(d * d)[-1]
+    acc = _inside3(x, low, high, np.array(use), bufs[0], bufs[1], bufs[2], mean, got)
+    assert acc == want_sq or (math.isnan(acc) and math.isnan(want_sq))
+    for q in range(3):
+        if use[q]:
+            assert got[q] == inside[q].sum()
+            assert np.array_equal(bufs[q][:got[q]], x[inside[q]])
+        else:
+            assert got[q] == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(x=st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e6, 1e6)),
+                  min_size=1, max_size=500),
+       fractions=st.lists(st.floats(0, 1), min_size=1, max_size=8))
+def test_ranks_selected_in_turn_over_shrinking_ranges_are_sorting(x, fractions):
+    """``_select_range`` picks ascending ranks one after another, each over the range from the
+    one before (as the sample brackets are picked): every value is np.sort's."""
+    from mcqueue.stats.kernels import _select_range
+
+    arr = np.array(x)
+    want = np.sort(arr)
+    ranks = sorted(min(len(x) - 1, int(f * len(x))) for f in fractions)
+    start = 0
+    for r in ranks:
+        assert _select_range(arr, start, len(x) - 1, r) == want[r]
+        start = r
+    assert np.array_equal(np.sort(arr), want)  # reordered, nothing lost
+
+
+def test_count_above_is_numpys_count():
+    from mcqueue.stats.intervals import count_above
+
+    rng = np.random.default_rng(3)
+    for n in (10, 65_536, 65_537, 300_001):
+        x = rng.exponential(100.0, n)
+        x[::97] = np.nan
+        x[::89] = np.inf
+        x[::83] = -np.inf
+        for t in (-1.0, 0.0, 100.0, 1e9, math.inf):
+            assert count_above(x, t) == np.count_nonzero(x > t), (n, t)

@@ -19,7 +19,7 @@ from ..errors import ScenarioError
 from .perturbation import Perturbation
 from .night import MAX_MINUTES, Night
 from .samples import FLOAT_METRICS, BYTES_PER_REPLICATION, MetricSamples
-from ..stats.intervals import (summarize, summarize_columns, summarize_count_pair, threads,
+from ..stats.intervals import (count_above, summarize, summarize_columns, summarize_count_pair,
                               wilson)
 
 METRICS = K.METRICS
@@ -1077,31 +1077,23 @@ def summarize_samples(samples: np.ndarray | MetricSamples, horizon: float,
 
 
 def _summarize_compact(samples: MetricSamples, horizon: float, confidence: float) -> dict:
-    """``summarize_samples`` of the compact store: the float rows on numba's threads (as
-    ``summarize_columns`` does) while the counts and the share are summarised from the
-    integers on one more thread (every kernel releases the GIL)."""
+    """``summarize_samples`` of the compact store: the float rows and, as one more task on the
+    same threads (``summarize_columns``' ``beside``; every kernel releases the GIL), the counts
+    and the share summarised from the integers."""
     bounds = [METRIC_RANGE.get(m, (0.0, math.inf)) for m in FLOAT_METRICS]
+    count_rows: list[dict[str, float]] = []
+    late: list[int] = []
 
-    def counts() -> list[dict[str, float]]:
-        return summarize_count_pair(samples.counts, samples.jobs, confidence,
-                                    METRIC_RANGE["overflow_risk"])
+    def counts() -> None:  # and the nights that overflowed, on the same thread
+        count_rows.extend(summarize_count_pair(samples.counts, samples.jobs, confidence,
+                                               METRIC_RANGE["overflow_risk"]))
+        late.append(count_above(samples.column("queue_drained_minute"), horizon))
 
-    if samples.replications >= 100_000 and threads() > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(counts)
-            float_rows = summarize_columns(samples.floats, confidence, bounds)
-            count_rows = pending.result()
-    else:
-        float_rows = summarize_columns(samples.floats, confidence, bounds)
-        count_rows = counts()
+    float_rows = summarize_columns(samples.floats, confidence, bounds, beside=counts)
     by_name = dict(zip(FLOAT_METRICS, float_rows))
     by_name.update(zip(("max_queue_length", "overflow_jobs", "overflow_risk"), count_rows))
     mc = {m: by_name[m] for m in METRICS}
-    drained = samples.column("queue_drained_minute")
-    mc["overflow_probability"] = wilson(int(np.count_nonzero(drained > horizon)),
-                                        samples.replications, confidence)
+    mc["overflow_probability"] = wilson(late[0], samples.replications, confidence)
     return mc
 
 

@@ -7,7 +7,8 @@ over jobs pooled across replications, because waits within a night are correlate
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from statistics import NormalDist
 
 import numpy as np
@@ -166,7 +167,8 @@ def _sequential_sum_sq(x: np.ndarray, mean: float) -> float:
 
 
 def summarize_columns(cols: np.ndarray, confidence: float,
-                      bounds: list[tuple[float, float]]) -> list[dict[str, float]]:
+                      bounds: list[tuple[float, float]],
+                      beside: Callable[[], None] | None = None) -> list[dict[str, float]]:
     """``summarize`` of every row of ``cols`` (one metric per row, float64): numpy's mean, then
     a few passes per row for the sum of squared deviations and the three nearest-rank
     quantiles together (``stats.kernels._column_stats``), the rows on numba's thread count of
@@ -176,7 +178,11 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     Up to ``NUMPY_ROWS`` values a row is summarised by numpy alone (the same sequential sum of
     squares as ``np.add.accumulate``, the exact order statistics of ``np.partition``): the
     same numbers, and a run of the default 10,000 replications compiles no statistics kernel
-    (1.5 s of a first run)."""
+    (1.5 s of a first run).
+
+    ``beside``, if given, is one more task run on the same threads as the rows (first, so
+    that the longest-first order of equal rows balances the threads); the caller keeps its
+    result."""
     from .kernels import _column_stats
 
     m, n = cols.shape
@@ -199,16 +205,19 @@ def summarize_columns(cols: np.ndarray, confidence: float,
 
             qs[i, q] = select_rank(x, ks[q])
 
+    tasks: list[Callable[[], None]] = [beside] if beside is not None else []
     if n > 0:
-        workers = min(m, threads())
-        if workers > 1 and n >= 100_000:
-            from concurrent.futures import ThreadPoolExecutor
+        tasks += [partial(one, i) for i in range(m)]
+    workers = min(len(tasks), threads())
+    if workers > 1 and n >= 100_000:
+        from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(one, range(m)))
-        else:
-            for i in range(m):
-                one(i)
+        with ThreadPoolExecutor(workers) as pool:
+            for done in [pool.submit(task) for task in tasks]:
+                done.result()
+    else:
+        for task in tasks:
+            task()
     out = []
     for i in range(m):
         mean = float(means[i])
@@ -220,6 +229,16 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     return out
 
 
+def count_above(x: np.ndarray, threshold: float) -> int:
+    """``np.count_nonzero(x > threshold)`` of a float64 row: numpy up to ``NUMPY_ROWS``
+    values (no kernel to compile), a compiled pass above (no temporary array)."""
+    if x.shape[0] <= NUMPY_ROWS:
+        return int(np.count_nonzero(x > threshold))
+    from .kernels import count_above as above
+
+    return int(above(np.ascontiguousarray(x, dtype=np.float64), float(threshold)))
+
+
 def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
                          share_bounds: tuple[float, float] = (0.0, 1.0)
                          ) -> list[dict[str, float]]:
@@ -229,29 +248,37 @@ def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
     ``summarize_columns`` gives of the three float columns, to the bit, without a float copy
     of a long column.
 
-    One pass builds both histograms: the nearest-rank quantiles are read off them (the share
-    is monotone in the count, so its k-th value is the k-th count over top) and so are the
-    exact totals (below 2**53 every partial sum of whole numbers is exact, whatever the order,
-    so the mean is numpy's). A second pass takes the share's sum in numpy's pairwise order
-    (``kernels.pairwise_ratio_sumsq``) and both count rows' sums of squares in index order;
-    a third the share's sum of squares. Up to ``NUMPY_ROWS`` values numpy does the same
-    (``np.bincount``, ``np.add.reduce`` of the share, ``np.add.accumulate``): no kernel to
-    compile. Counts are never negative: their rows have bounds (0, inf)."""
-    from .kernels import histogram2, pairwise_ratio_sumsq
-
+    The values are whole numbers from 0 to top, so every value's share v / top and squared
+    deviation (v - mean)**2 is computed once, into a table of top + 1 entries (the same bits as
+    computing it per value). One pass (``kernels.count_pair_pass``) builds both histograms,
+    the quantiles and exact totals are read off them (the share is monotone in the count, so its
+    k-th value is the k-th count over top; below 2**53 every partial sum of whole numbers is
+    exact, whatever the order, so the mean is numpy's), and on the way sums the share in
+    numpy's pairwise order (its mean is numpy's mean of the float share). A second pass
+    (``kernels.table_sums3``) adds the three sums of squares in index order, as
+    ``sum_sq_dev`` does. Up to ``NUMPY_ROWS`` values numpy does the same (``np.bincount``,
+    ``np.add.reduce`` of the share, ``np.add.accumulate``): no kernel to compile. Counts are
+    never negative: their rows have bounds (0, inf)."""
     x, y = counts[1], counts[0]
     n = x.shape[0]
     if n == 0:
         return [{k: math.nan for k in ("mean", "ci_low", "ci_high", "p50", "p90", "p99")}
                 for _ in range(3)]
     nb = max(0, top) + 1
+    div = top if top > 0 else 1
+    values = np.arange(nb, dtype=np.int64)
+    share_of = values.astype(np.float64) / div  # share_of[v]: the bits of v / div
     if n <= NUMPY_ROWS:
         outside = np.flatnonzero((x < 0) | (x >= nb) | (y < 0) | (y >= nb))
         at = int(outside[0]) if outside.shape[0] else -1
     else:
-        hx = np.zeros((4, nb), np.int64)
-        hy = np.zeros((4, nb), np.int64)
-        at = int(histogram2(x, y, hx, hy))
+        from .kernels import count_pair_pass
+
+        hx = np.zeros((8, nb), np.int64)  # eight interleaved rows (measured faster than 4)
+        hy = np.zeros((8, nb), np.int64)
+        total_share = np.zeros(1, np.float64)
+        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        at = int(count_pair_pass(x, y, share_of, hx, hy, total_share))
     if at >= 0:
         bad = x[at] if not 0 <= x[at] < nb else y[at]
         raise ValueError(f"count column: value {bad} at {at} outside 0..{top}")
@@ -260,7 +287,6 @@ def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
     else:
         hists = (hy.sum(axis=0), hx.sum(axis=0))
     ks = [max(0, math.ceil(q * n) - 1) for q in QUANTILES]
-    values = np.arange(nb, dtype=np.int64)
     stats = []
     for h in hists:
         total = int(np.dot(h, values))
@@ -269,25 +295,30 @@ def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
         cum = np.cumsum(h)
         stats.append((total / n, [int(np.searchsorted(cum, k, side="right")) for k in ks]))
     (my, ry), (mx, rx) = stats
-    div = top if top > 0 else 1
     if n <= NUMPY_ROWS:  # numpy alone, the same numbers (no kernel to compile)
         share = x / div
         share_sum = float(np.add.reduce(share))
+        ms = share_sum / n
         sq_x, sq_y = _sequential_sum_sq(x, mx), _sequential_sum_sq(y, my)
+        sq_share = _sequential_sum_sq(share, ms) if top > 0 else 0.0
     else:
-        acc = np.zeros(2, np.float64)
-        share_sum = float(pairwise_ratio_sumsq(x, float(div), 1.0, mx, y, my, acc))
-        sq_x, sq_y = float(acc[0]), float(acc[1])
+        from .kernels import table_sums3
+
+        share_sum = float(total_share[0])
+        ms = share_sum / n
+
+        def squares(v: np.ndarray, mean: float) -> np.ndarray:  # (v - mean)**2 as sum_sq_dev
+            d = v - mean
+            return d * d
+
+        acc = np.zeros(3, np.float64)
+        as_float = values.astype(np.float64)
+        table_sums3(x, y, squares(as_float, mx), squares(as_float, my),
+                    squares(share_of, ms), acc)
+        sq_x, sq_y, sq_share = (float(v) for v in acc)
     rows = [(my, sq_y, [float(v) for v in ry], (0.0, math.inf)),
             (mx, sq_x, [float(v) for v in rx], (0.0, math.inf))]
     if top > 0:
-        ms = share_sum / n
-        if n <= NUMPY_ROWS:
-            sq_share = _sequential_sum_sq(share, ms)
-        else:  # a third pass for the share's squares (acc[0]; acc[1] unused)
-            acc[:] = 0.0
-            pairwise_ratio_sumsq(x, float(div), float(top), ms, y, my, acc)
-            sq_share = float(acc[0])
         rows.append((ms, sq_share, [v / top for v in rx], share_bounds))
     else:
         rows.append((0.0, 0.0, [0.0] * len(ks), share_bounds))

@@ -8,15 +8,51 @@ does not notice changes in functions imported from other files).
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from .._jit import kernel
+
+# A pass over a column that does more per value than numba can vectorise (a sequential sum, a
+# copy under a condition) keeps only a few cache lines in flight, and the hardware prefetcher
+# of the machine we measure on does not run ahead of it: from memory such a pass took 5 ns a
+# value, from cache 1.3 ns. Those passes ask for the line AHEAD bytes on themselves, once per
+# line (docs/benchmarks.md, "Issue 17: statistics").
+LINE = 64
+AHEAD = 2048
+
+
+@intrinsic
+def _prefetch(typingctx, arr, index):
+    """Hint that arr[index] (a C-contiguous 1-d array) will be read soon: llvm.prefetch (read,
+    keep in all cache levels, data). A hint only: nothing is loaded into a register, no
+    result changes, and the callers ask only for indices inside the array."""
+    sig = types.void(arr, index)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @kernel
 def sum_sq_dev(x, mean):
     """Sum of squared deviations from ``mean``, without a temporary array."""
     acc = 0.0
-    for i in range(x.shape[0]):
+    n = x.shape[0]
+    step = LINE // x.itemsize
+    ahead = AHEAD // x.itemsize
+    for i in range(n):
+        if i & (step - 1) == 0 and i + ahead < n:
+            _prefetch(x, i + ahead)
         d = x[i] - mean
         acc += d * d
     return acc
@@ -88,7 +124,9 @@ def select_rank(x, k):
     return lo
 
 
-SAMPLE = 16384  # sample that brackets each rank in ``column_stats``
+SAMPLE = 65536  # sample that brackets each rank in ``column_stats``
+WIDEN = 1.0 + 1e-9  # _inside3's superset test: half-widths widened by this factor ...
+TINY = 1e-300  # ... and this much
 DIRECT = 65536  # up to this many values a column is copied and sorted
 
 
@@ -120,42 +158,61 @@ def _counts3(x, low, high, below, upto):
 
 
 @kernel
+def count_above(x, t):
+    """How many values of x are greater than t (NaN is not): one pass the compiler vectorises,
+    without numpy's temporary boolean array."""
+    c = 0
+    for i in range(x.shape[0]):
+        c += x[i] > t
+    return c
+
+
+@kernel
 def _inside3(x, low, high, use, buf0, buf1, buf2, mean, got):
     """One pass over x: the sum of squared deviations from ``mean`` (the loop of
     ``sum_sq_dev``, same order), returned, and for each q = 0, 1, 2 with use[q] set the values
     of x in [low[q], high[q]] (finite bounds) copied in order into buf_q (up to its size);
     got[q] is how many there were (the caller compares it with the count it expects). One
-    rarely taken branch per value and bracket: the sign of (v - lo) (hi - v) is a superset
-    test, the exact test follows."""
+    rarely taken branch per value and bracket: |v - centre| <= half-width, the half-width
+    widened by a part in 10**9 (a superset of the bracket whatever the rounding; -1 for a
+    bracket not in use, which nothing passes), the exact test follows."""
     l0 = low[0]
     l1 = low[1]
     l2 = low[2]
     h0 = high[0]
     h1 = high[1]
     h2 = high[2]
-    u0 = use[0]
-    u1 = use[1]
-    u2 = use[2]
+    mid0 = 0.5 * l0 + 0.5 * h0
+    mid1 = 0.5 * l1 + 0.5 * h1
+    mid2 = 0.5 * l2 + 0.5 * h2
+    r0 = (0.5 * h0 - 0.5 * l0) * WIDEN + TINY if use[0] else -1.0
+    r1 = (0.5 * h1 - 0.5 * l1) * WIDEN + TINY if use[1] else -1.0
+    r2 = (0.5 * h2 - 0.5 * l2) * WIDEN + TINY if use[2] else -1.0
     c0 = buf0.shape[0]
     c1 = buf1.shape[0]
     c2 = buf2.shape[0]
     m0 = m1 = m2 = 0
     acc = 0.0
-    for i in range(x.shape[0]):
+    n = x.shape[0]
+    step = LINE // x.itemsize
+    ahead = AHEAD // x.itemsize
+    for i in range(n):
+        if i & (step - 1) == 0 and i + ahead < n:
+            _prefetch(x, i + ahead)
         v = x[i]
         d = v - mean
         acc += d * d
-        if u0 and (v - l0) * (h0 - v) >= 0.0:
+        if abs(v - mid0) <= r0:
             if v >= l0 and v <= h0:
                 if m0 < c0:
                     buf0[m0] = v
                 m0 += 1
-        if u1 and (v - l1) * (h1 - v) >= 0.0:
+        if abs(v - mid1) <= r1:
             if v >= l1 and v <= h1:
                 if m1 < c1:
                     buf1[m1] = v
                 m1 += 1
-        if u2 and (v - l2) * (h2 - v) >= 0.0:
+        if abs(v - mid2) <= r2:
             if v >= l2 and v <= h2:
                 if m2 < c2:
                     buf2[m2] = v
@@ -168,10 +225,18 @@ def _inside3(x, low, high, use, buf0, buf1, buf2, mean, got):
 
 @kernel
 def _select_in_place(x, k):
-    """k-th smallest (0-based) of x, reordering x (Hoare quickselect, median of three; x holds
-    no NaN). Written out rather than np.partition, whose compile took 6 s of a first run."""
-    lo = 0
-    hi = x.shape[0] - 1
+    """k-th smallest (0-based) of x, reordering x (x holds no NaN): ``_select_range`` over all
+    of x."""
+    return _select_range(x, 0, x.shape[0] - 1, k)
+
+
+@kernel
+def _select_range(x, lo, hi, k):
+    """The value of rank k of x[lo..hi] (lo <= k <= hi, inclusive bounds, ranks counted from
+    the start of x), reordering x[lo..hi] so that nothing after k is smaller and nothing
+    before k (from lo) is larger (Hoare quickselect, median of three; no NaN). Written out
+    rather than np.partition, whose compile took 6 s of a first run. After x[k] is selected
+    over lo..hi, a larger rank can be selected over k..hi alone."""
     while lo < hi:
         a = x[lo]
         b = x[(lo + hi) >> 1]
@@ -242,19 +307,30 @@ def _column_stats(x, mean, ks, q_out, missed):
         for q in range(nq):
             missed[q] = True
         return sum_sq_dev(x, mean)
-    s = SAMPLE
+    s = min(SAMPLE, n)
     step = n // s
     sample = np.empty(s, np.float64)
     for i in range(s):
         sample[i] = x[i * step]
     low = np.empty(3, np.float64)
     high = np.empty(3, np.float64)
+    ranks = np.empty(6, np.int64)  # sample ranks of low[0], high[0], low[1], ...
     for q in range(3):
         p = (ks[q] + 0.5) / n
         c = np.int64(p * s)
         d = np.int64(4.0 * math.sqrt(s * p * (1.0 - p))) + 8
-        low[q] = _select_in_place(sample, max(0, c - d))
-        high[q] = _select_in_place(sample, min(s - 1, c + d))
+        ranks[2 * q] = max(0, c - d)
+        ranks[2 * q + 1] = min(s - 1, c + d)
+    order = np.argsort(ranks)  # ascending ranks: each selected beyond the one before
+    start = 0
+    for t in range(6):
+        r = ranks[order[t]]
+        v = _select_range(sample, start, s - 1, r)
+        start = r
+        if order[t] % 2 == 0:
+            low[order[t] // 2] = v
+        else:
+            high[order[t] // 2] = v
     below = np.empty(3, np.int64)
     upto = np.empty(3, np.int64)
     _counts3(x, low, high, below, upto)
@@ -293,94 +369,36 @@ def _column_stats(x, mean, ks, q_out, missed):
 
 
 @kernel
-def histogram2(x, y, hx, hy):
-    """hx[., v] += 1 for every value v of the integer column x, hy likewise for y (x and y of
-    one length; four interleaved sub-histograms each, rows i % 4, so that a run of equal
-    values does not wait on one counter); returns the first index where x or y is outside
-    [0, nb), or -1."""
-    nb = hx.shape[1]
-    for i in range(x.shape[0]):
-        a = x[i]
-        b = y[i]
-        if a < 0 or a >= nb or b < 0 or b >= nb:
-            return i
-        hx[i & 3, a] += 1
-        hy[i & 3, b] += 1
-    return -1
-
-
-@kernel(inline="always")
-def _pairwise_leaf(x, div, start, n):
-    """numpy's pairwise sum of a block of at most 128 values (x[start:start + n] / div):
-    eight accumulators over whole groups of eight, combined as ((0+1)+(2+3))+((4+5)+(6+7)),
-    then the rest in order; fewer than eight values in order from 0."""
-    if n < 8:
-        res = 0.0
-        for i in range(start, start + n):
-            res += x[i] / div
-        return res
-    r0 = x[start] / div
-    r1 = x[start + 1] / div
-    r2 = x[start + 2] / div
-    r3 = x[start + 3] / div
-    r4 = x[start + 4] / div
-    r5 = x[start + 5] / div
-    r6 = x[start + 6] / div
-    r7 = x[start + 7] / div
-    i = 8
-    whole = n - n % 8
-    while i < whole:
-        b = start + i
-        r0 += x[b] / div
-        r1 += x[b + 1] / div
-        r2 += x[b + 2] / div
-        r3 += x[b + 3] / div
-        r4 += x[b + 4] / div
-        r5 += x[b + 5] / div
-        r6 += x[b + 6] / div
-        r7 += x[b + 7] / div
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += x[start + i] / div
-        i += 1
-    return res
-
-
-@kernel
-def pairwise_ratio_sumsq(x, div, dx, mx, y, my, acc):
-    """Sum of x / div (div 1: the values as floats) in exactly numpy's order for a contiguous
-    float64 array (``np.add.reduce``: the pairwise summation of numpy's loops_utils.h, blocks
-    of up to 128 values, halves cut down to a multiple of eight; walked here with an explicit
-    stack, left before right), so that the mean of a column derived on the fly is the mean
-    numpy gives of the stored column, to the bit. On the way, in index order (the blocks are
-    visited left to right), the sums of squared deviations of x / dx from mx into acc[0] and
-    of y from my into acc[1] (the loop of ``sum_sq_dev``, same order). x and y have one
-    length; tests/test_count_columns.py checks all of it against numpy."""
-    n = x.shape[0]
-    ax = acc[0]
-    ay = acc[1]
+def _pairwise_plan(n, starts, lens, ops):
+    """numpy's pairwise summation tree over n values (``np.add.reduce`` of a contiguous float64
+    array, numpy's loops_utils.h: blocks of up to 128 values, a longer run cut in two halves,
+    the first rounded down to a multiple of eight, left before right), walked once with an
+    explicit stack: the blocks' starts and lengths in order into starts/lens, and a post-order
+    program into ops (op >= 0: block op's sum; -1: the two last sums added, left + right) for
+    ``_pairwise_combine``. Returns (blocks, len(program)). Blocks hold at least 64 values
+    when there are two or more, so n // 32 + 2 entries (twice that for ops) suffice
+    (``_plan_arrays``; checked all the same)."""
     f_start = np.empty(64, np.int64)
     f_len = np.empty(64, np.int64)
     f_phase = np.empty(64, np.int64)
-    vals = np.empty(64, np.float64)
     top = 1
     f_start[0] = 0
     f_len[0] = n
     f_phase[0] = 0
-    nv = 0
+    nb = 0
+    nops = 0
     while top > 0:
         k = top - 1
         st = f_start[k]
         m = f_len[k]
-        if m <= 128:  # a block: its squares in order, then numpy's block sum
-            for i in range(st, st + m):
-                d = x[i] / dx - mx
-                ax += d * d
-                e = y[i] - my
-                ay += e * e
-            vals[nv] = _pairwise_leaf(x, div, st, m)
-            nv += 1
+        if m <= 128:  # a block
+            if nb >= starts.shape[0] or nops + 1 >= ops.shape[0]:
+                raise ValueError("pairwise plan: arrays too short")
+            starts[nb] = st
+            lens[nb] = m
+            ops[nops] = nb
+            nb += 1
+            nops += 1
             top -= 1
             continue
         half = m // 2
@@ -398,9 +416,135 @@ def pairwise_ratio_sumsq(x, div, dx, mx, y, my, acc):
             f_phase[top] = 0
             top += 1
         else:  # both halves done: left + right
-            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
-            nv -= 1
+            ops[nops] = -1
+            nops += 1
             top -= 1
-    acc[0] = ax
-    acc[1] = ay
-    return vals[0]
+    return nb, nops
+
+
+@kernel
+def _pairwise_combine(ops, nops, sums):
+    """The blocks' sums combined by ``_pairwise_plan``'s program, added to numpy's starting
+    value 0.0 (which turns a sum of -0.0 into 0.0, as numpy's does)."""
+    stack = np.empty(64, np.float64)
+    top = 0
+    for k in range(nops):
+        op = ops[k]
+        if op >= 0:
+            stack[top] = sums[op]
+            top += 1
+        else:
+            stack[top - 2] = stack[top - 2] + stack[top - 1]
+            top -= 1
+    return 0.0 + stack[0]
+
+
+@kernel(inline="always")
+def _pairwise_leaf(x, table, start, n):
+    """numpy's pairwise sum of a block of at most 128 values of table[x[start:start + n]]
+    (table[v] = v / div for every count v: the same bits as dividing each value): eight
+    accumulators over whole groups of eight, combined as ((0+1)+(2+3))+((4+5)+(6+7)), then
+    the rest in order; fewer than eight values in order from 0.0."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += table[x[i]]
+        return res
+    r0 = table[x[start]]
+    r1 = table[x[start + 1]]
+    r2 = table[x[start + 2]]
+    r3 = table[x[start + 3]]
+    r4 = table[x[start + 4]]
+    r5 = table[x[start + 5]]
+    r6 = table[x[start + 6]]
+    r7 = table[x[start + 7]]
+    i = 8
+    whole = n - n % 8
+    while i < whole:
+        b = start + i
+        r0 += table[x[b]]
+        r1 += table[x[b + 1]]
+        r2 += table[x[b + 2]]
+        r3 += table[x[b + 3]]
+        r4 += table[x[b + 4]]
+        r5 += table[x[b + 5]]
+        r6 += table[x[b + 6]]
+        r7 += table[x[b + 7]]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += table[x[start + i]]
+        i += 1
+    return res
+
+
+@kernel(inline="always")
+def _plan_arrays(n):
+    """Room for ``_pairwise_plan`` of n values."""
+    return (np.empty(n // 32 + 2, np.int64), np.empty(n // 32 + 2, np.int64),
+            np.empty(2 * (n // 32 + 2), np.int64))
+
+
+@kernel
+def count_pair_pass(x, y, table, hx, hy, out):
+    """One pass over the integer columns x and y (one length): hx[., v] += 1 for every value v
+    of x, hy likewise for y (interleaved sub-histograms, value i in row i % rows for a power
+    of two of rows, so that a run of equal values does not wait on one counter), and into
+    out[0] the sum of table[x[i]] (table of hx's width, table[v] = v / div: the share's
+    values) in exactly numpy's order for a contiguous float64 array (``_pairwise_plan``), so
+    that the mean of a column derived on the fly is the mean numpy gives of the stored
+    column, to the bit. Returns the first index where x or y is outside [0, nb), or -1 (the
+    blocks are visited left to right; nothing is read from the table for a value outside
+    it). tests/test_count_columns.py checks all of it against numpy."""
+    n = x.shape[0]
+    nb = hx.shape[1]
+    rows = hx.shape[0] - 1
+    step = LINE // x.itemsize
+    ahead = AHEAD // x.itemsize
+    starts, lens, ops = _plan_arrays(n)
+    blocks, nops = _pairwise_plan(n, starts, lens, ops)
+    sums = np.empty(blocks, np.float64)
+    out[0] = 0.0
+    for j in range(blocks):
+        st = starts[j]
+        end = st + lens[j]
+        for p in range(st + ahead, min(n, end + ahead), step):
+            _prefetch(x, p)
+            _prefetch(y, p)
+        for i in range(st, end):
+            a = x[i]
+            b = y[i]
+            if a < 0 or a >= nb or b < 0 or b >= nb:
+                return i
+            hx[i & rows, a] += 1
+            hy[i & rows, b] += 1
+        sums[j] = _pairwise_leaf(x, table, st, end - st)
+    out[0] = _pairwise_combine(ops, nops, sums)
+    return -1
+
+
+@kernel
+def table_sums3(x, y, tx, ty, ts, acc):
+    """In index order from acc's values, acc[0] += tx[x[i]], acc[1] += ty[y[i]] and
+    acc[2] += ts[x[i]]: three sums of squared deviations at once (tx[v] = (v - mean)**2
+    computed as in ``sum_sq_dev``, so each sum has the bits of ``sum_sq_dev`` of the float
+    column; three independent chains of additions instead of one pass each). Every value of
+    x and y must index the tables (``count_pair_pass`` has checked them)."""
+    n = x.shape[0]
+    step = LINE // x.itemsize
+    ahead = AHEAD // x.itemsize
+    a0 = acc[0]
+    a1 = acc[1]
+    a2 = acc[2]
+    for i in range(n):
+        if i & (step - 1) == 0 and i + ahead < n:
+            _prefetch(x, i + ahead)
+            _prefetch(y, i + ahead)
+        a = x[i]
+        b = y[i]
+        a0 += tx[a]
+        a1 += ty[b]
+        a2 += ts[a]
+    acc[0] = a0
+    acc[1] = a1
+    acc[2] = a2
