@@ -216,7 +216,7 @@ batch = engine.prepare([synthetic_dag_night(50, seed=1)])
 engine.replicate(batch, [0], [4], 10, policy="fifo")
 print(json.dumps({name: len(getattr(K, name).signatures) for name in
                   ("batch_range", "general_tutorial", "general_strict", "general_backfill",
-                   "fold_per_job")}))
+                   "fold_per_job_range")}))
 """
 
 
@@ -227,4 +227,4 @@ def test_a_run_loads_only_the_kernel_of_its_policy():
                           text=True, timeout=900, check=True)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
         "batch_range": 0, "general_tutorial": 0, "general_strict": 1, "general_backfill": 0,
-        "fold_per_job": 0}
+        "fold_per_job_range": 0}

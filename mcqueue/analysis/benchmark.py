@@ -199,7 +199,7 @@ def run_benchmark(seconds: float = DEFAULT_SECONDS, runs: int = DEFAULT_RUNS,
     try:
         layer = numba.threading_layer()
     except ValueError:  # no numba parallel region ran: the kernels ran on mcqueue's own thread
-        layer = None  # pool (kernel.run_tasks), as every run of these two nights does
+        layer = None  # pool (kernel.run_tasks), as every kernel of the engine does
     return BenchResult(**env, numba_threading_layer=layer, runtime_cv=0.25,
                        arrival_jitter_minutes=15.0, seed=0, budget_seconds=seconds,
                        startup_seconds=t1 - t0, measuring_seconds=time.perf_counter() - t1,

@@ -22,7 +22,6 @@ import os
 import threading
 
 import numpy as np
-from numba import prange
 
 from .._jit import kernel
 
@@ -1921,16 +1920,26 @@ def draw_block(NL, EX, g, rep_start, a_out, r_out):
             r_out[i, j] = r[j]
 
 
-@kernel(parallel=True)
 def fold_per_job(pj_fin, pj_wait, pj_dep, pj_chain, deadline_rows, m, late, on_chain, sum_wait,
                  sum_dep, fmin, fmax, hist):
     """Add rows 0 .. m - 1 of the per-job buffers (one row per replication, in replication
     order; one column per job and scenario) to each column's totals: late count (finish >
     deadline), chain count, wait and dependency-delay sums (added in replication order, so the
     totals do not depend on block size, chunking or threads), finish min/max and histogram
-    (``finish_bin``). Parallel over blocks of 256 columns, each read row by row (contiguous)."""
+    (``finish_bin``). Blocks of 256 columns are the tasks of ``run_tasks`` (each column is
+    one task's, read row by row, contiguous): no numba parallel loop to compile."""
     cols = pj_fin.shape[1]
-    for blk in prange((cols + 255) // 256):
+    run_tasks(fold_per_job_range, (pj_fin, pj_wait, pj_dep, pj_chain, deadline_rows, m, late,
+                                   on_chain, sum_wait, sum_dep, fmin, fmax, hist),
+              (cols + 255) // 256, m * cols)
+
+
+@kernel
+def fold_per_job_range(pj_fin, pj_wait, pj_dep, pj_chain, deadline_rows, m, late, on_chain,
+                       sum_wait, sum_dep, fmin, fmax, hist, b0, b1):
+    """``fold_per_job`` of the column blocks b0 .. b1 - 1."""
+    cols = pj_fin.shape[1]
+    for blk in range(b0, b1):
         j0 = blk * 256
         j1 = min(j0 + 256, cols)
         for i in range(m):

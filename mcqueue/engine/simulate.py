@@ -1266,7 +1266,7 @@ def kernel_cache_ready(policies: Iterable[str] = (), per_job: bool = False) -> b
     kernels = [K.batch_range]
     kernels += [K.GENERAL_RANGE[_POLICY_CODE[check_policy(p)]] for p in policies]
     if per_job:
-        kernels.append(K.fold_per_job)
+        kernels.append(K.fold_per_job_range)
     try:
         # the index lists compiled overloads only while its source stamp matches kernel.py
         return all(bool(k._cache._cache_file._load_index()) for k in kernels)
