@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mcqueue.stats.intervals import nearest_rank, summarize, t_interval, wilson
@@ -151,12 +151,11 @@ def test_nearest_rank_with_non_finite_values_matches_sorting():
     assert x[1] == np.inf  # the input is not reordered
 
 
-def _columns_for_summaries():
+def _columns_for_summaries(n=200_003):
     """Columns past the direct-sort size (65,536), where ``summarize`` brackets each rank with
     a sample: continuous, skewed, sorted both ways, a few integer values (ties at every rank),
     one constant, a point mass at 0, and non-finite values (inf, -inf, nan)."""
     rng = np.random.default_rng(17)
-    n = 200_003
     cols = [rng.normal(size=n), rng.lognormal(size=n), np.sort(rng.normal(size=n)),
             np.sort(rng.normal(size=n))[::-1], rng.integers(0, 5, n).astype(float),
             np.full(n, 3.5), np.where(rng.random(n) < 0.6, 0.0, rng.exponential(size=n))]
@@ -191,15 +190,16 @@ def test_summarize_of_a_large_column_against_sorting_and_numpy(which):
         assert half == pytest.approx(want_half, rel=1e-4)  # t vs z at df = 200,002: 1e-5
 
 
+@pytest.mark.parametrize("n", [100_001, 200_003])  # sample of every value, of every third
 @pytest.mark.parametrize("which", range(10))
-def test_the_kernels_summary_of_a_large_column_is_numpys_to_the_bit(which, monkeypatch):
+def test_the_kernels_summary_of_a_large_column_is_numpys_to_the_bit(which, n, monkeypatch):
     """Above NUMPY_ROWS the compiled passes (prefetching, brackets from a sample, quickselect
     over shrinking ranges) give, to the bit, what numpy's path gives of the same column:
     ``np.mean``, the sum of squares added left to right by ``np.add.accumulate``, the order
     statistics of ``np.partition``."""
     from mcqueue.stats import intervals
 
-    x = _columns_for_summaries()[which]
+    x = _columns_for_summaries(n)[which]
     bounds = [(-math.inf, math.inf)]
     compiled = intervals.summarize_columns(x.reshape(1, -1), 0.95, bounds)
     monkeypatch.setattr(intervals, "NUMPY_ROWS", 10**9)
@@ -207,7 +207,15 @@ def test_the_kernels_summary_of_a_large_column_is_numpys_to_the_bit(which, monke
     assert repr(compiled) == repr(by_numpy)
 
 
+ONE = float(np.nextafter(1.0, 2.0))
+BIG = float(np.nextafter(1e300, np.inf))
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
+@example(values=[1.0, ONE, 1.0, ONE, 0.5], bounds=[(1.0, ONE), (1e300, BIG), (-5.0, -4.0)],
+         use=[True, True, True])  # brackets one unit in the last place wide
+@example(values=[1e300, BIG, -5.0, -4.0, 1e300], bounds=[(1e300, BIG), (1.0, ONE), (-5.0, -4.0)],
+         use=[True, False, True])
 @given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                                  st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, 2.0])),
                        min_size=1, max_size=400),
@@ -272,3 +280,44 @@ def test_count_above_is_numpys_count():
         x[::83] = -np.inf
         for t in (-1.0, 0.0, 100.0, 1e9, math.inf):
             assert count_above(x, t) == np.count_nonzero(x > t), (n, t)
+
+
+def test_brackets_a_few_units_in_the_last_place_wide_lose_no_value():
+    """The quick test of ``_inside3`` lets through every value of brackets 1 to 50 units in
+    the last place wide, at magnitudes from 1e-300 to 1e300 (its slack covers the rounding of
+    the centre, not only of the half-width)."""
+    from mcqueue.stats.kernels import _inside3
+
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        lo = float(10.0 ** rng.uniform(-300, 300)) * rng.choice([-1.0, 1.0])
+        hi = lo
+        for _ in range(int(rng.integers(1, 51))):
+            hi = float(np.nextafter(hi, np.inf))
+        x = np.array([lo, hi, lo, hi, float(np.nextafter(lo, -np.inf)),
+                      float(np.nextafter(hi, np.inf))])
+        bufs = [np.empty(4), np.empty(4), np.empty(4)]
+        got = np.zeros(3, np.int64)
+        _inside3(x, np.array([lo, lo, lo]), np.array([hi, hi, hi]),
+                 np.array([True, False, False]), bufs[0], bufs[1], bufs[2], 0.0, got)
+        assert got[0] == 4 and list(bufs[0]) == [lo, hi, lo, hi], (lo, hi)
+
+
+def test_a_saturated_utilisation_column_takes_no_fallback():
+    """A column like worker_utilization on saturated nights (half exactly 1.0, three tenths one
+    unit below, the P50 on that boundary): every rank found by its bracket (no ``missed``)
+    and equal to np.sort's."""
+    from mcqueue.stats.kernels import _column_stats
+
+    rng = np.random.default_rng(6)
+    n = 400_000
+    x = rng.uniform(0.5, 1.0, n)
+    pick = rng.random(n)
+    x[pick < 0.5] = 1.0
+    x[(pick >= 0.5) & (pick < 0.8)] = float(np.nextafter(1.0, 0.0))
+    ks = np.array([max(0, math.ceil(q * n) - 1) for q in (0.5, 0.9, 0.99)], dtype=np.int64)
+    q_out = np.empty(3)
+    missed = np.zeros(3, np.bool_)
+    _column_stats(x, float(np.mean(x)), ks, q_out, missed)
+    assert not missed.any()
+    assert np.array_equal(q_out, np.sort(x)[ks])

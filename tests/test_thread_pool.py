@@ -126,3 +126,35 @@ def test_a_forked_child_runs_the_pool_afresh():
                                             "NUMBA_NUM_THREADS": "2"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "same"
+
+
+def test_the_per_job_fold_on_the_pool_equals_numpy(pooled):
+    """``fold_per_job`` cut into column blocks on two threads gives, column by column, what
+    numpy gives: late and chain counts, the wait and dependency sums added in replication
+    order (``np.add.accumulate`` down each column), min, max and the histogram (bins found by
+    ``np.searchsorted`` on ``hist_edges``, not by ``finish_bin``)."""
+    pooled(2)
+    rng = np.random.default_rng(8)
+    rows, cols, m = 700, 1300, 650  # 6 blocks of 256 columns; rows past m are not folded
+    fin = rng.exponential(200.0, (rows, cols)) * rng.integers(0, 2, (rows, cols))
+    wait = rng.exponential(5.0, (rows, cols))
+    dep = rng.exponential(3.0, (rows, cols))
+    chain = rng.integers(0, 2, (rows, cols)).astype(np.uint8)
+    deadline = rng.uniform(0.0, 400.0, cols)
+    late = np.zeros(cols, np.int64)
+    on_chain = np.zeros(cols, np.int64)
+    sum_wait, sum_dep = np.zeros(cols), np.zeros(cols)
+    fmin, fmax = np.full(cols, np.inf), np.full(cols, -np.inf)
+    hist = np.zeros((cols, K.HIST_BINS), np.uint32)
+    K.fold_per_job(fin, wait, dep, chain, deadline, m, late, on_chain, sum_wait, sum_dep, fmin,
+                   fmax, hist)
+    f = fin[:m]
+    assert np.array_equal(late, (f > deadline).sum(axis=0))
+    assert np.array_equal(on_chain, chain[:m].sum(axis=0))
+    assert np.array_equal(sum_wait, np.add.accumulate(wait[:m], axis=0)[-1])
+    assert np.array_equal(sum_dep, np.add.accumulate(dep[:m], axis=0)[-1])
+    assert np.array_equal(fmin, f.min(axis=0)) and np.array_equal(fmax, f.max(axis=0))
+    bins = np.minimum(np.searchsorted(K.hist_edges(), f, side="right") - 1, K.HIST_BINS - 1)
+    want = np.zeros((cols, K.HIST_BINS), np.int64)
+    np.add.at(want, (np.broadcast_to(np.arange(cols), f.shape), bins), 1)
+    assert np.array_equal(hist, want)

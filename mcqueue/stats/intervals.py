@@ -213,8 +213,14 @@ def summarize_columns(cols: np.ndarray, confidence: float,
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(workers) as pool:
-            for done in [pool.submit(task) for task in tasks]:
-                done.result()
+            futures = [pool.submit(task) for task in tasks]
+            try:
+                for done in futures:
+                    done.result()
+            except BaseException:  # Ctrl-C or a task's error: drop the tasks not started
+                for f in futures:
+                    f.cancel()
+                raise
     else:
         for task in tasks:
             task()
@@ -274,8 +280,9 @@ def summarize_count_pair(counts: np.ndarray, top: int, confidence: float,
     else:
         from .kernels import count_pair_pass
 
-        hx = np.zeros((8, nb), np.int64)  # eight interleaved rows (measured faster than 4)
-        hy = np.zeros((8, nb), np.int64)
+        lanes = 8 if nb <= 4096 else 4  # interleaved rows: 8 measured faster than 4 on small
+        hx = np.zeros((lanes, nb), np.int64)  # nights; 4 above (64 bytes a job in all)
+        hy = np.zeros((lanes, nb), np.int64)
         total_share = np.zeros(1, np.float64)
         x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
         at = int(count_pair_pass(x, y, share_of, hx, hy, total_share))

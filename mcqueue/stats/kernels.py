@@ -27,7 +27,10 @@ AHEAD = 2048
 def _prefetch(typingctx, arr, index):
     """Hint that arr[index] (a C-contiguous 1-d array) will be read soon: llvm.prefetch (read,
     keep in all cache levels, data). A hint only: nothing is loaded into a register, no
-    result changes, and the callers ask only for indices inside the array."""
+    result changes, and the callers ask only for indices inside the array. Any other array
+    (another layout, more dimensions) is refused when the caller is compiled."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"):
+        return None
     sig = types.void(arr, index)
 
     def codegen(context, builder, signature, args):
@@ -43,15 +46,24 @@ def _prefetch(typingctx, arr, index):
     return sig, codegen
 
 
+@kernel(inline="always")
+def _lines(x):
+    """(values in a cache line, values in AHEAD bytes) of x: taken once before a loop (the
+    item size is read from the array at run time; dividing by it in the loop cost three times
+    the pass). The loops then ask, at the start of each line (i & (line - 1) == 0), for the
+    value ``ahead`` on if it is inside the array. (Written out in each loop: an inlined helper
+    for those two lines made table_sums3 ten times slower.)"""
+    return LINE // x.itemsize, AHEAD // x.itemsize
+
+
 @kernel
 def sum_sq_dev(x, mean):
     """Sum of squared deviations from ``mean``, without a temporary array."""
     acc = 0.0
     n = x.shape[0]
-    step = LINE // x.itemsize
-    ahead = AHEAD // x.itemsize
+    line, ahead = _lines(x)
     for i in range(n):
-        if i & (step - 1) == 0 and i + ahead < n:
+        if i & (line - 1) == 0 and i + ahead < n:
             _prefetch(x, i + ahead)
         d = x[i] - mean
         acc += d * d
@@ -125,8 +137,6 @@ def select_rank(x, k):
 
 
 SAMPLE = 65536  # sample that brackets each rank in ``column_stats``
-WIDEN = 1.0 + 1e-9  # _inside3's superset test: half-widths widened by this factor ...
-TINY = 1e-300  # ... and this much
 DIRECT = 65536  # up to this many values a column is copied and sorted
 
 
@@ -173,46 +183,44 @@ def _inside3(x, low, high, use, buf0, buf1, buf2, mean, got):
     ``sum_sq_dev``, same order), returned, and for each q = 0, 1, 2 with use[q] set the values
     of x in [low[q], high[q]] (finite bounds) copied in order into buf_q (up to its size);
     got[q] is how many there were (the caller compares it with the count it expects). One
-    rarely taken branch per value and bracket: |v - centre| <= half-width, the half-width
-    widened by a part in 10**9 (a superset of the bracket whatever the rounding; -1 for a
-    bracket not in use, which nothing passes), the exact test follows."""
+    rarely taken branch per value and bracket: the sign of (v - lo) (hi - v) is a superset
+    test (rounding is monotone, so both factors keep their signs for v in the bracket, and
+    a product of two numbers >= 0 is >= 0 even when it underflows or overflows), the exact
+    test follows. A value the quick test missed would show in got[q] and send the rank to
+    the exact fallback: never a wrong answer."""
     l0 = low[0]
     l1 = low[1]
     l2 = low[2]
     h0 = high[0]
     h1 = high[1]
     h2 = high[2]
-    mid0 = 0.5 * l0 + 0.5 * h0
-    mid1 = 0.5 * l1 + 0.5 * h1
-    mid2 = 0.5 * l2 + 0.5 * h2
-    r0 = (0.5 * h0 - 0.5 * l0) * WIDEN + TINY if use[0] else -1.0
-    r1 = (0.5 * h1 - 0.5 * l1) * WIDEN + TINY if use[1] else -1.0
-    r2 = (0.5 * h2 - 0.5 * l2) * WIDEN + TINY if use[2] else -1.0
+    u0 = use[0]
+    u1 = use[1]
+    u2 = use[2]
     c0 = buf0.shape[0]
     c1 = buf1.shape[0]
     c2 = buf2.shape[0]
     m0 = m1 = m2 = 0
     acc = 0.0
     n = x.shape[0]
-    step = LINE // x.itemsize
-    ahead = AHEAD // x.itemsize
+    line, ahead = _lines(x)
     for i in range(n):
-        if i & (step - 1) == 0 and i + ahead < n:
+        if i & (line - 1) == 0 and i + ahead < n:
             _prefetch(x, i + ahead)
         v = x[i]
         d = v - mean
         acc += d * d
-        if abs(v - mid0) <= r0:
+        if u0 and (v - l0) * (h0 - v) >= 0.0:
             if v >= l0 and v <= h0:
                 if m0 < c0:
                     buf0[m0] = v
                 m0 += 1
-        if abs(v - mid1) <= r1:
+        if u1 and (v - l1) * (h1 - v) >= 0.0:
             if v >= l1 and v <= h1:
                 if m1 < c1:
                     buf1[m1] = v
                 m1 += 1
-        if abs(v - mid2) <= r2:
+        if u2 and (v - l2) * (h2 - v) >= 0.0:
             if v >= l2 and v <= h2:
                 if m2 < c2:
                     buf2[m2] = v
@@ -274,7 +282,7 @@ def _column_stats(x, mean, ks, q_out, missed):
     missed[q] is set the caller must take rank q from ``select_rank`` instead (kept out of
     this kernel so that a run compiles it, and numba's sort, only when it is needed).
 
-    Each rank is bracketed by two values of an evenly strided sample of the column (4 standard
+    Each rank is bracketed by two values of an evenly spread sample of the column (4 standard
     deviations of the sample rank either side, picked by quickselect); one pass counts the
     values below and inside every bracket, and a bracket that holds its rank is then copied
     out (all in one pass, which also sums the squares; nothing is copied for a bracket of a
@@ -307,11 +315,10 @@ def _column_stats(x, mean, ks, q_out, missed):
         for q in range(nq):
             missed[q] = True
         return sum_sq_dev(x, mean)
-    s = min(SAMPLE, n)
-    step = n // s
+    s = SAMPLE
     sample = np.empty(s, np.float64)
-    for i in range(s):
-        sample[i] = x[i * step]
+    for i in range(s):  # evenly spread (n > DIRECT >= SAMPLE: s is SAMPLE, a power of two)
+        sample[i] = x[(i * n) // SAMPLE]
     low = np.empty(3, np.float64)
     high = np.empty(3, np.float64)
     ranks = np.empty(6, np.int64)  # sample ranks of low[0], high[0], low[1], ...
@@ -451,9 +458,9 @@ def _pairwise_leaf(x, table, start, n):
     """numpy's pairwise sum of a block of at most 128 values of table[x[start:start + n]]
     (table[v] = v / div for every count v: the same bits as dividing each value): eight
     accumulators over whole groups of eight, combined as ((0+1)+(2+3))+((4+5)+(6+7)), then
-    the rest in order; fewer than eight values in order from 0.0."""
+    the rest in order; fewer than eight values in order from -0.0 (numpy's start there)."""
     if n < 8:
-        res = 0.0
+        res = -0.0
         for i in range(start, start + n):
             res += table[x[i]]
         return res
@@ -506,8 +513,7 @@ def count_pair_pass(x, y, table, hx, hy, out):
     n = x.shape[0]
     nb = hx.shape[1]
     rows = hx.shape[0] - 1
-    step = LINE // x.itemsize
-    ahead = AHEAD // x.itemsize
+    line, ahead = _lines(x)
     starts, lens, ops = _plan_arrays(n)
     blocks, nops = _pairwise_plan(n, starts, lens, ops)
     sums = np.empty(blocks, np.float64)
@@ -515,7 +521,7 @@ def count_pair_pass(x, y, table, hx, hy, out):
     for j in range(blocks):
         st = starts[j]
         end = st + lens[j]
-        for p in range(st + ahead, min(n, end + ahead), step):
+        for p in range(st + ahead, min(n, end + ahead), line):
             _prefetch(x, p)
             _prefetch(y, p)
         for i in range(st, end):
@@ -537,14 +543,13 @@ def table_sums3(x, y, tx, ty, ts, acc):
     computed as in ``sum_sq_dev``, so each sum has the bits of ``sum_sq_dev`` of the float
     column; three independent chains of additions instead of one pass each). Every value of
     x and y must index the tables (``count_pair_pass`` has checked them)."""
-    n = x.shape[0]
-    step = LINE // x.itemsize
-    ahead = AHEAD // x.itemsize
     a0 = acc[0]
     a1 = acc[1]
     a2 = acc[2]
+    n = x.shape[0]
+    line, ahead = _lines(x)  # x and y have one dtype
     for i in range(n):
-        if i & (step - 1) == 0 and i + ahead < n:
+        if i & (line - 1) == 0 and i + ahead < n:
             _prefetch(x, i + ahead)
             _prefetch(y, i + ahead)
         a = x[i]
