@@ -224,7 +224,7 @@ BIG = float(np.nextafter(1e300, np.inf))
                        min_size=3, max_size=3),
        use=st.lists(st.booleans(), min_size=3, max_size=3))
 def test_the_bracket_copy_is_exact_whatever_the_bracket(values, bounds, use):
-    """``_inside3``'s quick test (|v - centre| <= widened half-width) only decides whether
+    """``_inside3``'s quick test ((v - lo)(hi - v) >= 0) only decides whether
     the exact test runs: whatever the brackets (subnormal, huge, of one value, around zero)
     and values (NaN, infinities, -0.0), each copy holds exactly the values v with
     lo <= v <= hi, in order, and the sum of squares is ``np.add.accumulate``'s."""
@@ -284,8 +284,8 @@ def test_count_above_is_numpys_count():
 
 def test_brackets_a_few_units_in_the_last_place_wide_lose_no_value():
     """The quick test of ``_inside3`` lets through every value of brackets 1 to 50 units in
-    the last place wide, at magnitudes from 1e-300 to 1e300 (its slack covers the rounding of
-    the centre, not only of the half-width)."""
+    the last place wide, at magnitudes from 1e-300 to 1e300 (a quick test whose slack covered
+    only the rounding of a half-width lost half of these values)."""
     from mcqueue.stats.kernels import _inside3
 
     rng = np.random.default_rng(5)
