@@ -180,9 +180,8 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     same numbers, and a run of the default 10,000 replications compiles no statistics kernel
     (1.5 s of a first run).
 
-    ``beside``, if given, is one more task run on the same threads as the rows (first, so
-    that the longest-first order of equal rows balances the threads); the caller keeps its
-    result."""
+    ``beside``, if given, is one more task, started first on the same threads as the rows
+    (the counts' summary, as long as a row's; the caller keeps its result)."""
     from .kernels import _column_stats
 
     m, n = cols.shape

@@ -18,7 +18,7 @@ from .._jit import kernel
 # copy under a condition) keeps only a few cache lines in flight, and the hardware prefetcher
 # of the machine we measure on does not run ahead of it: from memory such a pass took 5 ns a
 # value, from cache 1.3 ns. Those passes ask for the line AHEAD bytes on themselves, once per
-# line (docs/benchmarks.md, "Issue 17: statistics").
+# line (docs/benchmarks.md, issue 17, "Third pass").
 LINE = 64
 AHEAD = 2048
 
@@ -48,11 +48,11 @@ def _prefetch(typingctx, arr, index):
 
 @kernel(inline="always")
 def _lines(x):
-    """(values in a cache line, values in AHEAD bytes) of x: taken once before a loop (the
-    item size is read from the array at run time; dividing by it in the loop cost three times
-    the pass). The loops then ask, at the start of each line (i & (line - 1) == 0), for the
-    value ``ahead`` on if it is inside the array. (Written out in each loop: an inlined helper
-    for those two lines made table_sums3 ten times slower.)"""
+    """(values in a cache line, values in AHEAD bytes) of x, taken once before a loop (the item
+    size is read from the array at run time). The loops then ask, at the start of each line
+    (i & (line - 1) == 0), for the value ``ahead`` on if it is inside the array; those two
+    lines are written out in each loop (an inlined helper holding them measured up to ten
+    times slower in table_sums3)."""
     return LINE // x.itemsize, AHEAD // x.itemsize
 
 
