@@ -41,6 +41,7 @@ CALL_WORK = 1 << 22
 # scenario when there are more scenarios)
 CHUNK_CELLS = CALL_REPLICATIONS
 
+
 def _mix64(z: np.ndarray) -> np.ndarray:
     """``kernel.mix64`` (splitmix64's finaliser) on a uint64 array, by numpy (wrapping)."""
     z = (z ^ (z >> np.uint64(30))) * K._M1
@@ -994,13 +995,13 @@ class SimulationResult(Notebook):
 
     ``samples`` keeps the per-replication metrics (8 x R, columns ``METRICS``; a
     ``MetricSamples``, 44 bytes a replication (48 for nights of 32,768 jobs or more), read as
-    the float64 array) for paired
-    comparisons; ``to_dict()`` gives the JSON contract of docs/model.md. The fields after
-    ``extra`` hold the quantities of issues 12 and 13 and stay None when unused, so a run
-    without them gives exactly today's dict: ``policy`` (when given), ``backfill_depth``
-    (backfill), ``capacity`` (absolute steps, when given), ``late_jobs`` (per replication,
-    when some job has a deadline), ``above_capacity`` (worker-minutes above a shrunken pool per
-    replication, with a capacity schedule) and ``per_job`` (the per-job list, when asked for).
+    the float64 array) for paired comparisons; ``to_dict()`` gives the JSON contract of
+    docs/model.md. The fields after ``extra`` hold the quantities of issues 12 and 13 and stay
+    None when unused, so a run without them gives exactly today's dict: ``policy`` (when
+    given), ``backfill_depth`` (backfill), ``capacity`` (absolute steps, when given),
+    ``late_jobs`` (per replication, when some job has a deadline), ``above_capacity`` (worker-
+    minutes above a shrunken pool per replication, with a capacity schedule) and ``per_job``
+    (the per-job list, when asked for).
     """
 
     scenario: str
