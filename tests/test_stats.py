@@ -321,3 +321,108 @@ def test_a_saturated_utilisation_column_takes_no_fallback():
     _column_stats(x, float(np.mean(x)), ks, q_out, missed)
     assert not missed.any()
     assert np.array_equal(q_out, np.sort(x)[ks])
+
+
+def _bracket_pass_against_numpy(x, low, high, use, room):
+    """Run ``_bracket_pass`` with buffers of ``room`` values each and compare everything it
+    gives with numpy: the counts below and up to each bracket, the copies (in order, up to the
+    room; got counts them all), and the sum of squares added left to right."""
+    from mcqueue.stats.kernels import _bracket_pass
+
+    inside = [(x >= low[q]) & (x <= high[q]) for q in range(3)]
+    bufs = [np.full(room[q], np.nan) for q in range(3)]
+    below = np.zeros(3, np.int64)
+    upto = np.zeros(3, np.int64)
+    got = np.zeros(3, np.int64)
+    with np.errstate(all="ignore"):  # overflow to inf and inf - inf are part of the test
+        finite = x[np.isfinite(x)]
+        mean = float(np.mean(finite)) if finite.size else 0.0
+        d = x - mean
+        want_sq = np.add.accumulate(d * d)[-1]
+    acc = _bracket_pass(x, low, high, np.array(use), bufs[0], bufs[1], bufs[2], mean, below,
+                        upto, got)
+    assert acc == want_sq or (math.isnan(acc) and math.isnan(want_sq))
+    for q in range(3):
+        assert below[q] == np.count_nonzero(x < low[q])
+        assert upto[q] == np.count_nonzero(x <= high[q])
+        if use[q]:
+            want = x[inside[q]]
+            assert got[q] == want.size
+            kept = min(room[q], want.size)
+            assert np.array_equal(bufs[q][:kept], want[:kept])
+            assert np.isnan(bufs[q][kept:]).all()  # nothing written past what it copied
+        else:
+            assert got[q] == 0 and np.isnan(bufs[q]).all()
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@example(values=[1.0, ONE, 1.0, ONE, 0.5], bounds=[(1.0, ONE), (1e300, BIG), (-5.0, -4.0)],
+         use=[True, True, True], short=[0, 0, 0])  # brackets one unit in the last place wide
+@example(values=[2.0] * 9, bounds=[(2.0, 2.0), (1.0, 2.0), (2.0, 3.0)], use=[True, True, True],
+         short=[0, 1, 2])  # nine equal values, every bracket holds them; rooms too small
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                 st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, 2.0])),
+                       min_size=1, max_size=400),
+       bounds=st.lists(st.tuples(st.floats(allow_nan=False, allow_infinity=True),
+                                 st.floats(allow_nan=False, allow_infinity=True)),
+                       min_size=3, max_size=3),
+       use=st.lists(st.booleans(), min_size=3, max_size=3),
+       short=st.lists(st.integers(0, 3), min_size=3, max_size=3))
+def test_the_counting_and_copying_pass_is_numpys_whatever_the_bracket(values, bounds, use,
+                                                                      short):
+    """``_bracket_pass`` (counts, flags eight values to a word, copies what is flagged and
+    sums the squares in one pass over blocks) against numpy for any values (NaN,
+    infinities, -0.0, subnormal) and brackets (of one value, one unit in the last place,
+    infinite ends), with rooms from exact to three values too small."""
+    x = np.array(values, dtype=np.float64)
+    low = np.array([min(b) for b in bounds])
+    high = np.array([max(b) for b in bounds])
+    room = [max(0, int(((x >= low[q]) & (x <= high[q])).sum()) - short[q]) for q in range(3)]
+    _bracket_pass_against_numpy(x, low, high, use, room)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 16_383, 16_384, 16_385, 16_392, 32_771, 100_003])
+def test_the_counting_and_copying_pass_across_blocks(n):
+    """Lengths around the pass's block (16,384 values) and its words of eight flags: the
+    counts, copies and sum of squares are numpy's, with NaN and infinities in the column."""
+    from mcqueue.stats.kernels import BLOCK
+
+    assert BLOCK == 16_384  # the lengths above are chosen around it
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    x[rng.random(n) < 0.01] = np.nan
+    x[rng.random(n) < 0.01] = np.inf
+    x[rng.random(n) < 0.01] = -np.inf
+    low = np.array([-0.05, 1.2, 2.3])
+    high = np.array([0.05, 1.3, 2.4])
+    exact = [int(((x >= low[q]) & (x <= high[q])).sum()) for q in range(3)]
+    _bracket_pass_against_numpy(x, low, high, [True, True, True], exact)
+    _bracket_pass_against_numpy(x, low, high, [True, False, True],
+                                [max(0, v - 5) for v in exact])
+
+
+def test_a_bracket_with_more_ties_than_its_sample_suggests_is_copied_again():
+    """n = 4 x 65,536, so the evenly spread sample takes every fourth value: those are
+    normal draws, the other three quarters are 0.0. The sample's P50 bracket (around 0 among
+    the draws) then holds 0.0, which fills three quarters of the column: far more than the
+    room the sample suggests, so the bracket is copied again at its size, and the P50 is
+    found by it (not ``missed``). The sample misplaces the P90 and P99 (it sees only the
+    draws): those two may be left to the caller's exact fallback; ``summarize`` gives
+    np.sort's values for all three."""
+    from mcqueue.stats.kernels import _column_stats
+
+    n = 4 * 65_536
+    x = np.zeros(n)
+    x[::4] = np.random.default_rng(8).normal(size=n // 4)
+    ks = np.array([max(0, math.ceil(q * n) - 1) for q in (0.5, 0.9, 0.99)], dtype=np.int64)
+    q_out = np.empty(3)
+    missed = np.zeros(3, np.bool_)
+    acc = _column_stats(x, float(np.mean(x)), ks, q_out, missed)
+    srt = np.sort(x)
+    assert not missed[0] and q_out[0] == srt[ks[0]] == 0.0
+    for q in range(3):
+        assert missed[q] or q_out[q] == srt[ks[q]]
+    d = x - float(np.mean(x))
+    assert acc == np.add.accumulate(d * d)[-1]
+    s = summarize(x, 0.95)
+    assert [s["p50"], s["p90"], s["p99"]] == [float(v) for v in srt[ks]]

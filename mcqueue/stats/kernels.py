@@ -140,31 +140,118 @@ SAMPLE = 65536  # sample that brackets each rank in ``column_stats``
 DIRECT = 65536  # up to this many values a column is copied and sorted
 
 
+BLOCK = 16384  # values of a column counted and then copied while they are in cache
+
+
 @kernel
-def _counts3(x, low, high, below, upto):
-    """For q = 0, 1, 2 the number of values of x below low[q] and at most high[q] (written out
-    for three, and without the sum of squares, so that the compiler vectorises it)."""
+def _flag3(xs, low, high, mask, flags, counts):
+    """For each value of xs, flags[i] has bit q set (for q with mask[q] set) when
+    low[q] <= v <= high[q]; counts[q] gains the values below low[q] and counts[3 + q] those at
+    most high[q] (NaN neither). Written with whole-number arithmetic on a slice so that the
+    compiler vectorises it."""
     l0 = low[0]
     l1 = low[1]
     l2 = low[2]
     h0 = high[0]
     h1 = high[1]
     h2 = high[2]
+    u0 = mask[0]
+    u1 = mask[1] << 1
+    u2 = mask[2] << 2
     a0 = a1 = a2 = b0 = b1 = b2 = 0
-    for i in range(x.shape[0]):
-        v = x[i]
-        a0 += v < l0
-        a1 += v < l1
-        a2 += v < l2
-        b0 += v <= h0
-        b1 += v <= h1
-        b2 += v <= h2
-    below[0] = a0
-    below[1] = a1
-    below[2] = a2
-    upto[0] = b0
-    upto[1] = b1
-    upto[2] = b2
+    for i in range(xs.shape[0]):
+        v = xs[i]
+        p0 = np.int64(v < l0)
+        p1 = np.int64(v < l1)
+        p2 = np.int64(v < l2)
+        q0 = np.int64(v <= h0)
+        q1 = np.int64(v <= h1)
+        q2 = np.int64(v <= h2)
+        a0 += p0
+        a1 += p1
+        a2 += p2
+        b0 += q0
+        b1 += q1
+        b2 += q2
+        flags[i] = np.uint8((q0 & ~p0 & u0) | (((q1 & ~p1) << 1) & u1)
+                            | (((q2 & ~p2) << 2) & u2))
+    counts[0] += a0
+    counts[1] += a1
+    counts[2] += a2
+    counts[3] += b0
+    counts[4] += b1
+    counts[5] += b2
+
+
+@kernel
+def _bracket_pass(x, low, high, use, buf0, buf1, buf2, mean, below, upto, got):
+    """One read of x from memory, in blocks of BLOCK values: ``_flag3`` counts a block (for
+    q = 0, 1, 2 the values below low[q] into below[q], at most high[q] into upto[q]) and flags
+    its values inside each bracket with use[q] set; then, while the block is in cache, the
+    squared deviations from ``mean`` are added (the loop of ``sum_sq_dev``, same order:
+    returned) and the flagged values copied in order into buf_q (up to its size; got[q] is how
+    many there were, all of them even past the size). Eight flags are read as one word, so
+    the copy looks at a value only in the fifth of the words that hold a flag."""
+    mask = np.zeros(3, np.int64)
+    for q in range(3):
+        mask[q] = 1 if use[q] else 0
+    c0 = buf0.shape[0]
+    c1 = buf1.shape[0]
+    c2 = buf2.shape[0]
+    words = np.zeros(BLOCK // 8, np.uint64)
+    flags = words.view(np.uint8)
+    counts = np.zeros(6, np.int64)
+    m0 = m1 = m2 = 0
+    acc = 0.0
+    n = x.shape[0]
+    for start in range(0, n, BLOCK):
+        xs = x[start:min(n, start + BLOCK)]
+        nb = xs.shape[0]
+        _flag3(xs, low, high, mask, flags, counts)
+        full = nb >> 3
+        for w in range(full):  # eight values at a time (a loop the compiler unrolls)
+            base = w << 3
+            for i in range(base, base + 8):
+                d = xs[i] - mean
+                acc += d * d
+            if words[w] != 0:
+                for i in range(base, base + 8):
+                    f = flags[i]
+                    if f & 1:
+                        if m0 < c0:
+                            buf0[m0] = xs[i]
+                        m0 += 1
+                    if f & 2:
+                        if m1 < c1:
+                            buf1[m1] = xs[i]
+                        m1 += 1
+                    if f & 4:
+                        if m2 < c2:
+                            buf2[m2] = xs[i]
+                        m2 += 1
+        for i in range(full << 3, nb):  # the last few values of the column
+            d = xs[i] - mean
+            acc += d * d
+            f = flags[i]
+            if f & 1:
+                if m0 < c0:
+                    buf0[m0] = xs[i]
+                m0 += 1
+            if f & 2:
+                if m1 < c1:
+                    buf1[m1] = xs[i]
+                m1 += 1
+            if f & 4:
+                if m2 < c2:
+                    buf2[m2] = xs[i]
+                m2 += 1
+    for q in range(3):
+        below[q] = counts[q]
+        upto[q] = counts[3 + q]
+    got[0] = m0
+    got[1] = m1
+    got[2] = m2
+    return acc
 
 
 @kernel
@@ -187,7 +274,8 @@ def _inside3(x, low, high, use, buf0, buf1, buf2, mean, got):
     test (rounding is monotone, so both factors keep their signs for v in the bracket, and
     a product of two numbers >= 0 is >= 0 even when it underflows or overflows), the exact
     test follows. A value the quick test missed would show in got[q] and send the rank to
-    the exact fallback: never a wrong answer."""
+    the exact fallback: never a wrong answer. ``_column_stats`` uses it to copy again a
+    bracket that held more values than the room its sample share suggested (ties)."""
     l0 = low[0]
     l1 = low[1]
     l2 = low[2]
@@ -283,10 +371,11 @@ def _column_stats(x, mean, ks, q_out, missed):
     this kernel so that a run compiles it, and numba's sort, only when it is needed).
 
     Each rank is bracketed by two values of an evenly spread sample of the column (4 standard
-    deviations of the sample rank either side, picked by quickselect); one pass counts the
-    values below and inside every bracket, and a bracket that holds its rank is then copied
-    out (all in one pass, which also sums the squares; nothing is copied for a bracket of a
-    single value, as for counts) and the rank selected among the copies (quickselect). A
+    deviations of the sample rank either side, picked by quickselect); one pass
+    (``_bracket_pass``) counts the values below and inside every bracket, copies out the
+    values inside (nothing for a bracket of a single value, as for counts) and sums the
+    squares, and each rank is selected among the copies of a bracket that holds it
+    (quickselect). A
     bracket that misses its rank, non-finite bounds, NaN in a short column or another number
     of ranks than three set ``missed``: the answers are always exact order statistics (NaN
     sorts last, as np.sort).
@@ -345,37 +434,58 @@ def _column_stats(x, mean, ks, q_out, missed):
             low[order[t] // 2] = v
         else:
             high[order[t] // 2] = v
+    # one pass counts every bracket, copies out the values of those worth copying (finite
+    # and more than one value wide) and sums the squares (the loop of ``sum_sq_dev``). Room
+    # for each copy: the bracket's share of the sample, ties included, times n / s, with a
+    # quarter and 4,096 to spare; a bracket that holds more is copied again at its size
+    use = np.zeros(3, np.bool_)
+    for q in range(3):
+        use[q] = np.isfinite(low[q]) and np.isfinite(high[q]) and low[q] < high[q]
+    room = np.zeros(3, np.int64)
+    for i in range(s):
+        v = sample[i]
+        for q in range(3):
+            if use[q] and low[q] <= v and v <= high[q]:
+                room[q] += 1
+    for q in range(3):
+        if use[q]:
+            room[q] = room[q] * (n // s + 1) * 5 // 4 + 4096
+    buf0 = np.empty(room[0], np.float64)
+    buf1 = np.empty(room[1], np.float64)
+    buf2 = np.empty(room[2], np.float64)
     below = np.empty(3, np.int64)
     upto = np.empty(3, np.int64)
-    _counts3(x, low, high, below, upto)
-    # the brackets that hold their rank are copied out in one pass, which also sums the
-    # squares (the same sequential loop as ``sum_sq_dev``)
-    use = np.zeros(3, np.bool_)
-    size = np.zeros(3, np.int64)
+    got = np.zeros(3, np.int64)
+    acc = _bracket_pass(x, low, high, use, buf0, buf1, buf2, mean, below, upto, got)
+    again = np.zeros(3, np.bool_)
     for q in range(3):
         k = ks[q]
         if not (below[q] <= k < upto[q]) or not (np.isfinite(low[q]) and np.isfinite(high[q])):
             missed[q] = True
         elif low[q] == high[q]:
             q_out[q] = low[q]
-        else:
-            use[q] = True
-            size[q] = upto[q] - below[q]
-    buf0 = np.empty(size[0], np.float64)
-    buf1 = np.empty(size[1], np.float64)
-    buf2 = np.empty(size[2], np.float64)
-    got = np.zeros(3, np.int64)
-    acc = _inside3(x, low, high, use, buf0, buf1, buf2, mean, got)
-    for q in range(3):
-        if use[q]:
-            if got[q] != size[q]:
+        elif got[q] != upto[q] - below[q]:  # the same comparisons: not expected
+            missed[q] = True
+        elif got[q] > room[q]:
+            again[q] = True
+    if again[0] or again[1] or again[2]:  # rare: many ties inside a bracket
+        buf0 = np.empty(got[0] if again[0] else 0, np.float64)
+        buf1 = np.empty(got[1] if again[1] else 0, np.float64)
+        buf2 = np.empty(got[2] if again[2] else 0, np.float64)
+        more = np.zeros(3, np.int64)
+        _inside3(x, low, high, again, buf0, buf1, buf2, mean, more)
+        for q in range(3):
+            if again[q] and more[q] != got[q]:
                 missed[q] = True
-            elif q == 0:
-                q_out[q] = _select_in_place(buf0, ks[q] - below[q])
+    for q in range(3):
+        if use[q] and not missed[q] and low[q] != high[q]:
+            k = ks[q] - below[q]
+            if q == 0:
+                q_out[q] = _select_in_place(buf0[:got[0]], k)
             elif q == 1:
-                q_out[q] = _select_in_place(buf1, ks[q] - below[q])
+                q_out[q] = _select_in_place(buf1[:got[1]], k)
             else:
-                q_out[q] = _select_in_place(buf2, ks[q] - below[q])
+                q_out[q] = _select_in_place(buf2[:got[2]], k)
     return acc
 
 
