@@ -572,32 +572,32 @@ def _pairwise_leaf(x, table, start, n):
     if n < 8:
         res = -0.0
         for i in range(start, start + n):
-            res += table[x[i]]
+            res += table[np.uint32(x[i])]
         return res
-    r0 = table[x[start]]
-    r1 = table[x[start + 1]]
-    r2 = table[x[start + 2]]
-    r3 = table[x[start + 3]]
-    r4 = table[x[start + 4]]
-    r5 = table[x[start + 5]]
-    r6 = table[x[start + 6]]
-    r7 = table[x[start + 7]]
+    r0 = table[np.uint32(x[start])]
+    r1 = table[np.uint32(x[start + 1])]
+    r2 = table[np.uint32(x[start + 2])]
+    r3 = table[np.uint32(x[start + 3])]
+    r4 = table[np.uint32(x[start + 4])]
+    r5 = table[np.uint32(x[start + 5])]
+    r6 = table[np.uint32(x[start + 6])]
+    r7 = table[np.uint32(x[start + 7])]
     i = 8
     whole = n - n % 8
     while i < whole:
         b = start + i
-        r0 += table[x[b]]
-        r1 += table[x[b + 1]]
-        r2 += table[x[b + 2]]
-        r3 += table[x[b + 3]]
-        r4 += table[x[b + 4]]
-        r5 += table[x[b + 5]]
-        r6 += table[x[b + 6]]
-        r7 += table[x[b + 7]]
+        r0 += table[np.uint32(x[b])]
+        r1 += table[np.uint32(x[b + 1])]
+        r2 += table[np.uint32(x[b + 2])]
+        r3 += table[np.uint32(x[b + 3])]
+        r4 += table[np.uint32(x[b + 4])]
+        r5 += table[np.uint32(x[b + 5])]
+        r6 += table[np.uint32(x[b + 6])]
+        r7 += table[np.uint32(x[b + 7])]
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += table[x[start + i]]
+        res += table[np.uint32(x[start + i])]
         i += 1
     return res
 
@@ -639,8 +639,8 @@ def count_pair_pass(x, y, table, hx, hy, out):
             b = y[i]
             if a < 0 or a >= nb or b < 0 or b >= nb:
                 return i
-            hx[i & rows, a] += 1
-            hy[i & rows, b] += 1
+            hx[i & rows, np.uint32(a)] += 1  # unsigned: no test for a negative index
+            hy[i & rows, np.uint32(b)] += 1
         sums[j] = _pairwise_leaf(x, table, st, end - st)
     out[0] = _pairwise_combine(ops, nops, sums)
     return -1
@@ -662,8 +662,8 @@ def table_sums3(x, y, tx, ty, ts, acc):
         if i & (line - 1) == 0 and i + ahead < n:
             _prefetch(x, i + ahead)
             _prefetch(y, i + ahead)
-        a = x[i]
-        b = y[i]
+        a = np.uint32(x[i])  # unsigned: no test for a negative index
+        b = np.uint32(y[i])
         a0 += tx[a]
         a1 += ty[b]
         a2 += ts[a]
