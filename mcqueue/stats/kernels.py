@@ -334,9 +334,9 @@ def _select_range(x, lo, hi, k):
     rather than np.partition, whose compile took 6 s of a first run. After x[k] is selected
     over lo..hi, a larger rank can be selected over k..hi alone."""
     while lo < hi:
-        a = x[lo]
-        b = x[(lo + hi) >> 1]
-        c = x[hi]
+        a = x[np.uint64(lo)]  # unsigned indices (all >= 0 where read): numba tests
+        b = x[np.uint64((lo + hi) >> 1)]  # none for a negative index
+        c = x[np.uint64(hi)]
         if a < b:
             pivot = b if b < c else (c if a < c else a)
         else:
@@ -344,14 +344,14 @@ def _select_range(x, lo, hi, k):
         i = lo
         j = hi
         while i <= j:
-            while x[i] < pivot:
+            while x[np.uint64(i)] < pivot:
                 i += 1
-            while x[j] > pivot:
+            while x[np.uint64(j)] > pivot:
                 j -= 1
             if i <= j:
-                t = x[i]
-                x[i] = x[j]
-                x[j] = t
+                t = x[np.uint64(i)]
+                x[np.uint64(i)] = x[np.uint64(j)]
+                x[np.uint64(j)] = t
                 i += 1
                 j -= 1
         if k <= j:
