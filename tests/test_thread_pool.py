@@ -158,3 +158,50 @@ def test_the_per_job_fold_on_the_pool_equals_numpy(pooled):
     want = np.zeros((cols, K.HIST_BINS), np.int64)
     np.add.at(want, (np.broadcast_to(np.arange(cols), f.shape), bins), 1)
     assert np.array_equal(hist, want)
+
+
+# ---- the statistics' tasks (``stats.intervals.run_all``): the caller works too
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_run_all_runs_every_task_once_and_the_caller_takes_part(workers):
+    import threading
+    import time
+
+    from mcqueue.stats.intervals import run_all
+
+    ran: list[tuple[int, int]] = []
+
+    def task(k):
+        time.sleep(0.002)  # long enough for a helper to start and take some
+        ran.append((k, threading.get_ident()))
+
+    run_all([lambda k=k: task(k) for k in range(12)], workers)
+    assert sorted(k for k, _ in ran) == list(range(12))
+    assert threading.get_ident() in {t for _, t in ran}  # the calling thread ran tasks
+    if workers == 1:
+        assert [k for k, _ in ran] == list(range(12))  # in order, on the caller alone
+
+
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_all_stops_taking_tasks_after_an_error(workers, error):
+    """The first task fails: the error reaches the caller, and of 40 tasks of 20 ms at most
+    the one each other thread had in hand also ran (nothing is taken after the error; 20 ms
+    a task is four of Python's 5 ms thread switches, so the failing thread sets its stop in
+    time)."""
+    import time
+
+    from mcqueue.stats.intervals import run_all
+
+    ran: list[int] = []
+
+    def task(k):
+        if k == 0:
+            raise error("task 0")
+        time.sleep(0.02)
+        ran.append(k)
+
+    with pytest.raises(error):
+        run_all([lambda k=k: task(k) for k in range(40)], workers)
+    assert len(ran) <= workers - 1

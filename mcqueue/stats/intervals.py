@@ -166,6 +166,40 @@ def _sequential_sum_sq(x: np.ndarray, mean: float) -> float:
         return float(np.add.accumulate(d)[-1])
 
 
+def run_all(tasks: list[Callable[[], None]], workers: int) -> None:
+    """Run every task once, in order of the list, on the calling thread and ``workers`` - 1
+    helper threads taking the next task as each finishes (the statistics kernels release the
+    GIL). The calling thread starts at once: a helper woken while the other core is busy
+    started up to 4 ms late on the 2-core machine we measure on (docs/benchmarks.md, issue 17),
+    so a pool of ``workers`` threads, with the caller waiting, lost that much of every call.
+    A task that fails, or Ctrl-C, stops the taking of further tasks; the helpers finish the
+    task in hand before the error is raised."""
+    if workers <= 1:
+        for task in tasks:
+            task()
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = iter(range(len(tasks)))  # next() on it is atomic under the GIL
+    stop: list[bool] = []
+
+    def drain() -> None:
+        try:
+            for k in order:
+                if stop:
+                    return
+                tasks[k]()
+        except BaseException:
+            stop.append(True)
+            raise
+
+    with ThreadPoolExecutor(workers - 1) as pool:  # leaving it waits for the helpers
+        helpers = [pool.submit(drain) for _ in range(workers - 1)]
+        drain()
+    for h in helpers:
+        h.result()
+
+
 def summarize_columns(cols: np.ndarray, confidence: float,
                       bounds: list[tuple[float, float]],
                       beside: Callable[[], None] | None = None) -> list[dict[str, float]]:
@@ -207,22 +241,7 @@ def summarize_columns(cols: np.ndarray, confidence: float,
     tasks: list[Callable[[], None]] = [beside] if beside is not None else []
     if n > 0:
         tasks += [partial(one, i) for i in range(m)]
-    workers = min(len(tasks), threads())
-    if workers > 1 and n >= 100_000:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(task) for task in tasks]
-            try:
-                for done in futures:
-                    done.result()
-            except BaseException:  # Ctrl-C or a task's error: drop the tasks not started
-                for f in futures:
-                    f.cancel()
-                raise
-    else:
-        for task in tasks:
-            task()
+    run_all(tasks, min(len(tasks), threads()) if n >= 100_000 else 1)
     out = []
     for i in range(m):
         mean = float(means[i])
