@@ -246,9 +246,9 @@ def select_kth(x, n, k):
     while lo < hi:
         mid = (lo + hi) >> 1
         # median of three as pivot
-        a = x[lo]
-        b = x[mid]
-        c = x[hi]
+        a = x[np.uint64(lo)]
+        b = x[np.uint64(mid)]
+        c = x[np.uint64(hi)]
         if a < b:
             if b < c:
                 pivot = b
@@ -266,14 +266,14 @@ def select_kth(x, n, k):
         i = lo
         j = hi
         while i <= j:
-            while x[i] < pivot:
+            while x[np.uint64(i)] < pivot:
                 i += 1
-            while x[j] > pivot:
+            while x[np.uint64(j)] > pivot:
                 j -= 1
             if i <= j:
-                t = x[i]
-                x[i] = x[j]
-                x[j] = t
+                t = x[np.uint64(i)]
+                x[np.uint64(i)] = x[np.uint64(j)]
+                x[np.uint64(j)] = t
                 i += 1
                 j -= 1
         if k <= j:
@@ -293,38 +293,38 @@ def _heap_push(ht, hw, size, t, w):
     i = size
     while i > 0:
         p = (i - 1) >> 1
-        if ht[p] <= t:
+        if ht[np.uint64(p)] <= t:
             break
-        ht[i] = ht[p]
-        hw[i] = hw[p]
+        ht[np.uint64(i)] = ht[np.uint64(p)]
+        hw[np.uint64(i)] = hw[np.uint64(p)]
         i = p
-    ht[i] = t
-    hw[i] = w
+    ht[np.uint64(i)] = t
+    hw[np.uint64(i)] = w
 
 
 @kernel(inline="always")
 def _heap_pop(ht, hw, size):
     """Remove the root of a heap of ``size`` entries; the freed slot is padded with +inf."""
     last = size - 1
-    t = ht[last]
-    w = hw[last]
-    ht[last] = np.inf
+    t = ht[np.uint64(last)]
+    w = hw[np.uint64(last)]
+    ht[np.uint64(last)] = np.inf
     n = last
     i = 0
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and ht[c + 1] < ht[c]:
+        if c + 1 < n and ht[np.uint64(c + 1)] < ht[np.uint64(c)]:
             c += 1
-        if t <= ht[c]:
+        if t <= ht[np.uint64(c)]:
             break
-        ht[i] = ht[c]
-        hw[i] = hw[c]
+        ht[np.uint64(i)] = ht[np.uint64(c)]
+        hw[np.uint64(i)] = hw[np.uint64(c)]
         i = c
     if n > 0:
-        ht[i] = t
-        hw[i] = w
+        ht[np.uint64(i)] = t
+        hw[np.uint64(i)] = w
 
 
 @kernel(inline="always")
@@ -364,7 +364,7 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
     drained = 0.0
     started = 0
     while nxt < n or running > 0:
-        t_arr = a[order[nxt]] if nxt < n else np.inf
+        t_arr = a[np.uint64(order[np.uint64(nxt)])] if nxt < n else np.inf
         t = ht[0] if ht[0] < t_arr else t_arr
         q_area += waiting * (min(t, horizon) - min(t_prev, horizon))
         t_prev = t
@@ -375,10 +375,10 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
             running -= 1
             busy -= used
         # admit every arrival with a <= t
-        while nxt < n and a[order[nxt]] <= t:
-            j = order[nxt]
-            b = 2 * level[j] + (1 if excl[j] else 0)
-            queue[bucket_tail[b]] = j
+        while nxt < n and a[np.uint64(order[np.uint64(nxt)])] <= t:
+            j = np.uint64(order[np.uint64(nxt)])
+            b = np.uint64(2 * level[j] + (1 if excl[j] else 0))
+            queue[np.uint64(bucket_tail[b])] = j
             bucket_tail[b] += 1
             waiting += 1
             if excl[j]:
@@ -391,22 +391,22 @@ def run_night(a, r, order, level, excl, n_levels, workers, horizon,
             if excl_waiting > 0:
                 if busy > 0:
                     break
-                b = 1
+                b = np.uint64(1)
                 while bucket_head[b] == bucket_tail[b]:
-                    b += 2
+                    b += np.uint64(2)
                 used = workers
                 excl_waiting -= 1
             else:
-                b = 0
+                b = np.uint64(0)
                 while bucket_head[b] == bucket_tail[b]:
-                    b += 2
+                    b += np.uint64(2)
                 used = 1
-            j = queue[bucket_head[b]]
+            j = np.uint64(queue[np.uint64(bucket_head[b])])
             bucket_head[b] += 1
             waiting -= 1
             busy += used
             w = t - a[j]
-            waits[started] = w
+            waits[np.uint64(started)] = w
             started += 1
             sum_wait += w
             fin = t + r[j]
