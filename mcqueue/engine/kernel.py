@@ -138,19 +138,21 @@ def normal_draw(key, rep):
 @kernel(inline="always")
 def _less(a, i, j):
     """Order of the admission sequence: arrival asc, then local index (job_id) asc."""
-    return a[i] < a[j] or (a[i] == a[j] and i < j)
+    ai = a[np.uint64(i)]  # unsigned: numba tests no index for a negative value
+    aj = a[np.uint64(j)]
+    return ai < aj or (ai == aj and i < j)
 
 
 @kernel(inline="always")
 def _insertion_sort(a, order, lo, hi):
     """Insertion sort of order[lo:hi] by (a, index): linear on nearly sorted input."""
     for i in range(lo + 1, hi):
-        x = order[i]
+        x = order[np.uint64(i)]
         k = i - 1
-        while k >= lo and _less(a, x, order[k]):
-            order[k + 1] = order[k]
+        while k >= lo and _less(a, x, order[np.uint64(k)]):
+            order[np.uint64(k + 1)] = order[np.uint64(k)]
             k -= 1
-        order[k + 1] = x
+        order[np.uint64(k + 1)] = x
 
 
 @kernel
@@ -214,16 +216,16 @@ def bucket_sort_by_arrival(a, order, tmp, bkt, counts):
     for b in range(n + 1):
         counts[b] = 0
     for j in range(n):
-        b = np.int64((a[j] - lo) * scale)
+        b = np.int64((a[j] - lo) * scale)  # >= 0: a[j] >= lo
         if b >= n:
             b = n - 1
         bkt[j] = b
-        counts[b + 1] += 1
+        counts[np.uint64(b + 1)] += 1  # unsigned: numba tests no index for a negative value
     for b in range(n):
         counts[b + 1] += counts[b]
     for j in range(n):
-        b = bkt[j]
-        tmp[counts[b]] = j
+        b = np.uint64(bkt[j])
+        tmp[np.uint64(counts[b])] = j
         counts[b] += 1
     # counts[b] is now the end of bucket b; bucket b starts where bucket b - 1 ends
     start = 0
