@@ -113,10 +113,10 @@ def _ziggurat_tail(x, hz, iz):
                     break
             return _ZR + xx if hz > 0 else -_ZR - xx
         x = mix64(x + _GOLDEN)
-        if _ZFN[iz] + _bits_uniform(x) * (_ZFN[iz - 1] - _ZFN[iz]) < math.exp(-0.5 * v * v):
+        if _ZFN[iz] + _bits_uniform(x) * (_ZFN[iz - np.uint64(1)] - _ZFN[iz]) < math.exp(-0.5 * v * v):
             return v
         x = mix64(x + _GOLDEN)
-        iz = np.int64(x & np.uint64(127))
+        iz = x & np.uint64(127)
         hz = np.int64(x >> np.uint64(32)) - _TWO31
         if abs(hz) < _ZKN[iz]:
             return hz * _ZWN[iz]
@@ -128,7 +128,7 @@ def normal_draw(key, rep):
     low 7 bits, the value from the high 32 bits of one 64-bit hash; about 99% take one table
     look-up and one multiply)."""
     x = mix64(key + np.uint64(rep + 1) * _GOLDEN)
-    iz = np.int64(x & np.uint64(127))
+    iz = x & np.uint64(127)  # unsigned: numba tests no index for a negative value
     hz = np.int64(x >> np.uint64(32)) - _TWO31
     if abs(hz) < _ZKN[iz]:
         return hz * _ZWN[iz]
