@@ -572,32 +572,32 @@ def _pairwise_leaf(x, table, start, n):
     if n < 8:
         res = -0.0
         for i in range(start, start + n):
-            res += table[np.uint32(x[i])]
+            res += table[np.uint32(x[np.uint64(i)])]
         return res
-    r0 = table[np.uint32(x[start])]
-    r1 = table[np.uint32(x[start + 1])]
-    r2 = table[np.uint32(x[start + 2])]
-    r3 = table[np.uint32(x[start + 3])]
-    r4 = table[np.uint32(x[start + 4])]
-    r5 = table[np.uint32(x[start + 5])]
-    r6 = table[np.uint32(x[start + 6])]
-    r7 = table[np.uint32(x[start + 7])]
+    r0 = table[np.uint32(x[np.uint64(start)])]
+    r1 = table[np.uint32(x[np.uint64(start + 1)])]
+    r2 = table[np.uint32(x[np.uint64(start + 2)])]
+    r3 = table[np.uint32(x[np.uint64(start + 3)])]
+    r4 = table[np.uint32(x[np.uint64(start + 4)])]
+    r5 = table[np.uint32(x[np.uint64(start + 5)])]
+    r6 = table[np.uint32(x[np.uint64(start + 6)])]
+    r7 = table[np.uint32(x[np.uint64(start + 7)])]
     i = 8
     whole = n - n % 8
     while i < whole:
         b = start + i
-        r0 += table[np.uint32(x[b])]
-        r1 += table[np.uint32(x[b + 1])]
-        r2 += table[np.uint32(x[b + 2])]
-        r3 += table[np.uint32(x[b + 3])]
-        r4 += table[np.uint32(x[b + 4])]
-        r5 += table[np.uint32(x[b + 5])]
-        r6 += table[np.uint32(x[b + 6])]
-        r7 += table[np.uint32(x[b + 7])]
+        r0 += table[np.uint32(x[np.uint64(b)])]
+        r1 += table[np.uint32(x[np.uint64(b + 1)])]
+        r2 += table[np.uint32(x[np.uint64(b + 2)])]
+        r3 += table[np.uint32(x[np.uint64(b + 3)])]
+        r4 += table[np.uint32(x[np.uint64(b + 4)])]
+        r5 += table[np.uint32(x[np.uint64(b + 5)])]
+        r6 += table[np.uint32(x[np.uint64(b + 6)])]
+        r7 += table[np.uint32(x[np.uint64(b + 7)])]
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += table[np.uint32(x[start + i])]
+        res += table[np.uint32(x[np.uint64(start + i)])]
         i += 1
     return res
 
@@ -621,8 +621,10 @@ def count_pair_pass(x, y, table, hx, hy, out):
     blocks are visited left to right; nothing is read from the table for a value outside
     it). tests/test_count_columns.py checks all of it against numpy."""
     n = x.shape[0]
-    nb = hx.shape[1]
-    rows = hx.shape[0] - 1
+    nb = np.uint32(hx.shape[1])
+    rows = np.uint64(hx.shape[0] - 1)
+    fx = hx.reshape(hx.size)  # row r, value v at r * nb + v
+    fy = hy.reshape(hy.size)
     line, ahead = _lines(x)
     starts, lens, ops = _plan_arrays(n)
     blocks, nops = _pairwise_plan(n, starts, lens, ops)
@@ -635,12 +637,14 @@ def count_pair_pass(x, y, table, hx, hy, out):
             _prefetch(x, p)
             _prefetch(y, p)
         for i in range(st, end):
-            a = x[i]
-            b = y[i]
-            if a < 0 or a >= nb or b < 0 or b >= nb:
+            u = np.uint64(i)  # unsigned indices: numba tests none for a negative value
+            a = np.uint32(x[u])  # a negative count becomes 2**32 - k: outside 0..nb - 1 too
+            b = np.uint32(y[u])
+            if a >= nb or b >= nb:
                 return i
-            hx[i & rows, np.uint32(a)] += 1  # unsigned: no test for a negative index
-            hy[i & rows, np.uint32(b)] += 1
+            r = (u & rows) * nb
+            fx[r + a] += 1
+            fy[r + b] += 1
         sums[j] = _pairwise_leaf(x, table, st, end - st)
     out[0] = _pairwise_combine(ops, nops, sums)
     return -1
