@@ -209,8 +209,11 @@ def _bracket_pass(x, low, high, use, buf0, buf1, buf2, mean, below, upto, got):
         nb = xs.shape[0]
         _flag3(xs, low, high, mask, flags, counts)
         full = nb >> 3
+        ahead = start + BLOCK  # the next block, asked for while this one is summed
         for w in range(full):  # eight values at a time (a loop the compiler unrolls)
             base = w << 3
+            if ahead + base < n:  # one line of the next block each time
+                _prefetch(x, ahead + base)
             for i in range(base, base + 8):
                 d = xs[i] - mean
                 acc += d * d
