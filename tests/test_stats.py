@@ -208,6 +208,11 @@ def test_the_kernels_summary_of_a_large_column_is_numpys_to_the_bit(which, n, mo
 
 
 ONE = float(np.nextafter(1.0, 2.0))
+# short columns of any float (NaN, infinities, -0.0, subnormal), and three use flags
+COLUMN_VALUES = st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                   st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, 2.0])),
+                         min_size=1, max_size=400)
+THREE_FLAGS = st.lists(st.booleans(), min_size=3, max_size=3)
 BIG = float(np.nextafter(1e300, np.inf))
 
 
@@ -216,13 +221,11 @@ BIG = float(np.nextafter(1e300, np.inf))
          use=[True, True, True])  # brackets one unit in the last place wide
 @example(values=[1e300, BIG, -5.0, -4.0, 1e300], bounds=[(1e300, BIG), (1.0, ONE), (-5.0, -4.0)],
          use=[True, False, True])
-@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                                 st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, 2.0])),
-                       min_size=1, max_size=400),
+@given(values=COLUMN_VALUES,
        bounds=st.lists(st.tuples(st.floats(allow_nan=False, allow_infinity=False),
                                  st.floats(allow_nan=False, allow_infinity=False)),
                        min_size=3, max_size=3),
-       use=st.lists(st.booleans(), min_size=3, max_size=3))
+       use=THREE_FLAGS)
 def test_the_bracket_copy_is_exact_whatever_the_bracket(values, bounds, use):
     """``_inside3``'s quick test ((v - lo)(hi - v) >= 0) only decides whether
     the exact test runs: whatever the brackets (subnormal, huge, of one value, around zero)
@@ -360,13 +363,11 @@ def _bracket_pass_against_numpy(x, low, high, use, room):
          use=[True, True, True], short=[0, 0, 0])  # brackets one unit in the last place wide
 @example(values=[2.0] * 9, bounds=[(2.0, 2.0), (1.0, 2.0), (2.0, 3.0)], use=[True, True, True],
          short=[0, 1, 2])  # nine equal values, every bracket holds them; rooms too small
-@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                                 st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, 2.0])),
-                       min_size=1, max_size=400),
+@given(values=COLUMN_VALUES,
        bounds=st.lists(st.tuples(st.floats(allow_nan=False, allow_infinity=True),
                                  st.floats(allow_nan=False, allow_infinity=True)),
                        min_size=3, max_size=3),
-       use=st.lists(st.booleans(), min_size=3, max_size=3),
+       use=THREE_FLAGS,
        short=st.lists(st.integers(0, 3), min_size=3, max_size=3))
 def test_the_counting_and_copying_pass_is_numpys_whatever_the_bracket(values, bounds, use,
                                                                       short):
