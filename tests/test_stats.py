@@ -427,3 +427,31 @@ def test_a_bracket_with_more_ties_than_its_sample_suggests_is_copied_again():
     assert acc == np.add.accumulate(d * d)[-1]
     s = summarize(x, 0.95)
     assert [s["p50"], s["p90"], s["p99"]] == [float(v) for v in srt[ks]]
+
+
+def test_a_second_copy_of_one_bracket_keeps_the_others():
+    """n = 8 x 65,536: the sample takes every eighth value (a uniform grid); the other values
+    are the same grid except that those from 0.95 up are all 0.99, so the P99 bracket holds
+    far more values than the sample suggests and is copied again, while the P50 and P90
+    brackets keep their first copies: all three ranks are found by their brackets and equal
+    np.sort's (a second copy that replaced every bracket's buffer gave 0.0 for the P50 and
+    P90)."""
+    from mcqueue.stats.intervals import summarize_columns
+    from mcqueue.stats.kernels import _column_stats
+
+    s, m = 65_536, 8
+    n = s * m
+    x = np.empty(n)
+    sampled = np.arange(n) % m == 0
+    x[sampled] = (np.arange(s) + 0.5) / s
+    others = ((np.arange(n) + 0.5) / n)[~sampled]
+    x[~sampled] = np.where(others >= 0.95, 0.99, others)
+    ks = np.array([max(0, math.ceil(q * n) - 1) for q in (0.5, 0.9, 0.99)], dtype=np.int64)
+    want = np.sort(x)[ks]
+    q_out = np.empty(3)
+    missed = np.zeros(3, np.bool_)
+    _column_stats(x, float(np.mean(x)), ks, q_out, missed)
+    assert not missed.any()
+    assert np.array_equal(q_out, want)
+    r = summarize_columns(x[None, :], 0.95, [(-math.inf, math.inf)])[0]
+    assert [r["p50"], r["p90"], r["p99"]] == want.tolist()

@@ -377,9 +377,10 @@ def _column_stats(x, mean, ks, q_out, missed):
     deviations of the sample rank either side, picked by quickselect); one pass
     (``_bracket_pass``) counts the values below and inside every bracket, copies out the
     values inside (nothing for a bracket of a single value, as for counts) and sums the
-    squares, and each rank is selected among the copies of a bracket that holds it
-    (quickselect). A
-    bracket that misses its rank, non-finite bounds, NaN in a short column or another number
+    squares (a bracket holding more values than the room its share of the sample suggested,
+    as with many ties, is copied again by a second pass, ``_inside3``), and each rank is
+    selected among the copies of a bracket that holds it (quickselect). A bracket that misses
+    its rank, non-finite bounds, NaN in a short column or another number
     of ranks than three set ``missed``: the answers are always exact order statistics (NaN
     sorts last, as np.sort).
     """
@@ -472,9 +473,14 @@ def _column_stats(x, mean, ks, q_out, missed):
         elif got[q] > room[q]:
             again[q] = True
     if again[0] or again[1] or again[2]:  # rare: many ties inside a bracket
-        buf0 = np.empty(got[0] if again[0] else 0, np.float64)
-        buf1 = np.empty(got[1] if again[1] else 0, np.float64)
-        buf2 = np.empty(got[2] if again[2] else 0, np.float64)
+        # a second pass copies only those brackets, into buffers of their size; the other
+        # brackets keep their copies (their buffers stay, the pass writes nothing to them)
+        if again[0]:
+            buf0 = np.empty(got[0], np.float64)
+        if again[1]:
+            buf1 = np.empty(got[1], np.float64)
+        if again[2]:
+            buf2 = np.empty(got[2], np.float64)
         more = np.zeros(3, np.int64)
         _inside3(x, low, high, again, buf0, buf1, buf2, mean, more)
         for q in range(3):
