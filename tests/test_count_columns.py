@@ -169,6 +169,21 @@ def test_a_count_outside_its_range_is_an_error_not_a_wrong_quantile(path):
         summarize_count_pair(np.array([[0, 3, 1], [0, -1, 0]], np.int32), 10, 0.95)
 
 
+@pytest.mark.parametrize("n", [1_000, 70_000])  # numpy's path, the kernels' (> NUMPY_ROWS)
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64])
+def test_a_count_outside_its_range_is_found_whatever_the_integer_width(n, dtype):
+    """The kernels read counts through unsigned integers: a negative count, and (int64) one
+    that differs from an in-range count only above its low 32 bits, are still outside 0..10."""
+    assert intervals.NUMPY_ROWS < 70_000
+    bad_values = [-1, -32768] + ([2**32 + 3, -(2**32) + 3, 2**63 - 1] if dtype == np.int64
+                                 else [])
+    for bad in bad_values:
+        counts = np.zeros((2, n), dtype)
+        counts[1, 123] = bad
+        with pytest.raises(ValueError, match=f"value {bad} at 123 outside 0..10"):
+            summarize_count_pair(counts, 10, 0.95)
+
+
 def test_metric_samples_read_back_the_kernels_array():
     rng = np.random.default_rng(3)
     R, jobs = 1000, 12

@@ -581,32 +581,32 @@ def _pairwise_leaf(x, table, start, n):
     if n < 8:
         res = -0.0
         for i in range(start, start + n):
-            res += table[np.uint32(x[np.uint64(i)])]
+            res += table[np.uint64(x[np.uint64(i)])]
         return res
-    r0 = table[np.uint32(x[np.uint64(start)])]
-    r1 = table[np.uint32(x[np.uint64(start + 1)])]
-    r2 = table[np.uint32(x[np.uint64(start + 2)])]
-    r3 = table[np.uint32(x[np.uint64(start + 3)])]
-    r4 = table[np.uint32(x[np.uint64(start + 4)])]
-    r5 = table[np.uint32(x[np.uint64(start + 5)])]
-    r6 = table[np.uint32(x[np.uint64(start + 6)])]
-    r7 = table[np.uint32(x[np.uint64(start + 7)])]
+    r0 = table[np.uint64(x[np.uint64(start)])]
+    r1 = table[np.uint64(x[np.uint64(start + 1)])]
+    r2 = table[np.uint64(x[np.uint64(start + 2)])]
+    r3 = table[np.uint64(x[np.uint64(start + 3)])]
+    r4 = table[np.uint64(x[np.uint64(start + 4)])]
+    r5 = table[np.uint64(x[np.uint64(start + 5)])]
+    r6 = table[np.uint64(x[np.uint64(start + 6)])]
+    r7 = table[np.uint64(x[np.uint64(start + 7)])]
     i = 8
     whole = n - n % 8
     while i < whole:
         b = start + i
-        r0 += table[np.uint32(x[np.uint64(b)])]
-        r1 += table[np.uint32(x[np.uint64(b + 1)])]
-        r2 += table[np.uint32(x[np.uint64(b + 2)])]
-        r3 += table[np.uint32(x[np.uint64(b + 3)])]
-        r4 += table[np.uint32(x[np.uint64(b + 4)])]
-        r5 += table[np.uint32(x[np.uint64(b + 5)])]
-        r6 += table[np.uint32(x[np.uint64(b + 6)])]
-        r7 += table[np.uint32(x[np.uint64(b + 7)])]
+        r0 += table[np.uint64(x[np.uint64(b)])]
+        r1 += table[np.uint64(x[np.uint64(b + 1)])]
+        r2 += table[np.uint64(x[np.uint64(b + 2)])]
+        r3 += table[np.uint64(x[np.uint64(b + 3)])]
+        r4 += table[np.uint64(x[np.uint64(b + 4)])]
+        r5 += table[np.uint64(x[np.uint64(b + 5)])]
+        r6 += table[np.uint64(x[np.uint64(b + 6)])]
+        r7 += table[np.uint64(x[np.uint64(b + 7)])]
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += table[np.uint32(x[np.uint64(start + i)])]
+        res += table[np.uint64(x[np.uint64(start + i)])]
         i += 1
     return res
 
@@ -630,7 +630,7 @@ def count_pair_pass(x, y, table, hx, hy, out):
     blocks are visited left to right; nothing is read from the table for a value outside
     it). tests/test_count_columns.py checks all of it against numpy."""
     n = x.shape[0]
-    nb = np.uint32(hx.shape[1])
+    nb = np.uint64(hx.shape[1])
     rows = np.uint64(hx.shape[0] - 1)
     fx = hx.reshape(hx.size)  # row r, value v at r * nb + v
     fy = hy.reshape(hy.size)
@@ -647,8 +647,8 @@ def count_pair_pass(x, y, table, hx, hy, out):
             _prefetch(y, p)
         for i in range(st, end):
             u = np.uint64(i)  # unsigned indices: numba tests none for a negative value
-            a = np.uint32(x[u])  # a negative count becomes 2**32 - k: outside 0..nb - 1 too
-            b = np.uint32(y[u])
+            a = np.uint64(x[u])  # a negative count (of any width) becomes 2**64 - k: outside
+            b = np.uint64(y[u])  # 0..nb - 1 too, as any count too large for 32 bits stays
             if a >= nb or b >= nb:
                 return i
             r = (u & rows) * nb
@@ -675,8 +675,8 @@ def table_sums3(x, y, tx, ty, ts, acc):
         if i & (line - 1) == 0 and i + ahead < n:
             _prefetch(x, i + ahead)
             _prefetch(y, i + ahead)
-        a = np.uint32(x[i])  # unsigned: no test for a negative index
-        b = np.uint32(y[i])
+        a = np.uint64(x[i])  # unsigned: no test for a negative index
+        b = np.uint64(y[i])
         a0 += tx[a]
         a1 += ty[b]
         a2 += ts[a]
