@@ -180,22 +180,33 @@ def run_all(tasks: list[Callable[[], None]], workers: int) -> None:
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    order = iter(range(len(tasks)))  # next() on it is atomic under the GIL
+    import threading
+
+    order = iter(range(len(tasks)))
+    lock = threading.Lock()  # one taker at a time (also without a GIL)
     stop: list[bool] = []
 
     def drain() -> None:
         try:
-            for k in order:
-                if stop:
+            while True:
+                with lock:
+                    k = next(order, -1)
+                if k < 0 or stop:
                     return
                 tasks[k]()
         except BaseException:
             stop.append(True)
             raise
 
+    helpers = []
     with ThreadPoolExecutor(workers - 1) as pool:  # leaving it waits for the helpers
-        helpers = [pool.submit(drain) for _ in range(workers - 1)]
-        drain()
+        try:
+            for _ in range(workers - 1):
+                helpers.append(pool.submit(drain))
+            drain()
+        except BaseException:  # also Ctrl-C while the helpers were being started
+            stop.append(True)
+            raise
     for h in helpers:
         h.result()
 
