@@ -113,7 +113,8 @@ def _ziggurat_tail(x, hz, iz):
                     break
             return _ZR + xx if hz > 0 else -_ZR - xx
         x = mix64(x + _GOLDEN)
-        if _ZFN[iz] + _bits_uniform(x) * (_ZFN[iz - np.uint64(1)] - _ZFN[iz]) < math.exp(-0.5 * v * v):
+        below = _ZFN[iz - np.uint64(1)]  # iz > 0 here
+        if _ZFN[iz] + _bits_uniform(x) * (below - _ZFN[iz]) < math.exp(-0.5 * v * v):
             return v
         x = mix64(x + _GOLDEN)
         iz = x & np.uint64(127)

@@ -7,6 +7,7 @@ over jobs pooled across replications, because waits within a night are correlate
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from functools import lru_cache, partial
 from statistics import NormalDist
@@ -179,8 +180,6 @@ def run_all(tasks: list[Callable[[], None]], workers: int) -> None:
             task()
         return
     from concurrent.futures import ThreadPoolExecutor
-
-    import threading
 
     order = iter(range(len(tasks)))
     lock = threading.Lock()  # one taker at a time (also without a GIL)

@@ -144,8 +144,8 @@ BLOCK = 16384  # values of a column counted and then copied while they are in ca
 
 
 @kernel
-def _flag3(xs, low, high, mask, flags, counts):
-    """For each value of xs, flags[i] has bit q set (for q with mask[q] set) when
+def _flag3(xs, low, high, use, flags, counts):
+    """For each value of xs, flags[i] has bit q set (for q with use[q] set) when
     low[q] <= v <= high[q]; counts[q] gains the values below low[q] and counts[3 + q] those at
     most high[q] (NaN neither). Written with whole-number arithmetic on a slice so that the
     compiler vectorises it."""
@@ -155,9 +155,9 @@ def _flag3(xs, low, high, mask, flags, counts):
     h0 = high[0]
     h1 = high[1]
     h2 = high[2]
-    u0 = mask[0]
-    u1 = mask[1] << 1
-    u2 = mask[2] << 2
+    u0 = 1 if use[0] else 0
+    u1 = 2 if use[1] else 0
+    u2 = 4 if use[2] else 0
     a0 = a1 = a2 = b0 = b1 = b2 = 0
     for i in range(xs.shape[0]):
         v = xs[i]
@@ -192,9 +192,6 @@ def _bracket_pass(x, low, high, use, buf0, buf1, buf2, mean, below, upto, got):
     returned) and the flagged values copied in order into buf_q (up to its size; got[q] is how
     many there were, all of them even past the size). Eight flags are read as one word, so
     the copy looks at a value only in the fifth of the words that hold a flag."""
-    mask = np.zeros(3, np.int64)
-    for q in range(3):
-        mask[q] = 1 if use[q] else 0
     c0 = buf0.shape[0]
     c1 = buf1.shape[0]
     c2 = buf2.shape[0]
@@ -207,7 +204,7 @@ def _bracket_pass(x, low, high, use, buf0, buf1, buf2, mean, below, upto, got):
     for start in range(0, n, BLOCK):
         xs = x[start:min(n, start + BLOCK)]
         nb = xs.shape[0]
-        _flag3(xs, low, high, mask, flags, counts)
+        _flag3(xs, low, high, use, flags, counts)
         full = nb >> 3
         ahead = start + BLOCK  # the next block, asked for while this one is summed
         for w in range(full):  # eight values at a time (a loop the compiler unrolls)
@@ -487,7 +484,7 @@ def _column_stats(x, mean, ks, q_out, missed):
             if again[q] and more[q] != got[q]:
                 missed[q] = True
     for q in range(3):
-        if use[q] and not missed[q] and low[q] != high[q]:
+        if use[q] and not missed[q]:  # use: finite and low < high
             k = ks[q] - below[q]
             if q == 0:
                 q_out[q] = _select_in_place(buf0[:got[0]], k)
